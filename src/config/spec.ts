@@ -1,0 +1,88 @@
+/**
+ * Every variable Tollgate reads, with its parser, default and one-line description. `.env.example`
+ * and the README's configuration table are checked against this list by a test.
+ */
+export interface VarSpec<T> {
+  doc: string
+  default?: string
+  optional?: boolean
+  secret?: boolean
+  parse: (raw: string) => T
+}
+
+export type ConfigSpec = Record<string, VarSpec<unknown>>
+
+const text = (raw: string) => raw
+
+function int (min: number, max: number) {
+  return (raw: string) => {
+    if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number, got "${raw}"`)
+    const n = Number(raw)
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`)
+    return n
+  }
+}
+
+function url (protocols: string[]) {
+  return (raw: string) => {
+    let u: URL
+    try { u = new URL(raw) } catch { throw new Error('must be a URL') }
+    if (!protocols.includes(u.protocol)) throw new Error(`must use ${protocols.join(' or ')}`)
+    return raw
+  }
+}
+
+function list<T extends string = string> (item: (s: string) => T) {
+  return (raw: string): T[] => {
+    const parts = raw.split(',').map(s => s.trim()).filter(Boolean)
+    if (parts.length === 0) throw new Error('must list at least one value')
+    return parts.map(item)
+  }
+}
+
+function prefixed (prefixes: string[], minLength = 8) {
+  return (raw: string) => {
+    if (!prefixes.some(p => raw.startsWith(p))) throw new Error(`must start with ${prefixes.join(' or ')}`)
+    if (raw.length < minLength) throw new Error(`is too short (at least ${minLength} characters)`)
+    return raw
+  }
+}
+
+function oneOf<T extends string> (values: readonly T[]) {
+  return (raw: string) => {
+    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`)
+    return raw as T
+  }
+}
+
+const apiKey = (raw: string) => {
+  if (raw.length < 16) throw new Error('each key must be at least 16 characters')
+  return raw
+}
+
+const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const queues = ['stripe-events', 'email', 'prices'] as const
+
+export const configSpec = {
+  PORT: { doc: 'HTTP port of the api', default: '3000', parse: int(0, 65535) },
+  HOST: { doc: 'Interface the api listens on', default: '0.0.0.0', parse: text },
+  DATABASE_URL: { doc: 'Postgres connection URL', parse: url(['postgres:', 'postgresql:']) },
+  REDIS_URL: { doc: 'Redis connection URL (queues and caches)', default: 'redis://127.0.0.1:6379', parse: url(['redis:', 'rediss:']) },
+  QUEUE_PREFIX: { doc: 'Key prefix of every queue and cache key; use a {hash tag} on Redis Cluster', default: '{tollgate}', parse: text },
+  STRIPE_SECRET_KEY: { doc: 'Stripe secret key (sk_test_… or sk_live_…, or a restricted rk_ key)', secret: true, parse: prefixed(['sk_', 'rk_']) },
+  STRIPE_WEBHOOK_SECRET: { doc: 'Webhook signing secrets, comma-separated (several during rotation)', secret: true, parse: list(prefixed(['whsec_'])) },
+  STRIPE_API_BASE: { doc: 'Alternative Stripe API base URL, e.g. the offline emulator http://127.0.0.1:12111', optional: true as const, parse: url(['http:', 'https:']) },
+  WEBHOOK_TOLERANCE_SECONDS: { doc: 'Oldest accepted webhook signature timestamp, in seconds', default: '300', parse: int(1, 3600) },
+  WEBHOOK_BODY_LIMIT: { doc: 'Largest accepted webhook body, in bytes', default: '1048576', parse: int(1024, 16 * 1048576) },
+  API_KEYS: { doc: 'Bearer keys for product-facing routes, comma-separated (at least 16 characters each)', secret: true, parse: list(apiKey) },
+  ADMIN_TOKEN: { doc: 'Token for /admin routes and the queue dashboard (at least 16 characters)', secret: true, parse: apiKey },
+  APP_URL: { doc: 'Base URL of your product: checkout success/cancel and portal return URLs are built from it', parse: url(['http:', 'https:']) },
+  SMTP_URL: { doc: 'SMTP server URL for lifecycle email, e.g. smtp://127.0.0.1:1025', parse: url(['smtp:', 'smtps:']) },
+  MAIL_FROM: {
+    doc: 'Sender address of lifecycle email',
+    parse: (raw: string) => { if (!/^[^@\s<>]+@[^@\s<>]+$/.test(raw) && !/<[^@\s<>]+@[^@\s<>]+>$/.test(raw)) throw new Error('must be an email address'); return raw }
+  },
+  LOG_LEVEL: { doc: `Log level: ${levels.join(', ')}`, default: 'info', parse: oneOf(levels) },
+  WORKER_QUEUES: { doc: `Queues this worker process consumes, comma-separated: ${queues.join(', ')}`, default: queues.join(','), parse: (raw: string) => list(oneOf(queues))(raw) },
+  WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) }
+} satisfies ConfigSpec

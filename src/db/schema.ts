@@ -1,0 +1,87 @@
+import { sql } from 'drizzle-orm'
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core'
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+
+export const customers = pgTable('customers', {
+  userId: text('user_id').primaryKey(),
+  stripeCustomerId: text('stripe_customer_id').unique(),
+  email: text('email'),
+  createdAt: createdAt()
+})
+
+export const subscriptions = pgTable('subscriptions', {
+  stripeSubscriptionId: text('stripe_subscription_id').primaryKey(),
+  userId: text('user_id').notNull(),
+  stripeCustomerId: text('stripe_customer_id').notNull(),
+  planId: text('plan_id'),
+  priceId: text('price_id'),
+  status: text('status').notNull(),
+  currentPeriodStart: timestamp('current_period_start', { withTimezone: true }),
+  currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
+  cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+  /** Stripe time (event `created`, seconds) of the state this row holds: the stale-write guard. */
+  stripeTime: bigint('stripe_time', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+}, t => [index('subscriptions_user_idx').on(t.userId)])
+
+export const entitlements = pgTable('entitlements', {
+  userId: text('user_id').primaryKey(),
+  planId: text('plan_id'),
+  stripeSubscriptionId: text('stripe_subscription_id'),
+  /** The subscription's Stripe status, or `none`. */
+  status: text('status').notNull(),
+  /** Access is granted while `access` is true and `access_until` (if set) is in the future. */
+  access: boolean('access').notNull(),
+  accessUntil: timestamp('access_until', { withTimezone: true }),
+  features: jsonb('features').$type<Record<string, boolean>>().notNull().default({}),
+  limits: jsonb('limits').$type<Record<string, number>>().notNull().default({}),
+  currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
+  cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+  grantedAt: timestamp('granted_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+export const stripeEvents = pgTable('stripe_events', {
+  eventId: text('event_id').primaryKey(),
+  type: text('type').notNull(),
+  /** Stripe's `created`, unix seconds. */
+  created: bigint('created', { mode: 'number' }).notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  processedAt: timestamp('processed_at', { withTimezone: true }),
+  outcome: text('outcome').$type<'applied' | 'ignored' | 'failed'>().notNull(),
+  userId: text('user_id'),
+  error: text('error'),
+  payload: jsonb('payload').notNull()
+}, t => [
+  index('stripe_events_outcome_idx').on(t.outcome, t.receivedAt),
+  index('stripe_events_user_idx').on(t.userId, t.created)
+])
+
+export const emailOutbox = pgTable('email_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  eventId: text('event_id').notNull(),
+  template: text('template').notNull(),
+  userId: text('user_id'),
+  to: text('to').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true })
+}, t => [
+  uniqueIndex('email_outbox_event_template_uq').on(t.eventId, t.template),
+  index('email_outbox_pending_idx').on(t.status).where(sql`status = 'pending'`)
+])
+
+export const checkoutSessions = pgTable('checkout_sessions', {
+  sessionId: text('session_id').primaryKey(),
+  userId: text('user_id').notNull(),
+  planId: text('plan_id').notNull(),
+  status: text('status').notNull(),
+  stripeSubscriptionId: text('stripe_subscription_id'),
+  createdAt: createdAt(),
+  completedAt: timestamp('completed_at', { withTimezone: true })
+}, t => [index('checkout_sessions_user_idx').on(t.userId)])

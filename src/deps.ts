@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis'
+import type Stripe from 'stripe'
+import type { Config } from './config/index.js'
+import { createDb, type Db } from './db/client.js'
+import { createRedis, type RedisRole } from './queue/connections.js'
+import { createQueues, type Queues } from './queue/queues.js'
+import { createStripe } from './stripe/client.js'
+
+export interface Deps {
+  config: Config
+  db: Db
+  sql: ReturnType<typeof createDb>['sql']
+  /** Fail-fast connection for producing jobs and for caches. */
+  redis: Redis
+  queues: Queues
+  stripe: Stripe
+  close: () => Promise<void>
+}
+
+export interface DepsOptions {
+  role?: Extract<RedisRole, 'producer' | 'worker'>
+  dbPoolSize?: number
+}
+
+/** Builds every client the api and the workers share; `close()` ends them in reverse order. */
+export function createDeps (config: Config, opts: DepsOptions = {}): Deps {
+  const { db, sql, close: closeDb } = createDb(config.DATABASE_URL, { max: opts.dbPoolSize })
+  const redis = createRedis(config.REDIS_URL, opts.role ?? 'producer')
+  const queues = createQueues(redis, config.QUEUE_PREFIX)
+  const stripe = createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE })
+  return {
+    config,
+    db,
+    sql,
+    redis,
+    queues,
+    stripe,
+    async close () {
+      await Promise.allSettled(Object.values(queues).map(q => q.close()))
+      redis.disconnect()
+      await closeDb()
+    }
+  }
+}

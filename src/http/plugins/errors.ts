@@ -1,0 +1,33 @@
+import type { FastifyInstance, FastifyError } from 'fastify'
+import fp from 'fastify-plugin'
+import { AppError } from '../../errors.js'
+
+const codeByStatus: Record<number, string> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict',
+  413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited', 503: 'unavailable'
+}
+
+/**
+ * One error handler: `{error, message}` bodies, validation errors as 400, and 5xx text masked so
+ * internals never reach a client.
+ */
+export default fp(async function errorsPlugin (app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.statusCode >= 500) req.log.error({ err }, 'request failed')
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details })
+    }
+    if ((err as FastifyError).validation) {
+      return reply.code(400).send({ error: 'invalid_request', message: err.message })
+    }
+    const status = (err as FastifyError).statusCode ?? 500
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed')
+      return reply.code(status).send({ error: 'internal_error', message: 'Internal error' })
+    }
+    return reply.code(status).send({ error: codeByStatus[status] ?? 'bad_request', message: err.message })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `Route ${req.method} ${req.url.split('?')[0]} not found` })
+  })
+}, { name: 'errors' })

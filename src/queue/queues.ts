@@ -1,0 +1,20 @@
+import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { jobPolicy, QUEUES } from './policy.js'
+
+export type Queues = ReturnType<typeof createQueues>
+
+export function createQueues (connection: Redis, prefix: string) {
+  const make = (name: keyof typeof jobPolicy) => {
+    const queue = new Queue(name, { connection, prefix, defaultJobOptions: jobPolicy[name] })
+    // Connection trouble surfaces to callers as a rejected add() (the webhook answers 503); the
+    // event itself would otherwise crash the process.
+    queue.on('error', () => {})
+    return queue
+  }
+  return {
+    stripeEvents: make(QUEUES.stripeEvents),
+    email: make(QUEUES.email),
+    prices: make(QUEUES.prices)
+  }
+}

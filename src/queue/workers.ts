@@ -1,0 +1,57 @@
+import { Worker, type Processor, type WorkerOptions } from 'bullmq'
+import type { Logger } from 'pino'
+import type { Deps } from '../deps.js'
+import { createRedis } from './connections.js'
+import { QUEUES, type QueueName } from './policy.js'
+import { createStripeEventProcessor } from './processors/stripe-events.js'
+
+export interface StartedWorkers {
+  workers: Worker[]
+  close: () => Promise<void>
+}
+
+export interface WorkerTuning {
+  concurrency?: number
+  /** Shorter lock settings make stalled-job recovery faster (tests); defaults suit production. */
+  lockDuration?: number
+  stalledInterval?: number
+}
+
+/** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
+export function processorsFor (deps: Deps): Partial<Record<QueueName, Processor>> {
+  return {
+    [QUEUES.stripeEvents]: createStripeEventProcessor(deps)
+  }
+}
+
+/** Starts one BullMQ worker per selected queue, each on its own blocking connection. */
+export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Logger, tuning: WorkerTuning = {}): StartedWorkers {
+  const processors = processorsFor(deps)
+  const workers: Worker[] = []
+  for (const name of queues) {
+    const processor = processors[name]
+    if (!processor) { log.warn({ queue: name }, 'no processor for queue yet; skipped'); continue }
+    const opts: WorkerOptions = {
+      connection: createRedis(deps.config.REDIS_URL, 'worker'),
+      prefix: deps.config.QUEUE_PREFIX,
+      concurrency: tuning.concurrency ?? deps.config.WORKER_CONCURRENCY,
+      lockDuration: tuning.lockDuration ?? 30_000,
+      stalledInterval: tuning.stalledInterval ?? 30_000,
+      maxStalledCount: 5
+    }
+    const worker = new Worker(name, processor, opts)
+    worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'))
+    worker.on('error', err => log.error({ queue: name, err: err.message }, 'worker error'))
+    workers.push(worker)
+  }
+  return {
+    workers,
+    async close () {
+      // close() waits for running jobs to finish; their results are committed before the process exits.
+      await Promise.all(workers.map(async w => {
+        await w.close()
+        await (await w.client).quit().catch(() => {})
+      }))
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import closeWithGrace from 'close-with-grace'
+import { ConfigError, loadConfig } from './config/index.js'
+import { createDeps } from './deps.js'
+import { buildApp } from './http/app.js'
+import { assertNoEviction, waitReady } from './queue/connections.js'
+
+let config
+try {
+  config = loadConfig()
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err)
+  process.exit(1)
+}
+
+const deps = createDeps(config, { role: 'producer' })
+const app = await buildApp({ deps })
+try {
+  await waitReady(deps.redis, 10_000)
+  await assertNoEviction(deps.redis)
+} catch (err) {
+  app.log.fatal((err as Error).message)
+  await deps.close()
+  process.exit(1)
+}
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+  await deps.close()
+})
+
+await app.listen({ port: config.PORT, host: config.HOST })

@@ -1,0 +1,79 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { spawnSync } from 'node:child_process'
+import { loadConfig, ConfigError } from '../../src/config/index.js'
+import { configSpec } from '../../src/config/spec.js'
+
+const valid = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tollgate',
+  STRIPE_SECRET_KEY: 'sk_test_abcdefghijkl',
+  STRIPE_WEBHOOK_SECRET: 'whsec_one_abcdefgh, whsec_two_abcdefgh',
+  API_KEYS: 'key_one_0123456789abcdef,key_two_0123456789abcdef',
+  ADMIN_TOKEN: 'admin_0123456789abcdef',
+  APP_URL: 'https://app.example.com',
+  SMTP_URL: 'smtp://127.0.0.1:1025',
+  MAIL_FROM: 'Billing <billing@example.com>'
+}
+
+t.test('valid environment parses with defaults and lists', async t => {
+  const c = loadConfig(valid, '')
+  t.equal(c.PORT, 3000)
+  t.equal(c.QUEUE_PREFIX, '{tollgate}')
+  t.same(c.STRIPE_WEBHOOK_SECRET, ['whsec_one_abcdefgh', 'whsec_two_abcdefgh'])
+  t.same(c.API_KEYS.length, 2)
+  t.equal(c.STRIPE_API_BASE, undefined)
+  t.same(c.WORKER_QUEUES, ['stripe-events', 'email', 'prices'])
+})
+
+t.test('each missing or malformed value is refused, naming the variable', async t => {
+  const bad: Array<[string, string | undefined, RegExp]> = [
+    ['DATABASE_URL', undefined, /DATABASE_URL is required/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL must use postgres/],
+    ['PORT', 'eighty', /PORT must be a whole number/],
+    ['PORT', '70000', /PORT must be between/],
+    ['STRIPE_SECRET_KEY', 'pk_test_abcdefgh', /STRIPE_SECRET_KEY must start with sk_ or rk_/],
+    ['STRIPE_WEBHOOK_SECRET', 'whsec_ok_abcdefg,nope', /STRIPE_WEBHOOK_SECRET must start with whsec_/],
+    ['API_KEYS', 'short', /API_KEYS each key must be at least 16/],
+    ['APP_URL', 'not a url', /APP_URL must be a URL/],
+    ['REDIS_URL', 'http://x', /REDIS_URL must use redis/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
+    ['MAIL_FROM', 'nobody', /MAIL_FROM must be an email address/],
+    ['WORKER_QUEUES', 'stripe-events,nope', /WORKER_QUEUES must be one of/],
+    ['STRIPE_API_BASE', 'ftp://x', /STRIPE_API_BASE must use http/]
+  ]
+  for (const [name, value, message] of bad) {
+    const env: Record<string, string | undefined> = { ...valid, [name]: value }
+    t.throws(() => loadConfig(env, ''), message, `${name}=${value}`)
+    try { loadConfig(env, '') } catch (err) {
+      t.type(err, ConfigError)
+      t.equal((err as ConfigError).variable, name)
+      t.notMatch((err as Error).message, /\n/, 'one line')
+    }
+  }
+})
+
+t.test('.env file is read and the environment wins over it', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-env-'))
+  const file = join(dir, '.env')
+  writeFileSync(file, Object.entries(valid).map(([k, v]) => `${k}="${v}"`).join('\n') + '\nPORT=4000\nLOG_LEVEL=debug\n')
+  const c = loadConfig({ LOG_LEVEL: 'warn' }, file)
+  t.equal(c.PORT, 4000)
+  t.equal(c.LOG_LEVEL, 'warn')
+  t.equal(c.APP_URL, valid.APP_URL)
+})
+
+t.test('a process started with a bad value stops with one line naming it', async t => {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH, ...valid, PORT: 'abc' }, encoding: 'utf8', timeout: 30_000, cwd: process.cwd()
+  })
+  t.equal(res.status, 1)
+  t.match(res.stderr.trim(), /^Invalid configuration: PORT must be a whole number/)
+  t.equal(res.stderr.trim().split('\n').length, 1)
+})
+
+t.test('.env.example documents every variable', async t => {
+  const example = readFileSync('.env.example', 'utf8')
+  for (const name of Object.keys(configSpec)) t.match(example, new RegExp(`^#?\\s*${name}=`, 'm'), name)
+})

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import postgres from 'postgres'
+import { Redis } from 'ioredis'
+import Stripe from 'stripe'
+import { loadConfig, type Config } from '../../src/config/index.js'
+import { runMigrations } from '../../src/db/migrate.js'
+
+type Teardown = { teardown: (fn: () => unknown) => void }
+
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+export const WEBHOOK_SECRET = 'whsec_test_secret_primary_0123456789'
+export const API_KEY = 'tg_test_key_0123456789abcdef'
+export const ADMIN_TOKEN = 'tg_admin_token_0123456789abcdef'
+
+export const rid = (n = 6) => randomBytes(n).toString('hex')
+
+/** A fresh, migrated database for one test file, dropped at teardown. */
+export async function createTestDatabase (t: Teardown): Promise<string> {
+  const name = `tollgate_t_${rid()}`
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`)
+  t.teardown(async () => {
+    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  })
+  await runMigrations(url)
+  return url
+}
+
+/** A key prefix (with a hash tag) of one's own; every key under it is deleted at teardown. */
+export function createTestPrefix (t: Teardown): string {
+  const prefix = `{tgtest-${rid()}}`
+  t.teardown(async () => {
+    const r = new Redis(REDIS_URL)
+    let cursor = '0'
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length) await r.del(...keys)
+    } while (cursor !== '0')
+    r.disconnect()
+  })
+  return prefix
+}
+
+export function testConfig (env: Record<string, string | undefined>): Config {
+  return loadConfig({
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    REDIS_URL,
+    QUEUE_PREFIX: '{tgtest}',
+    STRIPE_SECRET_KEY: 'sk_test_tollgate_0123456789',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    API_KEYS: API_KEY,
+    ADMIN_TOKEN,
+    APP_URL: 'http://app.example.test',
+    SMTP_URL: 'smtp://127.0.0.1:2525',
+    MAIL_FROM: 'billing@example.test',
+    LOG_LEVEL: 'silent',
+    ...env
+  }, '')
+}
+
+/** Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes. */
+export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) { last = err }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+}
+
+/** Signs a body exactly as Stripe does, for webhook tests. */
+export function signBody (body: string, secret = WEBHOOK_SECRET, timestamp = Math.floor(Date.now() / 1000)): string {
+  return Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp })
+}
+
+export function makeEvent (type = 'customer.subscription.updated', object: Record<string, unknown> = { id: `sub_${rid()}`, object: 'subscription' }, extra: Record<string, unknown> = {}) {
+  return {
+    id: `evt_${rid(12)}`,
+    object: 'event',
+    api_version: Stripe.API_VERSION,
+    created: Math.floor(Date.now() / 1000),
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    ...extra
+  }
+}

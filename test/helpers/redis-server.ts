@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { waitFor } from './env.js'
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * A private redis-server on a spare port, for tests that stop, pause or restart Redis without
+ * disturbing the shared one. AOF is on so a restart keeps queued jobs, as in production.
+ */
+export class RedisProcess {
+  proc?: ChildProcess
+  readonly dir = mkdtempSync(join(tmpdir(), 'tg-redis-'))
+  constructor (readonly port: number, readonly args: string[] = []) {}
+
+  static async start (args: string[] = []): Promise<RedisProcess> {
+    const r = new RedisProcess(await freePort(), args)
+    await r.start()
+    return r
+  }
+
+  get url () { return `redis://127.0.0.1:${this.port}` }
+
+  async start (): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', ...this.args], { stdio: 'ignore' })
+    await waitFor(async () => {
+      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      c.on('error', () => {})
+      try { await c.connect(); return (await c.ping()) === 'PONG' } finally { c.disconnect() }
+    }, `redis on ${this.port}`)
+  }
+
+  async stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc
+    if (!p || p.exitCode !== null) return
+    const exited = new Promise(resolve => p.once('exit', resolve))
+    p.kill(signal)
+    await exited
+  }
+
+  async destroy (): Promise<void> {
+    await this.stop('SIGKILL')
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
