@@ -1,0 +1,5 @@
+export interface PageAnswer {
+  status: number;
+  html: string;
+  location?: string;
+}
