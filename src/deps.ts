@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
+import { loadCatalogue, type Catalogue } from './billing/plans.js'
 import type { Config } from './config/index.js'
 import { createDb, type Db } from './db/client.js'
 import { createRedis, type RedisRole } from './queue/connections.js'
@@ -8,6 +9,7 @@ import { createStripe } from './stripe/client.js'
 
 export interface Deps {
   config: Config
+  catalogue: Catalogue
   db: Db
   sql: ReturnType<typeof createDb>['sql']
   /** Fail-fast connection for producing jobs and for caches. */
@@ -24,12 +26,14 @@ export interface DepsOptions {
 
 /** Builds every client the api and the workers share; `close()` ends them in reverse order. */
 export function createDeps (config: Config, opts: DepsOptions = {}): Deps {
+  const catalogue = loadCatalogue(config.PLANS_FILE)
   const { db, sql, close: closeDb } = createDb(config.DATABASE_URL, { max: opts.dbPoolSize })
   const redis = createRedis(config.REDIS_URL, opts.role ?? 'producer')
   const queues = createQueues(redis, config.QUEUE_PREFIX)
   const stripe = createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE })
   return {
     config,
+    catalogue,
     db,
     sql,
     redis,

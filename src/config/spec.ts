@@ -82,6 +82,8 @@ export const configSpec = {
     doc: 'Sender address of lifecycle email',
     parse: (raw: string) => { if (!/^[^@\s<>]+@[^@\s<>]+$/.test(raw) && !/<[^@\s<>]+@[^@\s<>]+>$/.test(raw)) throw new Error('must be an email address'); return raw }
   },
+  PLANS_FILE: { doc: 'Plan catalogue (JSON); the default ships starter, pro and enterprise', optional: true as const, parse: text },
+  PAST_DUE_GRACE_DAYS: { doc: 'Days a past_due subscription keeps access after its renewal failed', default: '3', parse: int(0, 60) },
   LOG_LEVEL: { doc: `Log level: ${levels.join(', ')}`, default: 'info', parse: oneOf(levels) },
   WORKER_QUEUES: { doc: `Queues this worker process consumes, comma-separated: ${queues.join(', ')}`, default: queues.join(','), parse: (raw: string) => list(oneOf(queues))(raw) },
   WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) }
