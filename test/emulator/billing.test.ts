@@ -2,7 +2,7 @@ import t from 'tap';
 import type Stripe from 'stripe';
 import { DAY, seedCatalog, startEmulator, startReceiver, subscribe, waitFor } from './helpers.js';
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: { teardown(fn: () => unknown): void }) {
   const receiver = await startReceiver(t);
   const env = await startEmulator(t, { webhookUrl: receiver.url, webhookSecrets: ['whsec_test'] });
   const catalog = await seedCatalog(env.stripe);

@@ -1,0 +1,74 @@
+import t from 'tap';
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type Stripe from 'stripe';
+import { seedCatalog, startEmulator, subscribe } from './helpers.js';
+
+// The shared fixtures live next to the repo (../shared); they are the contract for object shapes.
+const FIXTURES = fileURLToPath(new URL('../../../shared/stripe-fixtures/', import.meta.url));
+const fixture = (name: string) => JSON.parse(readFileSync(`${FIXTURES}${name}`, 'utf8'));
+
+// Key paths present in one object and not the other; arrays compare their first elements and
+// values that are null on either side are not descended into (null vs object is a value, not a shape).
+function keyDiff(a: any, b: any, path = ''): string[] {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length && b.length ? keyDiff(a[0], b[0], `${path.replace(/\.$/, '')}[0].`) : [];
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) || Array.isArray(b)) return [];
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (!(k in a)) out.push(`missing ${path}${k}`);
+    else if (!(k in b)) out.push(`extra ${path}${k}`);
+    // Metadata keys are data, not shape.
+    else if (k !== 'metadata' && k !== 'previous_attributes') out.push(...keyDiff(a[k], b[k], `${path}${k}.`));
+  }
+  return out;
+}
+
+t.test('key comparison notices missing and extra keys', async (t) => {
+  t.same(keyDiff({ a: { b: 1 } }, { a: { b: 1, c: 2 }, d: [] }), ['missing a.c', 'missing d']);
+  t.same(keyDiff({ l: [{ x: 1, y: 2 }] }, { l: [{ x: 1 }] }), ['extra l[0].y']);
+});
+
+t.test('emitted objects and events have the keys of Stripe’s fixtures', { skip: !existsSync(FIXTURES) && 'shared fixtures not present' }, async (t) => {
+  const env = await startEmulator(t);
+  const { pro, product } = await seedCatalog(env.stripe);
+  const { subscriptionId, customerId, session } = await subscribe(env, pro.id);
+  const sub = await env.stripe.subscriptions.retrieve(subscriptionId);
+  const raw = async (path: string) => (await fetch(`${env.url}/v1/${path}`, { headers: { authorization: 'Bearer sk_test_x' } })).json();
+
+  const cases: [string, unknown, string][] = [
+    ['subscription', await raw(`subscriptions/${subscriptionId}`), 'subscription.json'],
+    ['invoice', await raw(`invoices/${sub.latest_invoice}`), 'invoice.json'],
+    ['customer', await raw(`customers/${customerId}`), 'customer.json'],
+    ['price', await raw(`prices/${pro.id}`), 'price.json'],
+    ['product', await raw(`products/${product.id}`), 'product.json'],
+    ['open checkout session', await raw(`checkout/sessions/${(await env.stripe.checkout.sessions.create({ mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], success_url: 'https://example.com' })).id}`), 'checkout.session.json'],
+    ['completed checkout session', await raw(`checkout/sessions/${session.id}`), 'checkout.session.completed-object.json'],
+    ['billing portal session', await env.stripe.billingPortal.sessions.create({ customer: customerId, return_url: 'https://example.com' }), 'billing_portal.session.json'],
+    ['price list', await raw('prices?lookup_keys[0]=pro_monthly'), 'list.prices.json'],
+  ];
+  const events = (await raw('events?limit=100')) as { data: Stripe.Event[] };
+  for (const [type, file] of [
+    ['invoice.paid', 'events/invoice.paid.json'],
+    ['checkout.session.completed', 'events/checkout.session.completed.json'],
+    ['customer.subscription.created', 'events/customer.subscription.created.json'],
+  ]) {
+    cases.push([`${type} event`, events.data.find((e) => e.type === type), file]);
+  }
+  await env.stripe.prices.update(pro.id, { active: false });
+  cases.push(['price.updated event', (await raw('events?type=price.updated')).data[0], 'events/price.updated.json']);
+  await env.stripe.subscriptions.update(subscriptionId, { items: [{ id: sub.items.data[0].id, price: (await seedSecond(env.stripe, product.id)).id }] });
+  cases.push(['customer.subscription.updated event', (await raw('events?type=customer.subscription.updated')).data[0], 'events/customer.subscription.updated.json']);
+
+  for (const [name, ours, file] of cases) {
+    const expected = fixture(file);
+    delete expected._comment;
+    t.same(keyDiff(ours, expected), [], `${name} matches ${file}`);
+  }
+  const updated = cases.at(-1)![1] as Stripe.Event;
+  t.same(Object.keys(updated.data.previous_attributes ?? {}), ['items'], 'previous_attributes names the changed items');
+  t.equal(typeof (cases[3][1] as any).unit_amount_decimal, 'string', 'unit_amount_decimal is a string on the wire');
+});
+
+async function seedSecond(stripe: Stripe, product: string) {
+  return stripe.prices.create({ product, currency: 'usd', unit_amount: 9900, recurring: { interval: 'month' } });
+}
