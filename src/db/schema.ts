@@ -20,7 +20,15 @@ export const subscriptions = pgTable('subscriptions', {
   currentPeriodStart: timestamp('current_period_start', { withTimezone: true }),
   currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
   cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
-  /** Stripe time (event `created`, seconds) of the state this row holds: the stale-write guard. */
+  /** This subscription's access decision (src/billing/access.ts); the user's entitlement follows one of them. */
+  access: boolean('access').notNull().default(false),
+  accessUntil: timestamp('access_until', { withTimezone: true }),
+  startedAt: timestamp('started_at', { withTimezone: true }),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  /**
+   * Stripe time (event `created`, seconds) of the newest event applied. The row itself holds what a
+   * re-read from Stripe returned while the subscription was locked, so it is never older than this.
+   */
   stripeTime: bigint('stripe_time', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 }, t => [index('subscriptions_user_idx').on(t.userId)])
