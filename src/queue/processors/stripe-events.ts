@@ -1,21 +1,39 @@
-import type { Job } from 'bullmq'
+import { UnrecoverableError, type Job } from 'bullmq'
+import Stripe from 'stripe'
+import { createApplyStripeEvent, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
+import { recordFailedEvent } from '../../db/lifecycle-repo.js'
 import type { Deps } from '../../deps.js'
-import { stripeEvents } from '../../db/schema.js'
 import type { StripeEventJob } from '../policy.js'
 
-/** Records each event once in `stripe_events`; applying events to billing state builds on this claim. */
-export function createStripeEventProcessor (deps: Pick<Deps, 'db'>) {
-  return async function processStripeEvent (job: Job<StripeEventJob>) {
-    const { event } = job.data
-    const rows = await deps.db.insert(stripeEvents).values({
-      eventId: event.id,
-      type: event.type,
-      created: event.created,
-      receivedAt: new Date(job.data.receivedAt),
-      processedAt: new Date(),
-      outcome: 'ignored',
-      payload: event
-    }).onConflictDoNothing().returning({ eventId: stripeEvents.eventId })
-    return { outcome: rows.length ? 'ignored' : 'duplicate' }
+/**
+ * Errors that the same job cannot outgrow by retrying: Stripe refusing the request itself (an
+ * object that does not exist, a bad parameter) and Postgres refusing the data (a constraint). They
+ * go straight to the failed set, the dead-letter queue, to be replayed once someone has looked.
+ * Network trouble, Stripe 5xx/429/409 and lost database connections retry with backoff.
+ */
+function isPermanent (err: unknown): boolean {
+  if (err instanceof UnrecoverableError) return true
+  if (err instanceof Stripe.errors.StripeInvalidRequestError) return true
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
+}
+
+/** Applies each event to billing state once (src/billing/use-cases/apply-stripe-event.ts). */
+export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | 'catalogue' | 'queues' | 'config'>) {
+  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  return async function processStripeEvent (job: Job<StripeEventJob>): Promise<ApplyResult> {
+    try {
+      return await apply(job.data)
+    } catch (err) {
+      const permanent = isPermanent(err)
+      const message = (err as Error).message
+      if (permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        const { event } = job.data
+        await recordFailedEvent(deps.db, {
+          id: event.id, type: event.type, created: event.created, receivedAt: new Date(job.data.receivedAt), payload: event
+        }, message)
+      }
+      throw permanent && !(err instanceof UnrecoverableError) ? new UnrecoverableError(message) : err
+    }
   }
 }

@@ -1,0 +1,46 @@
+import t from 'tap'
+import { currentSubscription, decideAccess, type SubscriptionState } from '../../src/billing/access.js'
+
+const DAY = 86_400
+const base: SubscriptionState = {
+  id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', lookupKey: 'pro_monthly', status: 'active',
+  currentPeriodStart: 1_000_000, currentPeriodEnd: 1_000_000 + 30 * DAY, cancelAtPeriodEnd: false, cancelAt: null,
+  startedAt: 900_000, endedAt: null, pastDueSince: null
+}
+const with_ = (o: Partial<SubscriptionState>) => ({ ...base, ...o })
+
+t.test('active and trialing subscriptions grant access until further notice', async t => {
+  t.same(decideAccess(base, 3), { access: true, accessUntil: null })
+  t.same(decideAccess(with_({ status: 'trialing' }), 3), { access: true, accessUntil: null })
+})
+
+t.test('a cancellation at period end keeps access to the period end (or to cancel_at)', async t => {
+  t.same(decideAccess(with_({ cancelAtPeriodEnd: true }), 3), { access: true, accessUntil: base.currentPeriodEnd })
+  t.same(decideAccess(with_({ cancelAt: 1_500_000 }), 3), { access: true, accessUntil: 1_500_000 })
+})
+
+t.test('past_due keeps access for the grace period after the unpaid invoice', async t => {
+  t.same(decideAccess(with_({ status: 'past_due', pastDueSince: 1_100_000 }), 3), { access: true, accessUntil: 1_100_000 + 3 * DAY })
+  t.same(decideAccess(with_({ status: 'past_due', pastDueSince: 1_100_000 }), 0), { access: true, accessUntil: 1_100_000 })
+  t.same(decideAccess(with_({ status: 'past_due' }), 2), { access: true, accessUntil: base.currentPeriodStart! + 2 * DAY }, 'period start when the invoice is unknown')
+  t.same(decideAccess(with_({ status: 'past_due', pastDueSince: 1_100_000, cancelAtPeriodEnd: true, currentPeriodEnd: 1_100_100 }), 3),
+    { access: true, accessUntil: 1_100_100 }, 'a cancellation before the grace ends wins')
+})
+
+t.test('ended, unpaid, incomplete and paused subscriptions grant nothing', async t => {
+  for (const status of ['canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused']) {
+    t.same(decideAccess(with_({ status }), 3), { access: false, accessUntil: null }, status)
+  }
+})
+
+t.test('the entitlement follows a subscription with access, then the one reaching furthest, whatever the order', async t => {
+  const old = { id: 'sub_a', status: 'canceled', access: false, currentPeriodEnd: 500 }
+  const now = { id: 'sub_b', status: 'active', access: true, currentPeriodEnd: 400 }
+  const later = { id: 'sub_c', status: 'canceled', access: false, currentPeriodEnd: 900 }
+  t.equal(currentSubscription([old, now, later])?.id, 'sub_b')
+  t.equal(currentSubscription([later, now, old])?.id, 'sub_b')
+  t.equal(currentSubscription([old, later])?.id, 'sub_c')
+  const twin = { ...later, id: 'sub_d' }
+  t.equal(currentSubscription([twin, later])?.id, currentSubscription([later, twin])?.id, 'ties broken by id')
+  t.equal(currentSubscription([]), undefined)
+})

@@ -1,0 +1,46 @@
+import t from 'tap'
+import { decideEvent } from '../../src/billing/lifecycle.js'
+
+const ev = (type: string, object: Record<string, unknown>) => ({ id: 'evt_1', type, data: { object } })
+
+t.test('a completed subscription checkout binds its user, customer and subscription', async t => {
+  const d = decideEvent(ev('checkout.session.completed', {
+    id: 'cs_1', mode: 'subscription', client_reference_id: 'u1', metadata: { user_id: 'u1', plan_id: 'pro' }, customer: 'cus_1', subscription: 'sub_1'
+  }))
+  t.same(d, { kind: 'subscription', subscriptionId: 'sub_1', checkout: { sessionId: 'cs_1', userId: 'u1', customerId: 'cus_1', planId: 'pro' }, emails: [] })
+  t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'subscription', metadata: { user_id: 'u2' }, customer: 'cus_1', subscription: 'sub_1' })),
+    { checkout: { userId: 'u2', planId: null } }, 'metadata names the user when client_reference_id is absent')
+  t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'payment', client_reference_id: 'u1' })), { kind: 'ignore' })
+  t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'subscription', customer: 'cus_1', subscription: 'sub_1', metadata: {} })),
+    { kind: 'ignore', reason: /no user/ })
+})
+
+t.test('subscription events name the subscription to re-read', async t => {
+  for (const type of ['created', 'updated', 'deleted', 'paused', 'resumed']) {
+    t.same(decideEvent(ev(`customer.subscription.${type}`, { id: 'sub_9' })), { kind: 'subscription', subscriptionId: 'sub_9', emails: [] }, type)
+  }
+  t.same(decideEvent(ev('customer.subscription.trial_will_end', { id: 'sub_9', trial_end: 1234 })), {
+    kind: 'subscription', subscriptionId: 'sub_9', emails: [{ template: 'trial_will_end', data: { subscription_id: 'sub_9', trial_end: 1234 } }]
+  })
+})
+
+t.test('invoices name their subscription under parent.subscription_details; a failed one asks for one email', async t => {
+  const invoice = {
+    id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 5555, hosted_invoice_url: 'https://x/in_1',
+    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_3', metadata: {} } }
+  }
+  t.same(decideEvent(ev('invoice.paid', invoice)), { kind: 'subscription', subscriptionId: 'sub_3', emails: [] })
+  t.same(decideEvent(ev('invoice.payment_failed', invoice)), {
+    kind: 'subscription',
+    subscriptionId: 'sub_3',
+    emails: [{ template: 'payment_failed', data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 5555, hosted_invoice_url: 'https://x/in_1' } }]
+  })
+  t.match(decideEvent(ev('invoice.paid', { id: 'in_2', parent: null })), { kind: 'ignore' }, 'a one-off invoice is not ours')
+})
+
+t.test('price and product events refresh the price cache; anything else is ignored', async t => {
+  t.same(decideEvent(ev('price.updated', { id: 'price_1' })), { kind: 'refresh-prices' })
+  t.same(decideEvent(ev('product.deleted', { id: 'prod_1' })), { kind: 'refresh-prices' })
+  t.match(decideEvent(ev('invoice.finalized', { id: 'in_1' })), { kind: 'ignore', reason: 'event type not handled' })
+  t.match(decideEvent(ev('customer.created', { id: 'cus_1' })), { kind: 'ignore' })
+})

@@ -1,0 +1,47 @@
+import { asc, sql } from 'drizzle-orm'
+import type Stripe from 'stripe'
+import { createDeps, type Deps } from '../../../src/deps.js'
+import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from '../../../src/db/schema.js'
+import { toEventJob } from '../../../src/stripe/webhook.js'
+import { createTestDatabase, createTestPrefix, testConfig } from '../../helpers/env.js'
+import { seedPlans, startStripeEmulator } from '../../helpers/stripe-emulator.js'
+
+type T = { teardown: (fn: () => unknown) => void }
+
+/** Deps on a fresh database and prefix, talking to a fresh emulator whose prices follow the catalogue. */
+export async function lifecycleEnv (t: T, env: Record<string, string> = {}) {
+  const em = await startStripeEmulator(t)
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), STRIPE_API_BASE: em.url, ...env })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  const prices = await seedPlans(deps.stripe, deps.catalogue)
+  const seen = new Set<string>()
+  /** Events Stripe emitted since the last call, oldest first, as the api would queue them. */
+  async function newEvents () {
+    const all: Stripe.Event[] = []
+    for await (const e of deps.stripe.events.list({ limit: 100 })) all.push(e)
+    const fresh = all.reverse().filter(e => !seen.has(e.id))
+    for (const e of fresh) seen.add(e.id)
+    return fresh.map(e => toEventJob(e))
+  }
+  return { em, deps, config, prices, newEvents }
+}
+
+/** Every row the lifecycle writes, minus bookkeeping times, in a stable order: what must not depend on event order. */
+export async function snapshot (deps: Deps) {
+  const db = deps.db
+  const strip = <R extends Record<string, unknown>>(rows: R[], ...keys: string[]) =>
+    rows.map(r => Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k))))
+  return {
+    customers: strip(await db.select().from(customers).orderBy(asc(customers.userId)), 'createdAt'),
+    subscriptions: strip(await db.select().from(subscriptions).orderBy(asc(subscriptions.stripeSubscriptionId)), 'updatedAt'),
+    entitlements: strip(await db.select().from(entitlements).orderBy(asc(entitlements.userId)), 'updatedAt'),
+    checkoutSessions: strip(await db.select().from(checkoutSessions).orderBy(asc(checkoutSessions.sessionId)), 'createdAt'),
+    emails: strip(await db.select().from(emailOutbox).orderBy(asc(emailOutbox.eventId), asc(emailOutbox.template)), 'id', 'createdAt'),
+    events: strip(await db.select().from(stripeEvents).orderBy(asc(stripeEvents.eventId)), 'receivedAt', 'processedAt')
+  }
+}
+
+export async function truncateAll (deps: Deps) {
+  await deps.db.execute(sql`truncate customers, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events restart identity`)
+}
