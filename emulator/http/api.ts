@@ -17,7 +17,9 @@ function authError(header: string | undefined): ApiError | undefined {
       "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
     );
   }
-  const key = header.replace(/^Bearer\s+/i, '').trim();
+  // Stripe takes the key as a bearer token or as the user name of basic auth (`curl -u sk_test_…:`).
+  const basic = /^Basic\s+(.+)$/i.exec(header);
+  const key = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0]!.trim() : header.replace(/^Bearer\s+/i, '').trim();
   if (!/^(sk|rk)_test_/.test(key)) {
     return unauthorized(`Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`);
   }

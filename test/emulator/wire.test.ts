@@ -22,6 +22,8 @@ t.test('errors reach the SDK as the right classes', async (t) => {
   t.equal((noKey.body as any).error.type, 'invalid_request_error');
   const live = new Stripe('sk_live_nope', { host: '127.0.0.1', port: emulator.port, protocol: 'http' });
   t.type(await live.customers.list().catch((e) => e), Stripe.errors.StripeAuthenticationError);
+  const basic = await fetch(`${emulator.url}/v1/customers`, { headers: { authorization: `Basic ${Buffer.from('sk_test_curl:').toString('base64')}` } });
+  t.equal(basic.status, 200, 'basic auth with the key as user name, as curl -u sends it');
 });
 
 t.test('idempotency: replay returns the stored answer, other params are refused', async (t) => {
