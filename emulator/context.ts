@@ -15,6 +15,11 @@ export interface EmulatorOptions {
   /** Days between payment retries after a failed renewal; the subscription ends after the last. */
   retryScheduleDays?: number[];
   host?: string;
+  /**
+   * Base of the URLs the emulator hands out (checkout, portal, invoices) when browsers reach it by
+   * another name than the one it listens on, e.g. http://localhost:12111 for a container bound to 0.0.0.0.
+   */
+  publicUrl?: string;
   log?: boolean;
   random?: () => number;
 }

@@ -49,7 +49,8 @@ export function createEmulator(opts: EmulatorOptions = {}): Emulator {
     if (!address) throw new Error('emulator is not listening');
     return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   };
-  const ctx = createContext(opts, baseUrl);
+  const publicUrl = opts.publicUrl?.replace(/\/+$/, '');
+  const ctx = createContext(opts, publicUrl ? () => publicUrl : baseUrl);
   const server = http.createServer(createRequestListener(ctx, ROUTES));
   // Stripe's SDK keeps connections alive; short idle timeouts let close() finish promptly.
   server.keepAliveTimeout = 1000;

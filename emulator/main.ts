@@ -6,6 +6,7 @@ const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(N
 
 const emulator = createEmulator({
   host: env.EMULATOR_HOST ?? '127.0.0.1',
+  publicUrl: env.EMULATOR_PUBLIC_URL || undefined,
   webhookUrl: env.EMULATOR_WEBHOOK_URL || undefined,
   webhookSecrets: (env.EMULATOR_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   retryBaseMs: num(env.EMULATOR_RETRY_BASE_MS, 1000),
