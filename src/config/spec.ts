@@ -84,6 +84,9 @@ export const configSpec = {
   },
   PLANS_FILE: { doc: 'Plan catalogue (JSON); the default ships starter, pro and enterprise', optional: true as const, parse: text },
   PAST_DUE_GRACE_DAYS: { doc: 'Days a past_due subscription keeps access after its renewal failed', default: '3', parse: int(0, 60) },
+  RATE_LIMIT_STRIPE_PER_MINUTE: { doc: 'Requests per minute and API key on each route that calls Stripe (checkout, portal, plan changes)', default: '30', parse: int(1, 100_000) },
+  RATE_LIMIT_READ_PER_MINUTE: { doc: 'Requests per minute and API key on entitlement and checkout-status reads', default: '6000', parse: int(1, 10_000_000) },
+  ENTITLEMENTS_CACHE_TTL_SECONDS: { doc: 'Longest an entitlement stays in the Redis read cache (workers also invalidate it on change)', default: '60', parse: int(1, 86_400) },
   LOG_LEVEL: { doc: `Log level: ${levels.join(', ')}`, default: 'info', parse: oneOf(levels) },
   WORKER_QUEUES: { doc: `Queues this worker process consumes, comma-separated: ${queues.join(', ')}`, default: queues.join(','), parse: (raw: string) => list(oneOf(queues))(raw) },
   WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) }

@@ -2,8 +2,15 @@ import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Deps } from '../deps.js'
 import { loggerOptions } from '../logger.js'
+import apiAuth from './plugins/api-auth.js'
 import errorsPlugin from './plugins/errors.js'
+import openapi from './plugins/openapi.js'
+import rateLimit from './plugins/rate-limit.js'
+import checkoutRoutes from './routes/checkout.js'
+import entitlementRoutes from './routes/entitlements.js'
 import healthRoutes from './routes/health.js'
+import planRoutes from './routes/plans.js'
+import subscriptionRoutes from './routes/subscriptions.js'
 import webhookRoutes from './routes/webhook.js'
 
 export interface AppOptions {
@@ -25,9 +32,18 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const { config } = deps
   await app.register(errorsPlugin)
+  // The OpenAPI plugin must see every route being added, so it comes before them.
+  await app.register(openapi)
+  await app.register(apiAuth, { keys: config.API_KEYS })
+  await app.register(rateLimit, { redis: deps.redis, prefix: config.QUEUE_PREFIX, stripePerMinute: config.RATE_LIMIT_STRIPE_PER_MINUTE, readPerMinute: config.RATE_LIMIT_READ_PER_MINUTE })
   await app.register(healthRoutes, { deps })
   await app.register(webhookRoutes, { deps })
+  await app.register(planRoutes, { deps })
+  await app.register(checkoutRoutes, { deps })
+  await app.register(entitlementRoutes, { deps })
+  await app.register(subscriptionRoutes, { deps })
   return app
 }
 

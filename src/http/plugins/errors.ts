@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
+import Stripe from 'stripe'
 import { AppError } from '../../errors.js'
 
 const codeByStatus: Record<number, string> = {
@@ -8,14 +9,20 @@ const codeByStatus: Record<number, string> = {
 }
 
 /**
- * One error handler: `{error, message}` bodies, validation errors as 400, and 5xx text masked so
- * internals never reach a client.
+ * One error handler: `{error, message}` bodies, validation errors as 400, Stripe failures as 502 with
+ * Stripe's message and request id, and other 5xx text masked so internals never reach a client.
  */
 export default fp(async function errorsPlugin (app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       if (err.statusCode >= 500) req.log.error({ err }, 'request failed')
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details })
+    }
+    if (err instanceof Stripe.errors.StripeError) {
+      // Stripe's message is written for API callers and names no internals; its request id lets
+      // an operator find the call in Stripe's dashboard.
+      req.log.warn({ stripeError: { type: err.type, code: err.code, statusCode: err.statusCode, requestId: err.requestId } }, 'stripe request failed')
+      return reply.code(502).send({ error: 'stripe_error', message: err.message, request_id: err.requestId ?? null })
     }
     if ((err as FastifyError).validation) {
       return reply.code(400).send({ error: 'invalid_request', message: err.message })

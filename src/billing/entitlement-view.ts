@@ -1,0 +1,48 @@
+/**
+ * What the product sees of a user's entitlement. The stored snapshot keeps the access decision and
+ * its end time; whether access holds is decided at read time, so a cached snapshot never grants
+ * access past `access_until`. Times are unix seconds, as in Stripe's API.
+ */
+export interface EntitlementSnapshot {
+  plan_id: string | null
+  status: string
+  access: boolean
+  access_until: number | null
+  features: Record<string, boolean>
+  limits: Record<string, number>
+  current_period_end: number | null
+  cancel_at_period_end: boolean
+}
+
+export interface Entitlement {
+  user_id: string
+  plan_id: string | null
+  status: string
+  access: boolean
+  features: Record<string, boolean>
+  limits: Record<string, number>
+  current_period_end: number | null
+  cancel_at_period_end: boolean
+}
+
+export const NO_ENTITLEMENT: EntitlementSnapshot = {
+  plan_id: null, status: 'none', access: false, access_until: null, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false
+}
+
+/**
+ * Features and limits are given only while access holds, so a product that reads a feature flag
+ * without looking at `access` still denies a canceled user.
+ */
+export function toEntitlement (userId: string, s: EntitlementSnapshot, nowSeconds: number): Entitlement {
+  const access = s.access && (s.access_until === null || s.access_until > nowSeconds)
+  return {
+    user_id: userId,
+    plan_id: s.plan_id,
+    status: s.status,
+    access,
+    features: access ? s.features : {},
+    limits: access ? s.limits : {},
+    current_period_end: s.current_period_end,
+    cancel_at_period_end: s.cancel_at_period_end
+  }
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type Stripe from 'stripe'
+import type { Db } from '../../db/client.js'
+import { recordCheckoutSession } from '../../db/checkout-sessions-repo.js'
+import { customerIdOf } from '../../db/customers-repo.js'
+import { AppError } from '../../errors.js'
+import { resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
+import { checkoutUrls } from '../app-links.js'
+import type { Catalogue, Plan } from '../plans.js'
+import { ensureCustomer } from './ensure-customer.js'
+import { liveSubscriptionOf } from './live-subscription.js'
+
+export interface CheckoutDeps {
+  db: Db
+  stripe: Stripe
+  redis: Redis
+  catalogue: Catalogue
+  config: { APP_URL: string, QUEUE_PREFIX: string }
+  now?: () => number
+}
+
+export interface CheckoutRequest {
+  plan_id: string
+  user_id: string
+  email?: string
+}
+
+/** Clicks within one window (same user, plan and price) get the same Checkout session back. */
+export const CHECKOUT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000
+
+export function planOrFail (catalogue: Catalogue, planId: string): Plan {
+  const plan = catalogue.byId(planId)
+  if (!plan) throw new AppError(400, 'unknown_plan', `Unknown plan "${planId}"; allowed plans: ${catalogue.ids.join(', ')}`, { allowed_plans: catalogue.ids })
+  return plan
+}
+
+export async function priceOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe' | 'config'>, plan: Plan): Promise<CachedPrice> {
+  const price = await resolvePrice({ redis: deps.redis, stripe: deps.stripe, prefix: deps.config.QUEUE_PREFIX }, plan.lookup_key)
+  if (!price) throw new AppError(503, 'price_unavailable', `Stripe has no active price with lookup key "${plan.lookup_key}"; run npm run stripe:bootstrap`)
+  return price
+}
+
+/**
+ * Starts a Stripe Checkout for a plan: validate the plan, refuse a user who already pays, find or
+ * create their one customer, then create the session under an idempotency key so that a double
+ * click yields one session. The user id travels in `client_reference_id` and both metadata maps,
+ * so every later event names its user.
+ */
+export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) {
+  const plan = planOrFail(deps.catalogue, req.plan_id)
+  const existing = await customerIdOf(deps.db, req.user_id)
+  if (existing && await liveSubscriptionOf(deps.stripe, existing)) {
+    throw new AppError(409, 'already_subscribed', `User ${req.user_id} already has a subscription; change it with POST /api/v1/subscriptions/change-plan or manage it in the portal (POST /api/v1/billing-portal)`)
+  }
+  const price = await priceOrFail(deps, plan)
+  const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null)
+  const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
+  const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, price.id, customer, window])).digest('hex')
+  const metadata = { user_id: req.user_id, plan_id: plan.id }
+  const session = await deps.stripe.checkout.sessions.create({
+    mode: 'subscription',
+    customer,
+    line_items: [{ price: price.id, quantity: 1 }],
+    client_reference_id: req.user_id,
+    metadata,
+    subscription_data: { metadata },
+    ...checkoutUrls(deps.config.APP_URL)
+  }, { idempotencyKey: `tollgate-checkout-${key}` })
+  await recordCheckoutSession(deps.db, { sessionId: session.id, userId: req.user_id, planId: plan.id, status: session.status ?? 'open' })
+  return { checkout_url: session.url!, session_id: session.id }
+}

@@ -1,0 +1,72 @@
+import { Type } from 'typebox'
+
+/**
+ * TypeBox schemas of the product API. Request bodies refuse unknown fields, so a client cannot slip
+ * in a price, customer, redirect URL or metadata of its own.
+ */
+export const UserId = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: "Your product's user id" })
+export const PlanId = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'A plan id from GET /api/v1/plans' })
+export const SessionId = Type.String({ pattern: '^cs_[A-Za-z0-9_]{1,250}$', description: 'Stripe Checkout session id' })
+const UnixTime = Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds, as in Stripe' })
+
+export const CreateCheckoutBody = Type.Object({
+  plan_id: PlanId,
+  user_id: UserId,
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Prefills Checkout and is used for lifecycle email' }))
+}, { additionalProperties: false })
+
+export const CheckoutCreated = Type.Object({
+  checkout_url: Type.String({ description: 'Send the customer here' }),
+  session_id: SessionId
+})
+
+export const CheckoutStatus = Type.Object({
+  session_id: Type.String(),
+  status: Type.String({ description: 'open, complete or expired' }),
+  user_id: Type.String(),
+  plan_id: Type.Union([Type.String(), Type.Null()]),
+  provisioned: Type.Boolean({ description: 'The entitlement has been granted' })
+})
+
+export const Entitlement = Type.Object({
+  user_id: Type.String(),
+  plan_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String({ description: "The subscription's Stripe status, or none" }),
+  access: Type.Boolean(),
+  features: Type.Record(Type.String(), Type.Boolean()),
+  limits: Type.Record(Type.String(), Type.Number()),
+  current_period_end: UnixTime,
+  cancel_at_period_end: Type.Boolean()
+}, { additionalProperties: false })
+
+export const ChangePlanBody = Type.Object({ user_id: UserId, plan_id: PlanId }, { additionalProperties: false })
+export const CancelBody = Type.Object({
+  user_id: UserId,
+  at_period_end: Type.Boolean({ default: true, description: 'false cancels now' })
+}, { additionalProperties: false })
+export const UserBody = Type.Object({ user_id: UserId }, { additionalProperties: false })
+
+export const SubscriptionState = Type.Object({
+  user_id: Type.String(),
+  subscription_id: Type.String(),
+  plan_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  current_period_end: UnixTime,
+  cancel_at_period_end: Type.Boolean(),
+  cancel_at: UnixTime
+})
+
+export const PortalSession = Type.Object({ url: Type.String() })
+
+export const PlanList = Type.Object({
+  currency: Type.String(),
+  plans: Type.Array(Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    unit_amount: Type.Union([Type.Integer(), Type.Null()], { description: 'Smallest currency unit, from Stripe' }),
+    currency: Type.String(),
+    interval: Type.String(),
+    features: Type.Record(Type.String(), Type.Boolean()),
+    limits: Type.Record(Type.String(), Type.Number())
+  }))
+})

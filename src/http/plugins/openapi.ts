@@ -1,0 +1,18 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** OpenAPI document generated from the route schemas, at /docs/json, with the UI at /docs. */
+export default fp(async function openapi (app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tollgate', description: 'Stripe subscriptions, checkout and entitlements for your product', version: '0.1.0' },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS' } }
+      }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+}, { name: 'openapi' })

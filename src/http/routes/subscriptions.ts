@@ -1,0 +1,38 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { billingPortal } from '../../billing/use-cases/billing-portal.js'
+import { cancelSubscription, resumeSubscription } from '../../billing/use-cases/cancel-subscription.js'
+import { changePlan } from '../../billing/use-cases/change-plan.js'
+import type { Deps } from '../../deps.js'
+import { CancelBody, ChangePlanBody, PortalSession, SubscriptionState, UserBody } from '../api-schemas.js'
+import { ErrorBody } from '../schemas.js'
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 415: ErrorBody, 429: ErrorBody, 502: ErrorBody }
+
+/** Commands on a user's subscription; each answers Stripe's new state once Stripe has accepted it. */
+export default async function subscriptionRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onRequest', app.requireApiKey)
+  const common = { config: { rateLimit: app.rateLimits.stripe } }
+  const schema = { tags: ['subscriptions'], security: [{ bearerAuth: [] }] }
+
+  app.post('/api/v1/subscriptions/change-plan', {
+    ...common,
+    schema: { ...schema, summary: 'Upgrade or downgrade, prorated', body: ChangePlanBody, response: { 200: SubscriptionState, ...errors, 503: ErrorBody } }
+  }, async req => await changePlan(deps, req.body.user_id, req.body.plan_id))
+
+  app.post('/api/v1/subscriptions/cancel', {
+    ...common,
+    schema: { ...schema, summary: 'Cancel at period end (default) or now', body: CancelBody, response: { 200: SubscriptionState, ...errors } }
+  }, async req => await cancelSubscription(deps, req.body.user_id, req.body.at_period_end))
+
+  app.post('/api/v1/subscriptions/resume', {
+    ...common,
+    schema: { ...schema, summary: 'Undo a cancellation scheduled for period end', body: UserBody, response: { 200: SubscriptionState, ...errors } }
+  }, async req => await resumeSubscription(deps, req.body.user_id))
+
+  app.post('/api/v1/billing-portal', {
+    ...common,
+    schema: { tags: ['billing-portal'], security: schema.security, summary: 'A Stripe customer portal link', body: UserBody, response: { 200: PortalSession, ...errors } }
+  }, async req => await billingPortal(deps, req.body.user_id))
+}

@@ -1,0 +1,98 @@
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { checkoutSessions, customers } from '../../src/db/schema.js'
+import { API_KEY } from '../helpers/env.js'
+import { buildBillingApp } from '../helpers/billing.js'
+
+t.test('create-checkout', async t => {
+  const { app, deps, call, control } = await buildBillingApp(t, { RATE_LIMIT_STRIPE_PER_MINUTE: '1000' })
+  const stripeCustomers = async () => (await deps.stripe.customers.list({ limit: 100 })).data
+  const stripeSessions = async () => (await deps.stripe.checkout.sessions.list({ limit: 100 })).data
+
+  t.test('50 concurrent calls for a new user make one Stripe customer and one session', async t => {
+    const answers = await Promise.all(Array.from({ length: 50 }, () =>
+      call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_many', email: 'many@example.com' })))
+    t.same([...new Set(answers.map(a => a.statusCode))], [200])
+    const ids = new Set(answers.map(a => a.json().session_id))
+    t.equal(ids.size, 1, 'a double click (or fifty) gives one session')
+    const mine = (await stripeCustomers()).filter(c => c.metadata.user_id === 'user_many')
+    t.equal(mine.length, 1, 'one Stripe customer')
+    const [row] = await deps.db.select().from(customers).where(eq(customers.userId, 'user_many'))
+    t.equal(row!.stripeCustomerId, mine[0]!.id)
+    t.equal(row!.email, 'many@example.com')
+    const session = await deps.stripe.checkout.sessions.retrieve([...ids][0]!)
+    t.equal(session.customer, mine[0]!.id)
+    t.equal(session.client_reference_id, 'user_many')
+    t.same(session.metadata, { user_id: 'user_many', plan_id: 'starter' })
+    t.equal(session.success_url, 'http://app.example.test/billing/success?session_id={CHECKOUT_SESSION_ID}')
+    t.equal(session.cancel_url, 'http://app.example.test/billing/cancel')
+    t.equal(answers[0]!.json().checkout_url, session.url)
+    const [recorded] = await deps.db.select().from(checkoutSessions).where(eq(checkoutSessions.sessionId, session.id))
+    t.match(recorded, { userId: 'user_many', planId: 'starter', status: 'open' })
+
+    const again = await call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: 'user_many' })
+    t.equal(again.statusCode, 200)
+    t.not(again.json().session_id, [...ids][0], 'another plan is another session')
+    t.equal((await stripeCustomers()).filter(c => c.metadata.user_id === 'user_many').length, 1, 'the customer is reused')
+  })
+
+  t.test('bad requests get their 4xx and create nothing in Stripe', async t => {
+    const [customersBefore, sessionsBefore] = [(await stripeCustomers()).length, (await stripeSessions()).length]
+    const post = (payload: string, headers: Record<string, string> = {}) => app.inject({
+      method: 'POST', url: '/api/v1/create-checkout', payload, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers }
+    })
+    const ok = { plan_id: 'starter', user_id: 'user_bad' }
+    const cases: Array<[string, () => ReturnType<typeof post>, number, string]> = [
+      ['unknown plan', () => post(JSON.stringify({ ...ok, plan_id: 'platinum' })), 400, 'unknown_plan'],
+      ['missing auth', () => app.inject({ method: 'POST', url: '/api/v1/create-checkout', payload: ok }), 401, 'unauthorized'],
+      ['wrong key', () => post(JSON.stringify(ok), { authorization: 'Bearer tg_wrong_key_0123456789abcdef' }), 401, 'unauthorized'],
+      ['key of another length', () => post(JSON.stringify(ok), { authorization: `Bearer ${API_KEY}x` }), 401, 'unauthorized'],
+      ['basic scheme', () => post(JSON.stringify(ok), { authorization: `Basic ${API_KEY}` }), 401, 'unauthorized'],
+      ['extra field price', () => post(JSON.stringify({ ...ok, price: 'price_123' })), 400, 'invalid_request'],
+      ['extra field customer', () => post(JSON.stringify({ ...ok, customer: 'cus_123' })), 400, 'invalid_request'],
+      ['extra field success_url', () => post(JSON.stringify({ ...ok, success_url: 'https://evil.example' })), 400, 'invalid_request'],
+      ['extra field metadata', () => post(JSON.stringify({ ...ok, metadata: { user_id: 'x' } })), 400, 'invalid_request'],
+      ['extra field amount', () => post(JSON.stringify({ ...ok, amount: 1 })), 400, 'invalid_request'],
+      ['over-long user id', () => post(JSON.stringify({ ...ok, user_id: 'u'.repeat(129) })), 400, 'invalid_request'],
+      ['user id with spaces', () => post(JSON.stringify({ ...ok, user_id: 'a b' })), 400, 'invalid_request'],
+      ['missing user id', () => post(JSON.stringify({ plan_id: 'starter' })), 400, 'invalid_request'],
+      ['bad email', () => post(JSON.stringify({ ...ok, email: 'not-an-email' })), 400, 'invalid_request'],
+      ['non-JSON body', () => post('plan_id=starter&user_id=u'), 400, 'bad_request'],
+      ['form body', () => post('plan_id=starter&user_id=u', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type'],
+      ['text body', () => post('hello', { 'content-type': 'text/plain' }), 400, 'invalid_request'],
+      ['empty body', () => post(''), 400, 'bad_request']
+    ]
+    for (const [name, send, status, code] of cases) {
+      const res = await send()
+      t.equal(res.statusCode, status, `${name}: status`)
+      t.equal(res.json().error, code, `${name}: error code`)
+      t.type(res.json().message, 'string', `${name}: message`)
+    }
+    const unknown = await post(JSON.stringify({ ...ok, plan_id: 'platinum' }))
+    t.match(unknown.json().message, /starter, pro, enterprise/, 'names the allowed plans')
+    t.equal((await stripeCustomers()).length, customersBefore, 'no customer created')
+    t.equal((await stripeSessions()).length, sessionsBefore, 'no session created')
+  })
+
+  t.test('a user with an active subscription gets 409 with a hint', async t => {
+    const first = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_paid' })
+    await control(`checkout/${first.json().session_id}/complete`, { outcome: 'paid' })
+    const res = await call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: 'user_paid' })
+    t.equal(res.statusCode, 409)
+    t.equal(res.json().error, 'already_subscribed')
+    t.match(res.json().message, /change-plan/)
+    t.match(res.json().message, /billing-portal/)
+  })
+
+  t.test('Stripe failures answer 502 with Stripe\'s message and request id, no stack', async t => {
+    await control('fail-api', { status: 500, count: 10 })
+    const res = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_stripe_down' })
+    await control('fail-api', { status: 500, count: 0 })
+    t.equal(res.statusCode, 502)
+    t.equal(res.json().error, 'stripe_error')
+    t.type(res.json().message, 'string')
+    t.match(res.json().request_id, /^req_/)
+    t.notMatch(res.body, /at .*\.ts:\d+/, 'no stack trace')
+  })
+
+})
