@@ -1,0 +1,107 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { SMTPServer } from 'smtp-server'
+
+export interface CaughtMail {
+  ID: string
+  From: string
+  To: string[]
+  Subject: string
+  Created: string
+  Text: string
+  raw: string
+}
+
+export interface MailCatcher {
+  smtpPort: number
+  /** 0 when started without the HTTP listing. */
+  httpPort: number
+  messages: CaughtMail[]
+  close: () => Promise<void>
+}
+
+export interface MailCatcherOptions {
+  /** 0 picks a free port. */
+  smtpPort?: number
+  /** Serves the messages Mailpit-style at GET /api/v1/messages; omit for none. */
+  httpPort?: number
+  log?: (line: string) => void
+}
+
+/**
+ * A stand-in for Mailpit: an SMTP server that keeps every message in memory and, optionally, lists
+ * them over HTTP in the shape of Mailpit's `GET /api/v1/messages` so the same curl works with both.
+ * Used by `npm run stack` and by the end-to-end test.
+ */
+export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<MailCatcher> {
+  const messages: CaughtMail[] = []
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData (stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8')
+        const mail = parseMail(raw, session.envelope.mailFrom ? session.envelope.mailFrom.address : '', session.envelope.rcptTo.map(r => r.address), messages.length + 1)
+        messages.push(mail)
+        opts.log?.(`to ${mail.To.join(', ')}: ${mail.Subject}`)
+        callback()
+      })
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    smtp.once('error', reject)
+    smtp.listen(opts.smtpPort ?? 0, '127.0.0.1', () => resolve())
+  })
+  const smtpPort = (smtp.server.address() as AddressInfo).port
+
+  let api: http.Server | undefined
+  if (opts.httpPort !== undefined) {
+    api = http.createServer((req, res) => {
+      const send = (status: number, body: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+      if (req.url === '/api/v1/messages' && req.method === 'GET') {
+        const newestFirst = [...messages].reverse().map(({ raw, ...m }) => ({ ...m, To: m.To.map(Address => ({ Name: '', Address })), Snippet: m.Text.slice(0, 200) }))
+        return send(200, { total: messages.length, messages: newestFirst })
+      }
+      if (req.url === '/api/v1/messages' && req.method === 'DELETE') { messages.length = 0; return send(200, 'ok') }
+      send(404, { error: 'not found' })
+    })
+    await new Promise<void>((resolve, reject) => { api!.once('error', reject); api!.listen(opts.httpPort, '127.0.0.1', () => resolve()) })
+  }
+
+  return {
+    smtpPort,
+    httpPort: api ? (api.address() as AddressInfo).port : 0,
+    messages,
+    async close () {
+      await new Promise<void>(resolve => smtp.close(() => resolve()))
+      if (api) { api.closeAllConnections(); await new Promise<void>(resolve => api!.close(() => resolve())) }
+    }
+  }
+}
+
+function parseMail (raw: string, from: string, to: string[], n: number): CaughtMail {
+  const split = raw.search(/\r?\n\r?\n/)
+  const head = (split < 0 ? raw : raw.slice(0, split)).replace(/\r?\n[ \t]+/g, ' ')
+  const body = split < 0 ? '' : raw.slice(split).trim()
+  const header = (name: string) => head.split(/\r?\n/).find(l => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? ''
+  return {
+    ID: String(n),
+    From: from,
+    To: to,
+    Subject: decodeWords(header('Subject')),
+    Created: new Date().toISOString(),
+    Text: body,
+    raw
+  }
+}
+
+/** Decodes RFC 2047 encoded words (`=?UTF-8?Q?…?=` / `=?UTF-8?B?…?=`), which nodemailer uses for non-ASCII subjects. */
+function decodeWords (value: string): string {
+  return value.replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=\s*/g, (_m, _charset: string, enc: string, text: string) =>
+    enc.toUpperCase() === 'B'
+      ? Buffer.from(text, 'base64').toString('utf8')
+      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'))
+}
