@@ -2,12 +2,14 @@ import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Deps } from '../deps.js'
 import { loggerOptions } from '../logger.js'
+import adminAuth from './plugins/admin-auth.js'
 import apiAuth from './plugins/api-auth.js'
 import errorsPlugin from './plugins/errors.js'
 import openapi from './plugins/openapi.js'
 import rateLimit from './plugins/rate-limit.js'
 import checkoutRoutes from './routes/checkout.js'
 import entitlementRoutes from './routes/entitlements.js'
+import adminRoutes from './routes/admin/index.js'
 import healthRoutes from './routes/health.js'
 import planRoutes from './routes/plans.js'
 import subscriptionRoutes from './routes/subscriptions.js'
@@ -37,6 +39,7 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
   // The OpenAPI plugin must see every route being added, so it comes before them.
   await app.register(openapi)
   await app.register(apiAuth, { keys: config.API_KEYS })
+  await app.register(adminAuth, { token: config.ADMIN_TOKEN })
   await app.register(rateLimit, { redis: deps.redis, prefix: config.QUEUE_PREFIX, stripePerMinute: config.RATE_LIMIT_STRIPE_PER_MINUTE, readPerMinute: config.RATE_LIMIT_READ_PER_MINUTE })
   await app.register(healthRoutes, { deps })
   await app.register(webhookRoutes, { deps })
@@ -44,6 +47,7 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
   await app.register(checkoutRoutes, { deps })
   await app.register(entitlementRoutes, { deps })
   await app.register(subscriptionRoutes, { deps })
+  await app.register(adminRoutes, { deps })
   return app
 }
 

@@ -1,0 +1,24 @@
+import { createBullBoard } from '@bull-board/api'
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
+import { FastifyAdapter } from '@bull-board/fastify'
+import type { FastifyInstance } from 'fastify'
+import type { Deps } from '../../../deps.js'
+
+export const DASHBOARD_PATH = '/admin/queues'
+
+/**
+ * The queue dashboard (bull-board). It runs in the api on the api's producer connection; the
+ * admin scope around it requires the admin token, so a browser gets a basic-auth prompt.
+ */
+export default async function queueDashboard (app: FastifyInstance, { deps }: { deps: Deps }) {
+  const serverAdapter = new FastifyAdapter()
+  serverAdapter.setBasePath(DASHBOARD_PATH)
+  createBullBoard({
+    queues: Object.values(deps.queues).map(q => new BullMQAdapter(q)),
+    // @bull-board/fastify pins its own copy of @bull-board/api one patch apart from ours: the
+    // classes match at runtime but their private fields make TypeScript see two types.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Tollgate queues' } }
+  })
+  await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH })
+}
