@@ -57,6 +57,12 @@ export async function recordFailedEvent (db: Db, e: EventRecord, error: string):
   })
 }
 
+/** The user an applied event concerned, as recorded when it was applied. */
+export async function eventUserOf (db: Db, eventId: string): Promise<string | null> {
+  const [row] = await db.select({ userId: stripeEvents.userId }).from(stripeEvents).where(eq(stripeEvents.eventId, eventId))
+  return row?.userId ?? null
+}
+
 /** The user a subscription belongs to when Stripe's metadata does not say: an earlier binding. */
 export async function knownUserOf (tx: Tx, subscriptionId: string, customerId: string): Promise<string | null> {
   const [sub] = await tx.select({ userId: subscriptions.userId }).from(subscriptions).where(eq(subscriptions.stripeSubscriptionId, subscriptionId))
@@ -65,11 +71,14 @@ export async function knownUserOf (tx: Tx, subscriptionId: string, customerId: s
   return cus?.userId ?? null
 }
 
-/** Binds a user to their Stripe customer; a user keeps the first customer bound to them. */
+/**
+ * Binds a user to the Stripe customer holding their current subscription: should a user ever hold
+ * two customers (two checkouts racing), the choice follows the subscription, not the event order.
+ */
 export async function bindCustomer (tx: Tx, userId: string, customerId: string): Promise<void> {
   await tx.insert(customers).values({ userId, stripeCustomerId: customerId }).onConflictDoUpdate({
     target: customers.userId,
-    set: { stripeCustomerId: sql`coalesce(${customers.stripeCustomerId}, excluded.stripe_customer_id)` }
+    set: { stripeCustomerId: customerId }
   })
 }
 

@@ -1,7 +1,8 @@
+import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import {
-  bindCustomer, claimEvent, completeCheckoutSession, emailOf, finishEvent, knownUserOf, lockKey,
+  bindCustomer, claimEvent, completeCheckoutSession, emailOf, eventUserOf, finishEvent, knownUserOf, lockKey,
   pendingEmailsOf, queueEmail, rememberEmail, saveEntitlement, saveSubscription, subscriptionsOf, type Tx
 } from '../../db/lifecycle-repo.js'
 import type { StripeEventJob } from '../../queue/policy.js'
@@ -10,12 +11,16 @@ import { toSubscriptionState } from '../../stripe/subscription-state.js'
 import { currentSubscription, decideAccess } from '../access.js'
 import { decideEvent, type EventDecision } from '../lifecycle.js'
 import type { Catalogue } from '../plans.js'
+import { invalidateEntitlements } from './read-entitlements.js'
 
 export interface ApplyEventDeps {
   db: Db
   stripe: Stripe
   catalogue: Catalogue
   queues: Pick<Queues, 'email' | 'prices'>
+  /** The entitlement read cache lives under this prefix in `redis`. */
+  redis: Redis
+  prefix: string
   graceDays: number
 }
 
@@ -37,8 +42,9 @@ type SubscriptionDecision = Extract<EventDecision, { kind: 'subscription' }>
  * `created` second.
  *
  * Once: the claim in `stripe_events`, the subscription, the entitlement and the outbox rows commit
- * in one transaction. Jobs for the email and price workers are queued after commit, on every run
- * (jobIds dedupe), so a crash between commit and queueing is repaired by the job's retry.
+ * in one transaction. After commit, on every run (a duplicate included), the user's cached
+ * entitlement is dropped and jobs for the email and price workers are queued (jobIds dedupe), so a
+ * crash between commit and these steps is repaired by the job's retry.
  */
 export function createApplyStripeEvent (deps: ApplyEventDeps) {
   async function applySubscription (tx: Tx, event: StripeEventJob['event'], decision: SubscriptionDecision): Promise<ApplyResult> {
@@ -54,7 +60,6 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
     // The entitlement is derived from all of the user's subscriptions: read them only after the
     // other writers of this user have committed.
     await lockKey(tx, 'user', userId)
-    await bindCustomer(tx, userId, state.customerId)
     const plan = deps.catalogue.byLookupKey(state.lookupKey)
     await saveSubscription(tx, state, userId, plan?.id ?? null, decideAccess(state, deps.graceDays), event.created)
     if (decision.checkout) {
@@ -67,6 +72,7 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
       })
     }
     const current = currentSubscription(await subscriptionsOf(tx, userId))!
+    await bindCustomer(tx, userId, current.row.stripeCustomerId)
     await saveEntitlement(tx, userId, current.row, current.row.planId ? deps.catalogue.byId(current.row.planId) : undefined)
 
     let note: string | undefined
@@ -99,6 +105,8 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
       return { outcome, ...(note && { note }) }
     })
     if (decision.kind === 'subscription') {
+      const userId = result.outcome === 'duplicate' ? await eventUserOf(deps.db, event.id) : result.userId
+      if (userId) await invalidateEntitlements(deps.redis, deps.prefix, userId)
       for (const outboxId of await pendingEmailsOf(deps.db, event.id)) {
         await deps.queues.email.add('send', { outboxId }, { jobId: `outbox-${outboxId}` })
       }

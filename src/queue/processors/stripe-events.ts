@@ -19,8 +19,8 @@ function isPermanent (err: unknown): boolean {
 }
 
 /** Applies each event to billing state once (src/billing/use-cases/apply-stripe-event.ts). */
-export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | 'catalogue' | 'queues' | 'config'>) {
-  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | 'catalogue' | 'queues' | 'redis' | 'config'>) {
+  const apply = createApplyStripeEvent({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
   return async function processStripeEvent (job: Job<StripeEventJob>): Promise<ApplyResult> {
     try {
       return await apply(job.data)
@@ -29,9 +29,10 @@ export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | '
       const message = (err as Error).message
       if (permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
         const { event } = job.data
+        // Best effort: if Postgres is what failed, the job's own error matters more than the audit row.
         await recordFailedEvent(deps.db, {
           id: event.id, type: event.type, created: event.created, receivedAt: new Date(job.data.receivedAt), payload: event
-        }, message)
+        }, message).catch(() => {})
       }
       throw permanent && !(err instanceof UnrecoverableError) ? new UnrecoverableError(message) : err
     }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { createApplyStripeEvent } from '../../../src/billing/use-cases/apply-stripe-event.js'
+import { entitlementsCacheKey } from '../../../src/billing/use-cases/read-entitlements.js'
 import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from '../../../src/db/schema.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
 import { lifecycleEnv } from './lifecycle-helpers.js'
@@ -9,8 +9,7 @@ const DAY = 86_400
 const secs = (d: Date | null) => (d ? d.getTime() / 1000 : null)
 
 t.test('a subscription lives through checkout, upgrade, failed renewal, grace period and its end', async t => {
-  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
-  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
   const applyNew = async () => {
     const jobs = await newEvents()
     const results = []
@@ -41,10 +40,13 @@ t.test('a subscription lives through checkout, upgrade, failed renewal, grace pe
   t.match(ent, { planId: 'pro', status: 'active', access: true })
   t.same(ent!.features, deps.catalogue.byId('pro')!.features, 'the upgrade unlocks the new plan\'s features')
 
+  const cacheKey = entitlementsCacheKey(deps.config.QUEUE_PREFIX, 'u_ada')
+  await deps.redis.set(cacheKey, JSON.stringify({ stale: true }))
   await em.control(`customers/${customerId}/fail-payments`, { fail: true })
   await em.control('clock/advance', { seconds: 31 * DAY })
   const renewal = await applyNew()
   t.ok(renewal.some(r => r.type === 'invoice.payment_failed' && r.outcome === 'applied'))
+  t.equal(await deps.redis.get(cacheKey), null, 'the cached entitlement is dropped')
   ent = await entitlementOf('u_ada')
   const [row] = await deps.db.select().from(subscriptions).where(eq(subscriptions.stripeSubscriptionId, subscriptionId))
   const failed = await deps.stripe.invoices.retrieve((await deps.stripe.subscriptions.retrieve(subscriptionId)).latest_invoice as string)
@@ -67,8 +69,7 @@ t.test('a subscription lives through checkout, upgrade, failed renewal, grace pe
 })
 
 t.test('a cancellation at period end keeps access until the period ends, then revokes it', async t => {
-  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
-  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
   const applyNew = async () => { for (const job of await newEvents()) await apply(job) }
   const { subscriptionId } = await checkoutPaid(deps.stripe, em, 'u_bo', 'pro', prices.pro!, 'bo@example.test')
   await deps.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true })
@@ -84,8 +85,7 @@ t.test('a cancellation at period end keeps access until the period ends, then re
 })
 
 t.test('a resubscription after a cancellation is not undone by the old subscription\'s late events', async t => {
-  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
-  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
   const first = await checkoutPaid(deps.stripe, em, 'u_cy', 'starter', prices.starter!, 'cy@example.test')
   await deps.stripe.subscriptions.cancel(first.subscriptionId)
   const oldEvents = await newEvents()
@@ -97,8 +97,7 @@ t.test('a resubscription after a cancellation is not undone by the old subscript
 })
 
 t.test('events that are not the lifecycle\'s are recorded as ignored; price events queue a price refresh', async t => {
-  const { deps, newEvents } = await lifecycleEnv(t)
-  const apply = createApplyStripeEvent({ ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const { deps, newEvents, apply } = await lifecycleEnv(t)
   await deps.stripe.prices.update((await deps.stripe.prices.list({ lookup_keys: ['pro_monthly'] })).data[0]!.id, { nickname: 'Pro' })
   const jobs = await newEvents()
   const results = await Promise.all(jobs.map(apply))

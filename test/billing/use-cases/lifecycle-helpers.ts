@@ -1,5 +1,6 @@
 import { asc, sql } from 'drizzle-orm'
 import type Stripe from 'stripe'
+import { createApplyStripeEvent } from '../../../src/billing/use-cases/apply-stripe-event.js'
 import { createDeps, type Deps } from '../../../src/deps.js'
 import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from '../../../src/db/schema.js'
 import { toEventJob } from '../../../src/stripe/webhook.js'
@@ -24,7 +25,8 @@ export async function lifecycleEnv (t: T, env: Record<string, string> = {}) {
     for (const e of fresh) seen.add(e.id)
     return fresh.map(e => toEventJob(e))
   }
-  return { em, deps, config, prices, newEvents }
+  const apply = createApplyStripeEvent({ ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS })
+  return { em, deps, config, prices, newEvents, apply }
 }
 
 /** Every row the lifecycle writes, minus bookkeeping times, in a stable order: what must not depend on event order. */
