@@ -1,0 +1,42 @@
+import t from 'tap'
+import { UnrecoverableError, type Job } from 'bullmq'
+import { eq } from 'drizzle-orm'
+import { stripeEvents, subscriptions } from '../../src/db/schema.js'
+import { createStripeEventProcessor } from '../../src/queue/processors/stripe-events.js'
+import type { StripeEventJob } from '../../src/queue/policy.js'
+import { checkoutPaid } from '../helpers/stripe-emulator.js'
+import { lifecycleEnv } from '../billing/use-cases/lifecycle-helpers.js'
+
+const fakeJob = (data: StripeEventJob, attemptsMade = 0) => ({ data, attemptsMade, opts: { attempts: 12 } }) as unknown as Job<StripeEventJob>
+
+t.test('an event Stripe cannot back up goes to the dead-letter queue at once, recorded as failed, and applies on replay', async t => {
+  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
+  const process = createStripeEventProcessor(deps)
+  const { subscriptionId } = await checkoutPaid(deps.stripe, em, 'u_dl', 'pro', prices.pro!, 'dl@example.test')
+  const created = (await newEvents()).find(j => j.event.type === 'customer.subscription.created')!
+  const orphan: StripeEventJob = { ...created, event: { ...created.event, id: 'evt_orphan', data: { object: { ...created.event.data.object, id: 'sub_missing' } } } }
+
+  await t.rejects(process(fakeJob(orphan)), UnrecoverableError, 'no retries for a subscription Stripe does not know')
+  t.match((await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, 'evt_orphan')))[0], { outcome: 'failed', error: /sub_missing/ })
+  t.same(await deps.db.select().from(subscriptions), [], 'nothing half-applied')
+
+  // An operator finds the cause and replays the job: the failed claim is taken again.
+  const fixed: StripeEventJob = { ...orphan, event: { ...orphan.event, data: { object: { ...orphan.event.data.object, id: subscriptionId } } } }
+  t.match(await process(fakeJob(fixed)), { outcome: 'applied', userId: 'u_dl' })
+  t.match((await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, 'evt_orphan')))[0], { outcome: 'applied', error: null, userId: 'u_dl' })
+})
+
+t.test('a Stripe outage retries, and only the last attempt is recorded as failed', async t => {
+  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
+  const process = createStripeEventProcessor(deps)
+  await checkoutPaid(deps.stripe, em, 'u_503', 'pro', prices.pro!, 'x@example.test')
+  const job = (await newEvents()).find(j => j.event.type === 'customer.subscription.created')!
+  await em.control('fail-api', { status: 503, count: 3 })
+  const err = await process(fakeJob(job, 0)).catch(e => e)
+  t.notOk(err instanceof UnrecoverableError, 'transient: BullMQ retries with backoff')
+  t.same(await deps.db.select().from(stripeEvents), [], 'an early attempt leaves no trace')
+  await em.control('fail-api', { status: 503, count: 3 })
+  await t.rejects(process(fakeJob(job, 11)))
+  t.match(await deps.db.select().from(stripeEvents), [{ outcome: 'failed' }], 'the last attempt leaves a failed row for the dead-letter listing')
+  t.match(await process(fakeJob(job, 0)), { outcome: 'applied' })
+})
