@@ -10,7 +10,10 @@ export default fp(async function openapi (app: FastifyInstance) {
       openapi: '3.1.0',
       info: { title: 'Tollgate', description: 'Stripe subscriptions, checkout and entitlements for your product', version: '0.1.0' },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS' } }
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS' },
+          adminAuth: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (admin routes)' }
+        }
       }
     }
   })
