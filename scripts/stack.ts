@@ -58,7 +58,11 @@ async function main (): Promise<void> {
   if (useEmulator) await group.run('bootstrap', 'scripts/stripe-bootstrap.ts', env)
   group.start('api', 'src/server.ts', env)
   await waitHttp(`${apiUrl}/health/ready`, 'api')
-  for (let i = 1; i <= workers; i++) group.start(`worker-${i}`, 'workers/all.ts', env)
+  // Each worker process serves its own /metrics; on one host they need a port each.
+  const metricsBase = num(env.METRICS_PORT, 9464)
+  for (let i = 1; i <= workers; i++) {
+    group.start(`worker-${i}`, 'workers/all.ts', { ...env, METRICS_PORT: metricsBase === 0 ? '0' : String(metricsBase + i - 1) })
+  }
 
   const lines = [
     `api        ${apiUrl}   (docs: ${apiUrl}/docs, key: ${env.API_KEYS!.split(',')[0]})`,

@@ -1,0 +1,193 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import postgres from 'postgres'
+import Stripe from 'stripe'
+import { createEmulator, type Emulator } from '../../emulator/index.js'
+import { startMailCatcher, type MailCatcher } from '../../scripts/stack/mail-catcher.js'
+import { loadCatalogue } from '../../src/billing/plans.js'
+import { bootstrapCatalogue } from '../../src/stripe/bootstrap-catalogue.js'
+import { createTestDatabase, createTestPrefix, waitFor, API_KEY, ADMIN_TOKEN, WEBHOOK_SECRET, REDIS_URL } from '../helpers/env.js'
+import { freePort } from '../helpers/redis-server.js'
+
+type T = { teardown: (fn: () => unknown) => void }
+
+/**
+ * Holds webhook deliveries on their way from the emulator to the api while `hold` is on, then
+ * forwards them byte for byte (the signature stays valid): the success page can be asked before the
+ * webhook arrives, for certain rather than by chance.
+ */
+class WebhookGate {
+  hold = false
+  private held: Array<() => void> = []
+  private inFlight = 0
+  readonly server: http.Server
+  constructor (private readonly target: string) {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const forward = () => { void this.forward(req, Buffer.concat(chunks), res) }
+        if (this.hold) this.held.push(forward)
+        else forward()
+      })
+    })
+  }
+
+  get busy (): boolean { return this.held.length > 0 || this.inFlight > 0 }
+  get heldCount (): number { return this.held.length }
+
+  release (): void {
+    this.hold = false
+    for (const f of this.held.splice(0)) f()
+  }
+
+  private async forward (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+    this.inFlight++
+    try {
+      const answer = await fetch(this.target, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': req.headers['content-type'] ?? 'application/json', 'stripe-signature': String(req.headers['stripe-signature'] ?? '') }
+      })
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text())
+    } catch {
+      res.writeHead(502).end()
+    } finally {
+      this.inFlight--
+    }
+  }
+}
+
+export interface Journey {
+  api: string
+  appUrl: string
+  emulator: Emulator
+  stripe: Stripe
+  mail: MailCatcher
+  gate: WebhookGate
+  sql: postgres.Sql
+  /** Product API call with the bearer key; answers status and JSON body. */
+  call: (method: string, path: string, body?: unknown) => Promise<{ status: number, body: any }>
+  control: (path: string, body?: unknown) => Promise<any>
+  /** Until every delivery landed, every event was applied by a worker and no email is waiting. */
+  settled: () => Promise<void>
+  logs: string[]
+}
+
+/**
+ * The whole Tollgate on free ports, as real processes: the api and two workers spawned with
+ * `node --import tsx`, the emulator and an SMTP sink in this process, a fresh database and Redis prefix.
+ */
+export async function startJourney (t: T): Promise<Journey> {
+  const [databaseUrl, prefix] = [await createTestDatabase(t), createTestPrefix(t)]
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
+  t.teardown(() => sql.end())
+
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+
+  // The success and cancel pages of "the product": the browser lands here after paying.
+  const app = http.createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Thanks</h1>') })
+  await new Promise<void>(resolve => app.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => { app.closeAllConnections(); app.close(resolve) }))
+  const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
+
+  const port = await freePort()
+  const api = `http://127.0.0.1:${port}`
+  const gate = new WebhookGate(`${api}/api/v1/webhook`)
+  await new Promise<void>(resolve => gate.server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => { gate.release(); gate.server.closeAllConnections(); gate.server.close(resolve) }))
+
+  const emulator = createEmulator({
+    webhookUrl: `http://127.0.0.1:${(gate.server.address() as AddressInfo).port}/`,
+    webhookSecrets: [WEBHOOK_SECRET],
+    retryBaseMs: 50,
+    maxAttempts: 12
+  })
+  const stripeBase = await emulator.listen(0)
+  t.teardown(() => emulator.close())
+  const stripe = new Stripe('sk_test_e2e_0123456789', { host: '127.0.0.1', port: emulator.port, protocol: 'http' })
+  await bootstrapCatalogue(stripe, loadCatalogue())
+
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    STRIPE_SECRET_KEY: 'sk_test_e2e_0123456789',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE: stripeBase,
+    API_KEYS: API_KEY,
+    ADMIN_TOKEN,
+    APP_URL: appUrl,
+    SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}`,
+    MAIL_FROM: 'Billing <billing@example.test>',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    // The journey reads entitlements right after changes; the workers drop the cache on change anyway.
+    ENTITLEMENTS_CACHE_TTL_SECONDS: '1',
+    RATE_LIMIT_STRIPE_PER_MINUTE: '10000'
+  }
+  const logs: string[] = []
+  const children: ChildProcess[] = []
+  // Killed at teardown even when a step failed; the test waits for each exit so no port stays taken.
+  t.teardown(async () => {
+    await Promise.all(children.map(async child => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }))
+  })
+  const start = (name: string, file: string, extra: NodeJS.ProcessEnv = {}) => {
+    // cwd outside the repo so a developer's .env cannot leak into the test.
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), new URL(`../../${file}`, import.meta.url).pathname], {
+      env: { ...env, ...extra }, cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe']
+    })
+    for (const s of [child.stdout!, child.stderr!]) s.on('data', (c: Buffer) => logs.push(`[${name}] ${c.toString()}`))
+    children.push(child)
+  }
+  start('api', 'src/server.ts')
+  // Two workers on one host: their own metrics listeners would collide, and the test does not read them.
+  start('worker-1', 'workers/all.ts', { METRICS_PORT: '0' })
+  start('worker-2', 'workers/all.ts', { METRICS_PORT: '0' })
+  try {
+    await waitFor(async () => {
+      if (children.some(c => c.exitCode !== null)) throw new Error('a process exited')
+      return (await fetch(`${api}/health/ready`)).ok
+    }, 'the api to be ready', 20_000)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${logs.join('')}`)
+  }
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    return { status: res.status, body: await res.json() }
+  }
+  const control = async (path: string, body?: unknown) => {
+    const res = await fetch(`${stripeBase}/_emulator/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) })
+    const json = await res.json()
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`)
+    return json
+  }
+  const settled = async () => {
+    await waitFor(async () => {
+      if (emulator.ctx.deliverer.pending() > 0 || gate.busy) return false
+      const delivered = [...new Set(emulator.deliveries().filter(d => d.outcome === 'delivered').map(d => d.event_id))]
+      if (delivered.length === 0) return true
+      const [row] = await sql`select count(*)::int as n from stripe_events where event_id = any(${delivered}) and processed_at is not null`
+      if (row.n < delivered.length) return false
+      const [mailRow] = await sql`select count(*)::int as n from email_outbox where status = 'pending'`
+      return mailRow.n === 0
+    }, 'deliveries, events and email to settle', 20_000)
+  }
+  return { api, appUrl, emulator, stripe, mail, gate, sql, call, control, settled, logs }
+}
