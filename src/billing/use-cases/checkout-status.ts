@@ -1,15 +1,8 @@
-import type { Redis } from 'ioredis'
 import Stripe from 'stripe'
 import { checkoutSessionOf, type CheckoutSessionRow } from '../../db/checkout-sessions-repo.js'
 import { AppError } from '../../errors.js'
 import { toEventJob } from '../../stripe/webhook.js'
 import { createApplyStripeEvent, type ApplyEventDeps } from './apply-stripe-event.js'
-import { invalidateEntitlements } from './read-entitlements.js'
-
-export interface CheckoutStatusDeps extends ApplyEventDeps {
-  redis: Redis
-  prefix: string
-}
 
 export interface CheckoutStatus {
   session_id: string
@@ -31,7 +24,7 @@ const MAX_EVENTS_SCANNED = 500
  * the worker's use case. The event id is the idempotency claim, so when the webhook arrives (or a
  * worker races this request) it finds the event done and nothing happens twice.
  */
-export function createCheckoutStatus (deps: CheckoutStatusDeps) {
+export function createCheckoutStatus (deps: ApplyEventDeps) {
   const apply = createApplyStripeEvent(deps)
 
   async function retrieve (sessionId: string): Promise<Stripe.Checkout.Session> {
@@ -62,7 +55,6 @@ export function createCheckoutStatus (deps: CheckoutStatusDeps) {
       const event = await completedEventOf(session)
       if (event) {
         await apply(toEventJob(event))
-        await invalidateEntitlements(deps.redis, deps.prefix, userId).catch(() => {})
         const done = await checkoutSessionOf(deps.db, sessionId)
         if (done?.status === 'complete') return view(done)
       }
