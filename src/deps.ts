@@ -3,6 +3,7 @@ import type Stripe from 'stripe'
 import { loadCatalogue, type Catalogue } from './billing/plans.js'
 import type { Config } from './config/index.js'
 import { createDb, type Db } from './db/client.js'
+import { createMailer, type Mailer } from './mail/transport.js'
 import { createRedis, type RedisRole } from './queue/connections.js'
 import { createQueues, type Queues } from './queue/queues.js'
 import { createStripe } from './stripe/client.js'
@@ -16,6 +17,8 @@ export interface Deps {
   redis: Redis
   queues: Queues
   stripe: Stripe
+  /** Lifecycle email over SMTP; connects on first use. */
+  mailer: Mailer
   close: () => Promise<void>
 }
 
@@ -31,6 +34,7 @@ export function createDeps (config: Config, opts: DepsOptions = {}): Deps {
   const redis = createRedis(config.REDIS_URL, opts.role ?? 'producer')
   const queues = createQueues(redis, config.QUEUE_PREFIX)
   const stripe = createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE })
+  const mailer = createMailer(config.SMTP_URL, config.MAIL_FROM)
   return {
     config,
     catalogue,
@@ -39,7 +43,9 @@ export function createDeps (config: Config, opts: DepsOptions = {}): Deps {
     redis,
     queues,
     stripe,
+    mailer,
     async close () {
+      mailer.close()
       await Promise.allSettled(Object.values(queues).map(q => q.close()))
       redis.disconnect()
       await closeDb()

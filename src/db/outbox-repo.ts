@@ -1,0 +1,21 @@
+import { and, eq, ne, sql } from 'drizzle-orm'
+import type { Db } from './client.js'
+import { emailOutbox } from './schema.js'
+
+export type OutboxRow = typeof emailOutbox.$inferSelect
+
+/** Counts an attempt on a row not sent yet (a `failed` one too: a dead-letter replay tries again); null once sent. */
+export async function startSending (db: Db, id: number): Promise<OutboxRow | null> {
+  const [row] = await db.update(emailOutbox).set({ attempts: sql`${emailOutbox.attempts} + 1` })
+    .where(and(eq(emailOutbox.id, id), ne(emailOutbox.status, 'sent'))).returning()
+  return row ?? null
+}
+
+export async function markSent (db: Db, id: number): Promise<void> {
+  await db.update(emailOutbox).set({ status: 'sent', sentAt: new Date(), lastError: null }).where(eq(emailOutbox.id, id))
+}
+
+/** Keeps the error; `giveUp` ends the row's life as `failed` (the job is then in the dead-letter queue). */
+export async function markAttemptFailed (db: Db, id: number, error: string, giveUp: boolean): Promise<void> {
+  await db.update(emailOutbox).set({ lastError: error, ...(giveUp && { status: 'failed' as const }) }).where(eq(emailOutbox.id, id))
+}

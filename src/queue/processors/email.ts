@@ -1,0 +1,35 @@
+import { UnrecoverableError, type Job } from 'bullmq'
+import type { Deps } from '../../deps.js'
+import { markAttemptFailed, markSent, startSending } from '../../db/outbox-repo.js'
+import { renderEmail, UnknownTemplateError } from '../../mail/templates.js'
+import type { EmailJob } from '../policy.js'
+
+/** An SMTP 5xx answer (mailbox unknown, message refused) will not change on a retry; 4xx and network errors may. */
+function isPermanent (err: unknown): boolean {
+  if (err instanceof UnknownTemplateError) return true
+  const code = (err as { responseCode?: unknown }).responseCode
+  return typeof code === 'number' && code >= 500
+}
+
+/**
+ * Sends one outbox row. Mail is at-least-once: SMTP cannot join the database transaction, so a
+ * worker that dies between the server's acceptance and `markSent` sends the message again on retry.
+ * A failed email never touches billing state: that was committed with the outbox row.
+ */
+export function createEmailProcessor (deps: Pick<Deps, 'db' | 'mailer' | 'config'>) {
+  return async function processEmail (job: Job<EmailJob>) {
+    const row = await startSending(deps.db, job.data.outboxId)
+    if (!row) return { outcome: 'skipped' }
+    try {
+      const mail = renderEmail(row.template, row.data, { appUrl: deps.config.APP_URL })
+      await deps.mailer.send({ to: row.to, ...mail })
+    } catch (err) {
+      const permanent = isPermanent(err)
+      const message = (err as Error).message
+      await markAttemptFailed(deps.db, row.id, message, permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+      throw permanent ? new UnrecoverableError(message) : err
+    }
+    await markSent(deps.db, row.id)
+    return { outcome: 'sent' }
+  }
+}

@@ -1,0 +1,29 @@
+import t from 'tap'
+import { renderEmail, UnknownTemplateError } from '../../src/mail/templates.js'
+
+const ctx = { appUrl: 'http://app.example.test' }
+
+t.test('a failed payment names the amount, the next attempt and where to pay', async t => {
+  const mail = renderEmail('payment_failed', {
+    invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 1_800_000_000, hosted_invoice_url: 'https://pay.example/in_1'
+  }, ctx)
+  t.equal(mail.subject, 'Your payment did not go through')
+  t.match(mail.text, '$29.00')
+  t.match(mail.text, 'try again on 2027-01-15')
+  t.match(mail.text, 'https://pay.example/in_1')
+  t.match(mail.text, 'attempt 2')
+  const last = renderEmail('payment_failed', { invoice_id: 'in_1', amount_due: 1000, currency: 'eur', attempt_count: 4, next_payment_attempt: null, hosted_invoice_url: null }, ctx)
+  t.match(last.text, 'will not retry')
+  t.match(last.text, '€10.00')
+  t.match(last.text, ctx.appUrl)
+})
+
+t.test('a trial ending names the day', async t => {
+  t.match(renderEmail('trial_will_end', { trial_end: 1_800_000_000 }, ctx), { subject: /trial/, text: /2027-01-15/ })
+})
+
+t.test('an unknown template is an error of its own (permanent for the worker)', async t => {
+  let err: unknown
+  try { renderEmail('nope', {}, ctx) } catch (e) { err = e }
+  t.ok(err instanceof UnknownTemplateError)
+})

@@ -1,0 +1,66 @@
+import t from 'tap'
+import { UnrecoverableError, type Job } from 'bullmq'
+import { eq } from 'drizzle-orm'
+import { startMailCatcher } from '../../scripts/stack/mail-catcher.js'
+import { createDeps } from '../../src/deps.js'
+import { emailOutbox } from '../../src/db/schema.js'
+import { createEmailProcessor } from '../../src/queue/processors/email.js'
+import type { EmailJob } from '../../src/queue/policy.js'
+import { createTestDatabase, createTestPrefix, testConfig } from '../helpers/env.js'
+import { freePort } from '../helpers/redis-server.js'
+
+const fakeJob = (outboxId: number, attemptsMade = 0) => ({ data: { outboxId }, attemptsMade, opts: { attempts: 20 } }) as unknown as Job<EmailJob>
+
+async function setup (t: Tap.Test, smtpUrl: string) {
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: smtpUrl })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  const outbox = async (template = 'payment_failed') => (await deps.db.insert(emailOutbox).values({
+    eventId: `evt_${Math.random()}`, template, userId: 'u1', to: 'ada@example.test',
+    data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 1, next_payment_attempt: null, hosted_invoice_url: null }
+  }).returning())[0]!
+  const rowOf = async (id: number) => (await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, id)))[0]!
+  return { deps, process: createEmailProcessor(deps), outbox, rowOf }
+}
+
+t.test('an outbox row is sent once over SMTP and marked sent', async t => {
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+  const { process, outbox, rowOf } = await setup(t, `smtp://127.0.0.1:${mail.smtpPort}`)
+  const row = await outbox()
+  t.same(await process(fakeJob(row.id)), { outcome: 'sent' })
+  t.same(await process(fakeJob(row.id)), { outcome: 'skipped' }, 'a second run sends nothing')
+  t.equal(mail.messages.length, 1)
+  t.match(mail.messages[0], { To: ['ada@example.test'], Subject: 'Your payment did not go through', Text: /\$29\.00/ })
+  t.match(await rowOf(row.id), { status: 'sent', attempts: 1, lastError: null })
+  t.ok((await rowOf(row.id)).sentAt)
+})
+
+t.test('an SMTP outage retries; the last attempt gives up; a replay sends it', async t => {
+  const port = await freePort()
+  const { deps, outbox, rowOf } = await setup(t, `smtp://127.0.0.1:${port}`)
+  const process = createEmailProcessor(deps)
+  const row = await outbox()
+  const err = await process(fakeJob(row.id, 0)).catch(e => e)
+  t.ok(err instanceof Error && !(err instanceof UnrecoverableError), 'transient: retried with backoff')
+  t.match(await rowOf(row.id), { status: 'pending', attempts: 1, lastError: /ECONNREFUSED|connect/i })
+  await t.rejects(process(fakeJob(row.id, 19)))
+  t.match(await rowOf(row.id), { status: 'failed', attempts: 2 })
+
+  const mail = await startMailCatcher({ smtpPort: port })
+  t.teardown(() => mail.close())
+  t.same(await process(fakeJob(row.id, 0)), { outcome: 'sent' }, 'a dead-letter replay tries again')
+  t.equal(mail.messages.length, 1)
+  // The catcher started after deps, so it would close first and wait for the pooled connection.
+  deps.mailer.close()
+})
+
+t.test('a row with an unknown template fails at once', async t => {
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+  const { process, outbox, rowOf } = await setup(t, `smtp://127.0.0.1:${mail.smtpPort}`)
+  const row = await outbox('no_such_template')
+  await t.rejects(process(fakeJob(row.id)), UnrecoverableError)
+  t.match(await rowOf(row.id), { status: 'failed', lastError: /no_such_template/ })
+  t.equal(mail.messages.length, 0)
+})
