@@ -3,8 +3,11 @@ import { pino } from 'pino'
 import { ConfigError, loadConfig } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
 import { loggerOptions } from '../src/logger.js'
+import { createMetrics } from '../src/metrics/metrics.js'
+import { startMetricsServer } from '../src/metrics/server.js'
 import { assertNoEviction, waitReady } from '../src/queue/connections.js'
-import type { QueueName } from '../src/queue/policy.js'
+import { QUEUES, type QueueName } from '../src/queue/policy.js'
+import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
 import { startWorkers } from '../src/queue/workers.js'
 
 /** Shared by the worker entry files: load config → build deps → start workers → close on SIGTERM. */
@@ -28,11 +31,19 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     process.exit(1)
   }
   const started = startWorkers(deps, selected, log)
-  log.info({ queues: selected, pid: process.pid }, 'workers started')
+  if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
+  // Each worker process serves its own metrics so every replica of a scaled fleet is scraped.
+  const metricsServer = config.METRICS_PORT === 0 ? null : await (async () => {
+    const metrics = createMetrics({ queues: Object.values(deps.queues), redis: deps.redis, prefix: config.QUEUE_PREFIX })
+    for (const worker of started.workers) metrics.instrumentWorker(worker)
+    return startMetricsServer(metrics.registry, config.METRICS_PORT)
+  })()
+  log.info({ queues: selected, pid: process.pid, metricsPort: metricsServer?.port ?? null }, 'workers started')
   closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after error')
     else log.info({ signal }, 'shutting down')
     await started.close()
+    await metricsServer?.close()
     await deps.close()
   })
 }

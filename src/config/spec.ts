@@ -89,5 +89,8 @@ export const configSpec = {
   ENTITLEMENTS_CACHE_TTL_SECONDS: { doc: 'Longest an entitlement stays in the Redis read cache (workers also invalidate it on change)', default: '60', parse: int(1, 86_400) },
   LOG_LEVEL: { doc: `Log level: ${levels.join(', ')}`, default: 'info', parse: oneOf(levels) },
   WORKER_QUEUES: { doc: `Queues this worker process consumes, comma-separated: ${queues.join(', ')}`, default: queues.join(','), parse: (raw: string) => list(oneOf(queues))(raw) },
-  WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) }
+  WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) },
+  METRICS_PORT: { doc: 'Port of a worker process\'s own Prometheus /metrics endpoint; 0 turns it off (the api serves /metrics on PORT)', default: '9464', parse: int(0, 65535) },
+  METRICS_TOKEN: { doc: 'Bearer token that GET /metrics on the api requires; unset leaves it open for a scraper on a private network', optional: true as const, secret: true, parse: apiKey },
+  RECONCILE_EVERY_SECONDS: { doc: 'How often a worker lists recent Stripe events and queues any that never arrived; 0 turns the sweep off', default: '3600', parse: int(0, 7 * 86_400) }
 } satisfies ConfigSpec

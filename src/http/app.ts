@@ -5,6 +5,7 @@ import { loggerOptions } from '../logger.js'
 import adminAuth from './plugins/admin-auth.js'
 import apiAuth from './plugins/api-auth.js'
 import errorsPlugin from './plugins/errors.js'
+import metricsPlugin from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import rateLimit from './plugins/rate-limit.js'
 import checkoutRoutes from './routes/checkout.js'
@@ -40,9 +41,10 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
   await app.register(openapi)
   await app.register(apiAuth, { keys: config.API_KEYS })
   await app.register(adminAuth, { token: config.ADMIN_TOKEN })
+  await app.register(metricsPlugin, { deps })
   await app.register(rateLimit, { redis: deps.redis, prefix: config.QUEUE_PREFIX, stripePerMinute: config.RATE_LIMIT_STRIPE_PER_MINUTE, readPerMinute: config.RATE_LIMIT_READ_PER_MINUTE })
   await app.register(healthRoutes, { deps })
-  await app.register(webhookRoutes, { deps })
+  await app.register(webhookRoutes, { deps, hooks: { onQueued: type => app.metrics.webhookQueued(type) } })
   await app.register(planRoutes, { deps })
   await app.register(checkoutRoutes, { deps })
   await app.register(entitlementRoutes, { deps })

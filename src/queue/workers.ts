@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Deps } from '../deps.js'
 import { createRedis } from './connections.js'
 import { QUEUES, type QueueName } from './policy.js'
-import { createEmailProcessor } from './processors/email.js'
+import { withReconcileSweep } from './processors/reconcile.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
 
 export interface StartedWorkers {
@@ -21,8 +21,7 @@ export interface WorkerTuning {
 /** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
 export function processorsFor (deps: Deps): Partial<Record<QueueName, Processor>> {
   return {
-    [QUEUES.stripeEvents]: createStripeEventProcessor(deps),
-    [QUEUES.email]: createEmailProcessor(deps)
+    [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps))
   }
 }
 

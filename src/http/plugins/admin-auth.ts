@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { bearerToken, secretMatcher } from '../secret-match.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,12 +13,10 @@ declare module 'fastify' {
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
 /** The secret a request presents: the bearer token, or the password of basic auth. */
 function presented (header: string | undefined): string | null {
-  const bearer = /^Bearer ([^\s]{1,512})$/i.exec(header ?? '')
-  if (bearer) return bearer[1]!
+  const bearer = bearerToken(header)
+  if (bearer) return bearer
   const basic = /^Basic ([A-Za-z0-9+/=]{1,1024})$/i.exec(header ?? '')
   if (!basic) return null
   const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
@@ -27,15 +25,13 @@ function presented (header: string | undefined): string | null {
 }
 
 /**
- * Compared as SHA-256 digests, as the API keys are: equal lengths whatever is sent, so the
- * comparison time says nothing about the token. A refusal names the basic realm so that a browser
- * opening `/admin/queues` prompts for the token.
+ * The token is compared in constant time (secret-match.ts). A refusal names the basic realm so
+ * that a browser opening `/admin/queues` prompts for the token.
  */
 export default fp(async function adminAuth (app: FastifyInstance, opts: { token: string }) {
-  const expected = digest(opts.token)
+  const matches = secretMatcher(opts.token)
   app.decorate('requireAdmin', async function requireAdmin (req: FastifyRequest, reply: FastifyReply) {
-    const given = presented(req.headers.authorization)
-    if (given !== null && timingSafeEqual(digest(given), expected)) return
+    if (matches(presented(req.headers.authorization))) return
     // Answered here rather than thrown: the queue dashboard installs its own error handler.
     return reply.code(401)
       .header('www-authenticate', 'Basic realm="Tollgate admin", charset="UTF-8"')

@@ -1,0 +1,23 @@
+/**
+ * The Stripe event types Tollgate acts on (src/billing/lifecycle.ts decides what each means); every
+ * other type is recorded as ignored. The reconciliation sweep asks Stripe for exactly these, and a
+ * test checks the list against `decideEvent` so the two cannot drift apart. Stripe's `types[]`
+ * filter takes at most 20 names and no wildcards.
+ */
+export const HANDLED_EVENT_TYPES = [
+  'checkout.session.completed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'customer.subscription.paused',
+  'customer.subscription.resumed',
+  'customer.subscription.trial_will_end',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'price.created',
+  'price.updated',
+  'price.deleted',
+  'product.created',
+  'product.updated',
+  'product.deleted'
+] as const
