@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Deps } from '../deps.js'
 import { createRedis } from './connections.js'
 import { QUEUES, type QueueName } from './policy.js'
+import { createEmailProcessor } from './processors/email.js'
 import { withReconcileSweep } from './processors/reconcile.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
 
@@ -21,7 +22,8 @@ export interface WorkerTuning {
 /** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
 export function processorsFor (deps: Deps): Partial<Record<QueueName, Processor>> {
   return {
-    [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps))
+    [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps)),
+    [QUEUES.email]: createEmailProcessor(deps)
   }
 }
 
