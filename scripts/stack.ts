@@ -11,6 +11,9 @@ import { parseEnv } from 'node:util'
 import { startMailCatcher, type MailCatcher } from './stack/mail-catcher.js'
 import { ensureDatabase } from './stack/database.js'
 import { ProcessGroup } from './stack/processes.js'
+import { Redis } from 'ioredis'
+import { loadCatalogue } from '../src/billing/plans.js'
+import { priceCacheKey } from '../src/stripe/price-cache.js'
 
 const DEMO = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tollgate',
@@ -55,7 +58,10 @@ async function main (): Promise<void> {
     await waitHttp(`${env.STRIPE_API_BASE}/_emulator/clock`, 'emulator')
   }
   await group.run('migrate', 'scripts/migrate.ts', env)
-  if (useEmulator) await group.run('bootstrap', 'scripts/stripe-bootstrap.ts', env)
+  if (useEmulator) {
+    await group.run('bootstrap', 'scripts/stripe-bootstrap.ts', env)
+    await forgetCachedPrices()
+  }
   group.start('api', 'src/server.ts', env)
   await waitHttp(`${apiUrl}/health/ready`, 'api')
   // Each worker process serves its own /metrics; on one host they need a port each.
@@ -72,6 +78,18 @@ async function main (): Promise<void> {
     'Ctrl-C stops everything.'
   ]
   group.print('stack', `ready\n${lines.map(l => `  ${l}`).join('\n')}`)
+}
+
+/** A fresh emulator has new price ids: the ones cached in Redis by an earlier run name prices it never had. */
+async function forgetCachedPrices (): Promise<void> {
+  const redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    const prefix = env.QUEUE_PREFIX || '{tollgate}'
+    await redis.del(...loadCatalogue(env.PLANS_FILE || undefined).plans.map(p => priceCacheKey(prefix, p.lookup_key)))
+  } finally {
+    redis.disconnect()
+  }
 }
 
 async function waitHttp (url: string, what: string, timeoutMs = 30_000): Promise<void> {

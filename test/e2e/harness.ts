@@ -143,6 +143,10 @@ export async function startJourney (t: T): Promise<Journey> {
       clearTimeout(timer)
     }))
   })
+  // If this test process dies before teardown runs (an uncaught error), the children must not outlive it.
+  const killAll = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL') }
+  process.once('exit', killAll)
+  t.teardown(() => { process.off('exit', killAll) })
   const start = (name: string, file: string, extra: NodeJS.ProcessEnv = {}) => {
     // cwd outside the repo so a developer's .env cannot leak into the test.
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), new URL(`../../${file}`, import.meta.url).pathname], {
@@ -159,8 +163,9 @@ export async function startJourney (t: T): Promise<Journey> {
     await waitFor(async () => {
       if (children.some(c => c.exitCode !== null)) throw new Error('a process exited')
       return (await fetch(`${api}/health/ready`)).ok
-    }, 'the api to be ready', 20_000)
+    }, 'the api to be ready', 60_000, 100)
   } catch (err) {
+    killAll()
     throw new Error(`${(err as Error).message}\n${logs.join('')}`)
   }
 

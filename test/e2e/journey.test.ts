@@ -9,7 +9,7 @@ import { startJourney, type Journey } from './harness.js'
 const CHROMIUM = '/usr/bin/chromium'
 const DAY = 86_400
 
-t.setTimeout(120_000)
+t.setTimeout(180_000)
 const j = await startJourney(t)
 
 interface Entitlement { plan_id: string | null, status: string, access: boolean, features: Record<string, boolean>, current_period_end: number | null, cancel_at_period_end: boolean }
