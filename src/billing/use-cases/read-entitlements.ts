@@ -11,11 +11,36 @@ export interface ReadEntitlementsDeps {
   now?: () => number
 }
 
-/** The read cache of entitlements. Whoever changes an entitlement row deletes its key after commit. */
+/** The read cache of entitlements. Whoever changes an entitlement row invalidates it after commit. */
 export const entitlementsCacheKey = (prefix: string, userId: string) => `${prefix}:entitlements:${userId}`
+/** Bumped by every invalidation, so a reader that loaded the row before it cannot cache that row after it. */
+const generationKey = (prefix: string, userId: string) => `${prefix}:entitlements-gen:${userId}`
+const GENERATION_TTL_SECONDS = 86_400
 
 export async function invalidateEntitlements (redis: Redis, prefix: string, userId: string): Promise<void> {
-  await redis.del(entitlementsCacheKey(prefix, userId))
+  await redis.multi()
+    .incr(generationKey(prefix, userId))
+    .expire(generationKey(prefix, userId), GENERATION_TTL_SECONDS)
+    .del(entitlementsCacheKey(prefix, userId))
+    .exec()
+}
+
+// SET only if the generation is still the one seen before Postgres was read.
+const SET_IF_GENERATION = `
+local current = redis.call('GET', KEYS[2]) or ''
+if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
+return 0`
+
+/** Caches `value` unless an invalidation happened since `generation` was read; true when cached. */
+export async function cacheIfUnchanged (redis: Redis, prefix: string, userId: string, generation: string | null, value: string, ttlSeconds: number): Promise<boolean> {
+  const done = await redis.eval(SET_IF_GENERATION, 2, entitlementsCacheKey(prefix, userId), generationKey(prefix, userId), generation ?? '', value, ttlSeconds)
+  return done === 1
+}
+
+/** The cached snapshot (if any) and the generation it belongs to, in one round trip. */
+export async function cachedEntitlement (redis: Redis, prefix: string, userId: string): Promise<[string | null, string | null]> {
+  const [value, generation] = await redis.mget(entitlementsCacheKey(prefix, userId), generationKey(prefix, userId))
+  return [value ?? null, generation ?? null]
 }
 
 const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null)
@@ -36,19 +61,19 @@ function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
 
 /**
  * Products call this on every request they serve: Redis first, Postgres on a miss (users with
- * nothing are cached too). A Redis outage degrades to Postgres reads instead of failing; the TTL
- * bounds staleness should an invalidation ever be lost.
+ * nothing are cached too). A miss caches what it read only if no invalidation came in between, so a
+ * slow reader cannot put back a row the worker just replaced. A Redis outage degrades to Postgres
+ * reads instead of failing; the TTL bounds staleness should an invalidation ever be lost.
  */
 export async function readEntitlements (deps: ReadEntitlementsDeps, userId: string): Promise<Entitlement> {
   const now = deps.now?.() ?? Date.now()
-  const key = entitlementsCacheKey(deps.prefix, userId)
-  const cached = await deps.redis.get(key).catch(() => null)
+  const [cached, generation] = await cachedEntitlement(deps.redis, deps.prefix, userId).catch(() => [null, null] as const)
   let snapshot: EntitlementSnapshot
   if (cached) {
     snapshot = JSON.parse(cached) as EntitlementSnapshot
   } else {
     snapshot = toSnapshot(await entitlementOf(deps.db, userId))
-    await deps.redis.set(key, JSON.stringify(snapshot), 'EX', deps.ttlSeconds).catch(() => {})
+    await cacheIfUnchanged(deps.redis, deps.prefix, userId, generation, JSON.stringify(snapshot), deps.ttlSeconds).catch(() => false)
   }
   return toEntitlement(userId, snapshot, Math.floor(now / 1000))
 }
