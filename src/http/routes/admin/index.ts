@@ -3,6 +3,7 @@ import type { Deps } from '../../../deps.js'
 import adminEventRoutes from './events.js'
 import adminJobRoutes from './jobs.js'
 import queueDashboard from './queues.js'
+import adminUserRoutes from './users.js'
 
 /**
  * Every `/admin` route lives in this one scope, whose onRequest hook requires the admin token:
@@ -12,5 +13,6 @@ export default async function adminRoutes (app: FastifyInstance, { deps }: { dep
   app.addHook('onRequest', app.requireAdmin)
   await app.register(adminEventRoutes, { deps })
   await app.register(adminJobRoutes, { deps })
+  await app.register(adminUserRoutes, { deps })
   await app.register(queueDashboard, { deps })
 }
