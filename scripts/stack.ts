@@ -40,10 +40,16 @@ if (useEmulator) env.STRIPE_API_BASE = `http://127.0.0.1:${emulatorPort}`
 const apiUrl = `http://127.0.0.1:${port}`
 
 const group = new ProcessGroup()
+let freshDemo = false
 let mail: MailCatcher | undefined
 
 async function main (): Promise<void> {
-  await ensureDatabase(env.DATABASE_URL!)
+  // The emulator forgets everything when it stops, so rows and cache entries from an earlier demo would
+  // name customers and prices it never had: the demo database (the default one) starts empty each time.
+  freshDemo = useEmulator && !('DATABASE_URL' in fromFile) && process.env.DATABASE_URL === undefined
+  await ensureDatabase(env.DATABASE_URL!, freshDemo)
+  if (freshDemo) group.print('stack', `offline demo: started ${env.DATABASE_URL} afresh`)
+  else if (useEmulator) group.print('stack', 'warning: rows from an earlier run name emulator objects that no longer exist')
   if (!env.SMTP_URL) {
     mail = await startMailCatcher({ smtpPort: num(env.STACK_SMTP_PORT, 1025), httpPort: num(env.STACK_MAIL_HTTP_PORT, 8025), log: line => group.print('mail', line) })
     env.SMTP_URL = `smtp://127.0.0.1:${mail.smtpPort}`
@@ -87,6 +93,7 @@ async function forgetCachedPrices (): Promise<void> {
     await redis.connect()
     const prefix = env.QUEUE_PREFIX || '{tollgate}'
     await redis.del(...loadCatalogue(env.PLANS_FILE || undefined).plans.map(p => priceCacheKey(prefix, p.lookup_key)))
+    if (freshDemo) await redis.del(...await redis.keys(`${prefix}:entitlement*`), 'none')
   } finally {
     redis.disconnect()
   }

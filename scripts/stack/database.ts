@@ -1,7 +1,10 @@
 import postgres from 'postgres'
 
-/** Creates the database named in `url` when it does not exist yet, connecting to `postgres` to do so. */
-export async function ensureDatabase (url: string): Promise<void> {
+/**
+ * Creates the database named in `url` when it does not exist yet (`fresh`: drops it first), connecting
+ * to `postgres` to do so.
+ */
+export async function ensureDatabase (url: string, fresh = false): Promise<void> {
   const target = new URL(url)
   const name = decodeURIComponent(target.pathname.slice(1))
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`DATABASE_URL names a database "${name}" the stack will not create; create it yourself`)
@@ -9,6 +12,7 @@ export async function ensureDatabase (url: string): Promise<void> {
   admin.pathname = '/postgres'
   const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 })
   try {
+    if (fresh) await sql.unsafe(`drop database if exists ${name} with (force)`)
     const found = await sql`select 1 from pg_database where datname = ${name}`
     if (found.length === 0) await sql.unsafe(`create database ${name}`)
   } catch (err) {
