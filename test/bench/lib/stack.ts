@@ -1,0 +1,103 @@
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import postgres from 'postgres'
+import { QUEUES, jobPolicy } from '../../../src/queue/policy.js'
+import { toEventJob } from '../../../src/stripe/webhook.js'
+import { API_KEY, ADMIN_TOKEN, PG_ADMIN_URL, WEBHOOK_SECRET } from '../../helpers/env.js'
+import type { StripeEvent } from './corpus.js'
+import { Cleanup, cpuSeconds, freePort, privateDatabase, privateRedis, spawnNode, waitHttp, type Proc } from './env.js'
+
+export const PREFIX = '{tollgate}'
+
+/** Private Postgres database, private redis-server, the emulator process, and spawners for the rest. */
+export async function startStack (c: Cleanup) {
+  const db = await privateDatabase(c)
+  const redis = await privateRedis(c)
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} })
+  c.teardown(() => sql.end({ timeout: 2 }))
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+  c.teardown(() => admin.end({ timeout: 2 }))
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null })
+  c.teardown(() => client.disconnect())
+  const queue = new Queue(QUEUES.stripeEvents, { connection: client, prefix: PREFIX, defaultJobOptions: jobPolicy['stripe-events'] })
+  c.teardown(() => queue.close())
+
+  const emulatorPort = await freePort()
+  const emulator = spawnNode(c, 'emulator', 'emulator/main.ts', { EMULATOR_PORT: String(emulatorPort) })
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
+  await waitHttp(emulator, `${emulatorUrl}/_emulator/clock`)
+
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info'
+  const appEnv: NodeJS.ProcessEnv = {
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: PREFIX,
+    STRIPE_SECRET_KEY: 'sk_test_bench_0123456789',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE: emulatorUrl,
+    API_KEYS: API_KEY,
+    ADMIN_TOKEN,
+    APP_URL: 'http://app.example.test',
+    // Nothing sends mail in the bench (no email worker runs); outbox rows and email jobs just wait.
+    SMTP_URL: 'smtp://127.0.0.1:1',
+    MAIL_FROM: 'billing@example.test',
+    LOG_LEVEL: logLevel,
+    METRICS_PORT: '0',
+    RECONCILE_EVERY_SECONDS: '0',
+    // One API key stands in for a whole product's traffic here; the default 6,000/min would turn the read benchmark into a 429 benchmark.
+    RATE_LIMIT_READ_PER_MINUTE: '10000000'
+  }
+  const profile = (name: string) => process.env.BENCH_PROFILE?.split(',').includes(name) ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? '/tmp/tollgate-bench-prof'] : []
+
+  async function startApi (): Promise<Proc & { url: string }> {
+    const port = await freePort()
+    const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, profile('api'))
+    const url = `http://127.0.0.1:${port}`
+    await waitHttp(api, `${url}/health/ready`)
+    return { ...api, url }
+  }
+  async function startBaselines (): Promise<Proc & { url: string }> {
+    const port = await freePort()
+    const p = spawnNode(c, 'baselines', 'test/bench/servers/baselines.ts', { ...appEnv, PORT: String(port) })
+    const url = `http://127.0.0.1:${port}`
+    await waitHttp(p, `${url}/ready`)
+    return { ...p, url }
+  }
+  /** Tollgate's stripe-events worker process (workers/stripe-events.ts) or the minimal-upsert baseline. */
+  function startWorker (kind: 'tollgate' | 'minimal', i: number): Proc {
+    const file = kind === 'tollgate' ? 'workers/stripe-events.ts' : 'test/bench/servers/minimal-worker.ts'
+    return spawnNode(c, `${kind}-worker-${i}`, file, appEnv, profile(`worker${i}`))
+  }
+
+  async function counts () {
+    const n = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused', 'waiting-children')
+    const done = (n.completed ?? 0) + (n.failed ?? 0)
+    const total = Object.values(n).reduce((a, b) => a + b, 0)
+    return { ...n, done, total }
+  }
+
+  /** Empties Redis and the event-derived tables so every round starts from the same state. */
+  async function reset (opts: { events?: boolean } = { events: true }) {
+    await client.flushall()
+    if (opts.events) await sql`truncate stripe_events, email_outbox`
+  }
+
+  async function enqueue (events: StripeEvent[]) {
+    const now = Date.now()
+    for (let i = 0; i < events.length; i += 1000) {
+      await queue.addBulk(events.slice(i, i + 1000).map(e => ({ name: e.type, data: toEventJob(e as never, now), opts: { jobId: e.id } })))
+    }
+  }
+
+  /** CPU seconds so far of redis-server and of every Postgres backend serving the bench database. */
+  async function serverCpu (): Promise<{ redis: number, postgres: number, backends: number[] }> {
+    const rows = await admin`select pid from pg_stat_activity where datname = ${db.name} and pid <> pg_backend_pid()`
+    const backends = rows.map(r => r.pid as number)
+    return { redis: cpuSeconds(redis.proc!.pid!), postgres: backends.reduce((a, pid) => a + cpuSeconds(pid), 0), backends }
+  }
+
+  return { db, redis, sql, client, queue, emulatorUrl, emulator, appEnv, startApi, startBaselines, startWorker, counts, reset, enqueue, serverCpu }
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>

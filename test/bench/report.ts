@@ -1,0 +1,115 @@
+import type { ApplyRound } from './scenarios/apply.js'
+import type { BurstResult } from './scenarios/burst.js'
+import type { E2eResult } from './scenarios/e2e.js'
+import type { IngestRound } from './scenarios/ingest.js'
+import type { ReadRound } from './scenarios/reads.js'
+import { median, spread } from './lib/load.js'
+
+export interface ReportInput {
+  results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult }
+  machine: { cores: number, cpu: string, node: string, redis: string, postgres: string, loadBefore: number[], loadAfter: number[], minutes: number }
+  seeded: { customers: number, probes: number, events: number, types: Record<string, number>, meanSize: number }
+  backlogSize: number
+  rounds: number
+  quick: boolean
+}
+
+const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+const mark = (ok: boolean) => ok ? 'met' : '**missed**'
+
+function table (head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map(r => `| ${r.join(' | ')} |`)].join('\n')
+}
+
+export function report ({ results, machine, seeded, backlogSize, rounds, quick }: ReportInput): { table: string, markdown: string } {
+  const targets: string[][] = []
+  const sections: string[] = []
+  const { ingest, apply, reads, e2e, burst } = results
+
+  if (ingest) {
+    const rows: string[][] = []
+    const pick = (t: string, c: number) => ingest.filter(r => r.target === t && r.connections === c)
+    for (const c of [50, 4]) {
+      for (const t of ['bare', 'api', 'naive']) {
+        const rs = pick(t, c)
+        if (!rs.length) continue
+        rows.push([String(c), t, spread(rs.map(r => r.rps)), spread(rs.map(r => r.p50)), spread(rs.map(r => r.p99)), spread(rs.map(r => r.p999)),
+          String(rs.reduce((a, r) => a + r.errors + r.timeouts, 0)), String(rs.reduce((a, r) => a + r.non2xx, 0)),
+          t === 'api' ? rs.map(r => `${r.queued} / ${r.ok2xx}`).join(', ') : '–'])
+      }
+    }
+    sections.push(`### 1. Ingest (\`POST /api/v1/webhook\`)\n\n${table(['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'non-2xx', 'jobs queued / 2xx'], rows)}`)
+    const api50 = median(pick('api', 50).map(r => r.rps))
+    const bare50 = median(pick('bare', 50).map(r => r.rps))
+    const naive50 = median(pick('naive', 50).map(r => r.rps))
+    const p99 = median(pick('api', 50).map(r => r.p99))
+    // autocannon stops at the deadline with up to one request per connection in flight: those the
+    // api answered 200 after autocannon stopped listening are queued but not counted as 2xx.
+    const queuedOk = pick('api', 50).concat(pick('api', 4)).every(r => r.queued! >= r.ok2xx && r.queued! - r.ok2xx <= r.connections)
+    targets.push(['ingest vs bare (50 conns)', '≥ 0.40×', `${f(api50 / bare50, 2)}× (${f(api50)} / ${f(bare50)} req/s)`, mark(api50 / bare50 >= 0.4)])
+    targets.push(['ingest p99 (50 conns)', '≤ 10 ms', `${f(p99, 1)} ms`, mark(p99 <= 10)])
+    targets.push(['ingest vs naive (50 conns)', '≥ 2×', `${f(api50 / naive50, 2)}× (${f(naive50)} req/s naive)`, mark(api50 / naive50 >= 2)])
+    targets.push(['ingest jobs queued = 2xx', 'equal', queuedOk ? 'every 2xx queued; extra jobs ≤ the requests in flight at the deadline' : 'differ', mark(queuedOk)])
+  }
+
+  if (apply) {
+    const rows: string[][] = []
+    for (const v of ['tollgate-1', 'tollgate-2', 'minimal-2']) {
+      const rs = apply.filter(r => r.variant === v)
+      if (!rs.length) continue
+      rows.push([v, spread(rs.map(r => r.eventsPerSec)), spread(rs.map(r => r.seconds), 1), String(rs.reduce((a, r) => a + r.failed, 0)),
+        spread(rs.map(r => r.postgresCores * 100)), spread(rs.map(r => r.redisCores * 100)), spread(rs.map(r => r.workerCores * 100))])
+    }
+    sections.push(`### 2. Apply (backlog of ${f(backlogSize)} events)\n\n${table(['workers', 'events/s', 'drain s', 'failed jobs', 'Postgres CPU % of a core', 'Redis CPU % of a core', 'worker processes CPU %'], rows)}\n\nOutcomes recorded by Tollgate's workers per round: ${apply.filter(r => r.outcomes).map(r => `${r.variant} r${r.round} ${JSON.stringify(r.outcomes)}`).join('; ')}.`)
+    const t2 = median(apply.filter(r => r.variant === 'tollgate-2').map(r => r.eventsPerSec))
+    const m2 = median(apply.filter(r => r.variant === 'minimal-2').map(r => r.eventsPerSec))
+    targets.push(['apply, 2 workers', '≥ 1,500 ev/s', `${f(t2)} ev/s`, mark(t2 >= 1500)])
+    targets.push(['apply vs minimal upsert (2 workers each)', '≥ 0.6×', `${f(t2 / m2, 2)}× (${f(m2)} ev/s minimal)`, mark(t2 / m2 >= 0.6)])
+  }
+
+  if (e2e) {
+    sections.push(`### 3. End to end (webhook 200 → entitlement visible)\n\n${table(['offered', 'rate', 'non-2xx', 'errors', 'probes visible', 'p50 ms', 'p99 ms', 'max ms', 'webhook p99 ms'],
+      [[f(e2e.offered), `${f(e2e.rate)}/s for ${f(e2e.seconds, 1)} s`, String(e2e.non2xx), String(e2e.errors), `${e2e.visible}/${e2e.probes}`, f(e2e.p50, 1), f(e2e.p99, 1), f(e2e.max, 1), f(e2e.webhookP99, 1)]])}`)
+    targets.push(['end to end p99 at 500 ev/s', '≤ 100 ms', `${f(e2e.p99, 1)} ms (p50 ${f(e2e.p50, 1)})`, mark(e2e.p99 <= 100 && e2e.visible === e2e.probes)])
+  }
+
+  if (reads) {
+    const rows = (['bare', 'api'] as const).map(t => {
+      const rs = reads.filter(r => r.target === t)
+      return [t, spread(rs.map(r => r.rps)), spread(rs.map(r => r.p50)), spread(rs.map(r => r.p99)), String(rs.reduce((a, r) => a + r.errors + r.timeouts, 0)), String(rs.reduce((a, r) => a + r.non2xx, 0))]
+    })
+    sections.push(`### 4. Reads (\`GET /api/v1/entitlements/:user_id\`, cache hit, 50 connections)\n\n${table(['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'], rows)}`)
+    const api = median(reads.filter(r => r.target === 'api').map(r => r.rps))
+    const bare = median(reads.filter(r => r.target === 'bare').map(r => r.rps))
+    const p99 = median(reads.filter(r => r.target === 'api').map(r => r.p99))
+    targets.push(['reads vs bare', '≥ 0.5×', `${f(api / bare, 2)}× (${f(api)} / ${f(bare)} req/s)`, mark(api / bare >= 0.5)])
+    targets.push(['reads p99 (50 conns)', '≤ 5 ms', `${f(p99, 1)} ms`, mark(p99 <= 5)])
+  }
+
+  if (burst) {
+    sections.push(`### 5. Burst (${f(burst.events)} events as fast as autocannon offers them, 50 connections)\n\n${table(['events', 'ingest s', 'req/s', 'p99 ms', 'non-2xx', 'errors', 'drained after s', 'failed jobs'],
+      [[f(burst.events), f(burst.ingestSeconds, 1), f(burst.rps), f(burst.p99), String(burst.non2xx), String(burst.errors), f(burst.drainSeconds, 1), String(burst.failed)]])}`)
+    targets.push(['burst non-2xx', '0', String(burst.non2xx + burst.errors), mark(burst.non2xx + burst.errors === 0)])
+    targets.push(['burst drained', '≤ 60 s', `${f(burst.drainSeconds, 1)} s`, mark(burst.drainSeconds <= 60)])
+  }
+
+  const targetTable = table(['target', 'wanted', 'measured (medians)', ''], targets)
+  const la = (l: number[]) => l.map(x => x.toFixed(2)).join(' / ')
+  const generated = `<!-- bench:begin (generated by npm run bench; edit outside these markers) -->
+Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${quick ? ' (BENCH_QUICK)' : ''}, ${rounds} rounds per measurement, ${f(machine.minutes, 1)} minutes in all.
+
+**Machine:** ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, PostgreSQL ${machine.postgres}.
+Load average (1/5/15 min) before the run ${la(machine.loadBefore)}, after ${la(machine.loadAfter)}.
+
+**Corpus:** ${seeded.customers} customers subscribed in the emulator emitted ${f(seeded.events)} handled events (${Object.entries(seeded.types).map(([k, v]) => `${k} ${v}`).join(', ')}), mean body ${f(seeded.meanSize)} bytes; ${seeded.probes} further users subscribed for the end-to-end probes.
+
+## Results against the targets
+
+${targetTable}
+
+Medians over the rounds, with (min–max) in the tables below.
+
+${sections.join('\n\n')}
+<!-- bench:end -->`
+  return { table: targetTable, markdown: generated }
+}

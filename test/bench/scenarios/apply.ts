@@ -1,0 +1,76 @@
+import { mixedBacklog, type StripeEvent } from '../lib/corpus.js'
+import { cpuSeconds, QUICK, sleep } from '../lib/env.js'
+import type { Stack } from '../lib/stack.js'
+
+export type ApplyVariant = 'tollgate-1' | 'tollgate-2' | 'minimal-2'
+export interface ApplyRound {
+  variant: ApplyVariant
+  round: number
+  events: number
+  seconds: number
+  eventsPerSec: number
+  failed: number
+  /** CPU seconds per wall second (1.0 = one core busy). */
+  postgresCores: number
+  redisCores: number
+  workerCores: number
+  outcomes?: Record<string, number>
+}
+
+/**
+ * Apply: a backlog of N mixed lifecycle events is queued with no worker running, then drained by
+ * one or two Tollgate worker processes, or by two processes of the minimal-upsert baseline. The
+ * clock runs from the first finished job to the last (worker start-up is excluded).
+ */
+export async function apply (stack: Stack, events: StripeEvent[], n: number, rounds: number, log: (s: string) => void): Promise<ApplyRound[]> {
+  const order: ApplyVariant[] = ['tollgate-2', 'minimal-2', 'tollgate-1']
+  const out: ApplyRound[] = []
+  for (let round = 1; round <= rounds; round++) {
+    const rotated = order.map((_, i) => order[(i + round - 1) % order.length]!)
+    for (const variant of rotated) {
+      await stack.reset()
+      await stack.enqueue(mixedBacklog(events, n, `a${round}`))
+      const [kind, count] = variant.split('-') as ['tollgate' | 'minimal', string]
+      const workers = Array.from({ length: Number(count) }, (_, i) => stack.startWorker(kind, i + 1))
+      try {
+        const deadline = Date.now() + (QUICK ? 120_000 : 300_000)
+        let t0 = 0
+        let done0 = 0
+        let cpu0 = { redis: 0, postgres: new Map<number, number>(), workers: 0 }
+        let c = await stack.counts()
+        const seenBackends = new Set<number>()
+        for (;;) {
+          if (Date.now() > deadline) throw new Error(`apply ${variant}: backlog not drained in time (${JSON.stringify(c)})\n${workers.map(w => w.logs.join('').slice(-2000)).join('\n')}`)
+          if (workers.some(w => w.child.exitCode !== null)) throw new Error(`apply ${variant}: a worker exited\n${workers.map(w => w.logs.join('').slice(-3000)).join('\n')}`)
+          c = await stack.counts()
+          const cpu = await stack.serverCpu()
+          for (const pid of cpu.backends) seenBackends.add(pid)
+          if (!t0 && c.done > 0) {
+            t0 = Date.now(); done0 = c.done
+            cpu0 = { redis: cpu.redis, postgres: new Map(cpu.backends.map(pid => [pid, cpuSeconds(pid)])), workers: workers.reduce((a, w) => a + cpuSeconds(w.pid), 0) }
+          }
+          if (c.done >= n) break
+          await sleep(50)
+        }
+        const seconds = (Date.now() - t0) / 1000
+        const cpu = await stack.serverCpu()
+        const pgDelta = [...seenBackends].reduce((a, pid) => a + Math.max(0, cpuSeconds(pid) - (cpu0.postgres.get(pid) ?? 0)), 0)
+        const row: ApplyRound = {
+          variant, round, events: n, seconds, eventsPerSec: (n - done0) / seconds, failed: c.failed ?? 0,
+          postgresCores: pgDelta / seconds, redisCores: (cpu.redis - cpu0.redis) / seconds,
+          workerCores: (workers.reduce((a, w) => a + cpuSeconds(w.pid), 0) - cpu0.workers) / seconds
+        }
+        if (kind === 'tollgate') {
+          const rows = await stack.sql`select outcome, count(*)::int as n from stripe_events group by outcome`
+          row.outcomes = Object.fromEntries(rows.map(r => [r.outcome, r.n]))
+        }
+        out.push(row)
+        log(`apply r${round} ${variant}: ${Math.round(row.eventsPerSec)} ev/s over ${seconds.toFixed(1)} s, failed ${row.failed}, cores: postgres ${row.postgresCores.toFixed(2)} redis ${row.redisCores.toFixed(2)} workers ${row.workerCores.toFixed(2)}${row.outcomes ? ` ${JSON.stringify(row.outcomes)}` : ''}`)
+      } finally {
+        await Promise.all(workers.map(w => w.stop()))
+      }
+    }
+  }
+  await stack.reset()
+  return out
+}
