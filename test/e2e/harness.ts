@@ -73,13 +73,31 @@ export interface Journey {
   /** Until every delivery landed, every event was applied by a worker and no email is waiting. */
   settled: () => Promise<void>
   logs: string[]
+  /** Starts one more Tollgate process (`src/server.ts`, `workers/all.ts`) with the journey's env plus `extra`; killed at teardown. */
+  spawnProcess: (name: string, file: string, extra?: NodeJS.ProcessEnv) => ChildProcess
+  /** The processes started so far, by name (a later one of the same name replaces it here). */
+  processes: Map<string, ChildProcess>
+  /** Until the api answers /health/ready (after a restart, say). */
+  apiReady: () => Promise<void>
+  env: NodeJS.ProcessEnv
+}
+
+export interface JourneyOptions {
+  /** Another Redis than the shared one, e.g. a private RedisProcess that a fault test stops. */
+  redisUrl?: string
+  /** Worker processes started at once (2). */
+  workers?: number
+  /** Extra environment for every process. */
+  env?: NodeJS.ProcessEnv
+  /** false: the emulator records events but delivers none; the test sends them itself. */
+  deliverWebhooks?: boolean
 }
 
 /**
  * The whole Tollgate on free ports, as real processes: the api and two workers spawned with
  * `node --import tsx`, the emulator and an SMTP sink in this process, a fresh database and Redis prefix.
  */
-export async function startJourney (t: T): Promise<Journey> {
+export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Journey> {
   const [databaseUrl, prefix] = [await createTestDatabase(t), createTestPrefix(t)]
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
   t.teardown(() => sql.end())
@@ -100,7 +118,7 @@ export async function startJourney (t: T): Promise<Journey> {
   t.teardown(() => new Promise(resolve => { gate.release(); gate.server.closeAllConnections(); gate.server.close(resolve) }))
 
   const emulator = createEmulator({
-    webhookUrl: `http://127.0.0.1:${(gate.server.address() as AddressInfo).port}/`,
+    webhookUrl: opts.deliverWebhooks === false ? undefined : `http://127.0.0.1:${(gate.server.address() as AddressInfo).port}/`,
     webhookSecrets: [WEBHOOK_SECRET],
     retryBaseMs: 50,
     maxAttempts: 12
@@ -115,7 +133,7 @@ export async function startJourney (t: T): Promise<Journey> {
     PORT: String(port),
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
-    REDIS_URL,
+    REDIS_URL: opts.redisUrl ?? REDIS_URL,
     QUEUE_PREFIX: prefix,
     STRIPE_SECRET_KEY: 'sk_test_e2e_0123456789',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -128,10 +146,12 @@ export async function startJourney (t: T): Promise<Journey> {
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     // The journey reads entitlements right after changes; the workers drop the cache on change anyway.
     ENTITLEMENTS_CACHE_TTL_SECONDS: '1',
-    RATE_LIMIT_STRIPE_PER_MINUTE: '10000'
+    RATE_LIMIT_STRIPE_PER_MINUTE: '10000',
+    ...opts.env
   }
   const logs: string[] = []
   const children: ChildProcess[] = []
+  const processes = new Map<string, ChildProcess>()
   // Killed at teardown even when a step failed; the test waits for each exit so no port stays taken.
   t.teardown(async () => {
     await Promise.all(children.map(async child => {
@@ -154,16 +174,20 @@ export async function startJourney (t: T): Promise<Journey> {
     })
     for (const s of [child.stdout!, child.stderr!]) s.on('data', (c: Buffer) => logs.push(`[${name}] ${c.toString()}`))
     children.push(child)
+    processes.set(name, child)
+    return child
   }
   start('api', 'src/server.ts')
-  // Two workers on one host: their own metrics listeners would collide, and the test does not read them.
-  start('worker-1', 'workers/all.ts', { METRICS_PORT: '0' })
-  start('worker-2', 'workers/all.ts', { METRICS_PORT: '0' })
-  try {
+  // Workers on one host: their own metrics listeners would collide, and the test does not read them.
+  for (let i = 1; i <= (opts.workers ?? 2); i++) start(`worker-${i}`, 'workers/all.ts', { METRICS_PORT: '0' })
+  const apiReady = async () => {
     await waitFor(async () => {
-      if (children.some(c => c.exitCode !== null)) throw new Error('a process exited')
+      if (processes.get('api')?.exitCode !== null) throw new Error('the api exited')
       return (await fetch(`${api}/health/ready`)).ok
     }, 'the api to be ready', 60_000, 100)
+  }
+  try {
+    await apiReady()
   } catch (err) {
     killAll()
     throw new Error(`${(err as Error).message}\n${logs.join('')}`)
@@ -194,5 +218,5 @@ export async function startJourney (t: T): Promise<Journey> {
       return mailRow.n === 0
     }, 'deliveries, events and email to settle', 20_000)
   }
-  return { api, appUrl, emulator, stripe, mail, gate, sql, call, control, settled, logs }
+  return { api, appUrl, emulator, stripe, mail, gate, sql, call, control, settled, logs, spawnProcess: start, processes, apiReady, env }
 }

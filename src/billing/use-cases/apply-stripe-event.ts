@@ -5,6 +5,7 @@ import {
   bindCustomer, claimEvent, completeCheckoutSession, emailOf, eventUserOf, finishEvent, knownUserOf, lockKey,
   pendingEmailsOf, queueEmail, rememberEmail, saveEntitlement, saveSubscription, subscriptionsOf, type Tx
 } from '../../db/lifecycle-repo.js'
+import { faultPoint } from '../../fault-points.js'
 import type { StripeEventJob } from '../../queue/policy.js'
 import type { Queues } from '../../queue/queues.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
@@ -93,17 +94,24 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
     return email
   }
 
+  async function applyClaimed (tx: Tx, event: StripeEventJob['event'], decision: EventDecision): Promise<ApplyResult> {
+    if (decision.kind === 'subscription') return applySubscription(tx, event, decision)
+    const [outcome, note] = decision.kind === 'ignore' ? ['ignored', decision.reason] as const : ['applied', null] as const
+    await finishEvent(tx, event.id, outcome, null, note)
+    return { outcome, ...(note && { note }) }
+  }
+
   return async function applyStripeEvent (job: StripeEventJob): Promise<ApplyResult> {
     const { event } = job
     const decision = decideEvent(event)
     const record = { id: event.id, type: event.type, created: event.created, receivedAt: new Date(job.receivedAt), payload: event }
     const result = await deps.db.transaction(async (tx): Promise<ApplyResult> => {
       if (!await claimEvent(tx, record)) return { outcome: 'duplicate' }
-      if (decision.kind === 'subscription') return applySubscription(tx, event, decision)
-      const [outcome, note] = decision.kind === 'ignore' ? ['ignored', decision.reason] as const : ['applied', null] as const
-      await finishEvent(tx, event.id, outcome, null, note)
-      return { outcome, ...(note && { note }) }
+      const applied = await applyClaimed(tx, event, decision)
+      await faultPoint('before-commit', event.id)
+      return applied
     })
+    if (result.outcome !== 'duplicate') await faultPoint('after-commit', event.id)
     if (decision.kind === 'subscription') {
       const userId = result.outcome === 'duplicate' ? await eventUserOf(deps.db, event.id) : result.userId
       if (userId) await invalidateEntitlements(deps.redis, deps.prefix, userId)

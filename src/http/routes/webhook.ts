@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { Deps } from '../../deps.js'
 import { AppError } from '../../errors.js'
+import { faultPoint } from '../../fault-points.js'
 import { verifyStripeEvent, WebhookVerificationError, toEventJob } from '../../stripe/webhook.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -66,6 +67,7 @@ export default async function webhookRoutes (app: FastifyInstance, opts: { deps:
       req.log.error({ err, eventId: event.id }, 'could not queue webhook event')
       throw new AppError(503, 'queue_unavailable', 'Event could not be queued; retry later')
     }
+    await faultPoint('after-enqueue', event.id)
     req.log.info({ eventId: event.id, eventType: event.type }, 'webhook queued')
     hooks?.onQueued?.(event.type)
     return reply.code(200).send({ status: 'received' as const })

@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { Deps } from '../../deps.js'
+import { faultPoint } from '../../fault-points.js'
 import { markAttemptFailed, markSent, startSending } from '../../db/outbox-repo.js'
 import { renderEmail, UnknownTemplateError } from '../../mail/templates.js'
 import type { EmailJob } from '../policy.js'
@@ -29,6 +30,7 @@ export function createEmailProcessor (deps: Pick<Deps, 'db' | 'mailer' | 'config
       await markAttemptFailed(deps.db, row.id, message, permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
       throw permanent ? new UnrecoverableError(message) : err
     }
+    await faultPoint('after-smtp', String(row.id))
     await markSent(deps.db, row.id)
     return { outcome: 'sent' }
   }
