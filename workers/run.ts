@@ -36,7 +36,14 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   const metricsServer = config.METRICS_PORT === 0 ? null : await (async () => {
     const metrics = createMetrics({ queues: Object.values(deps.queues), redis: deps.redis, prefix: config.QUEUE_PREFIX })
     for (const worker of started.workers) metrics.instrumentWorker(worker)
-    return startMetricsServer(metrics.registry, config.METRICS_PORT)
+    try {
+      return await startMetricsServer(metrics.registry, config.METRICS_PORT)
+    } catch (err) {
+      // A second worker on the same host must still process jobs; it only goes unscraped.
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+      log.warn({ metricsPort: config.METRICS_PORT }, 'metrics port in use: this worker serves no metrics; give each worker process on a host its own METRICS_PORT (or 0)')
+      return null
+    }
   })()
   log.info({ queues: selected, pid: process.pid, metricsPort: metricsServer?.port ?? null }, 'workers started')
   closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
