@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
+/** SHA-256 of a secret: fixed length, so digests of any two inputs can go through `timingSafeEqual`. */
+export const digest = (s: string) => createHash('sha256').update(s).digest()
 
 /**
  * A constant-time check of a presented secret against one expected secret. Both sides are

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError } from '../../errors.js'
+import { bearerToken, digest } from '../secret-match.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,8 +15,6 @@ declare module 'fastify' {
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
 /**
  * Keys are compared as SHA-256 digests: equal length whatever the caller sends, so
  * `timingSafeEqual` applies and the comparison time says nothing about the keys. Every key is
@@ -25,11 +24,11 @@ export default fp(async function apiAuth (app: FastifyInstance, opts: { keys: re
   const keys = opts.keys.map(k => ({ digest: digest(k), id: digest(k).subarray(0, 6).toString('hex') }))
   app.decorateRequest('apiKeyId', null)
   app.decorate('requireApiKey', async function requireApiKey (req: FastifyRequest) {
-    const match = /^Bearer ([^\s]{1,512})$/i.exec(req.headers.authorization ?? '')
-    const given = digest(match?.[1] ?? '')
+    const token = bearerToken(req.headers.authorization)
+    const given = digest(token ?? '')
     let found: string | null = null
     for (const k of keys) if (timingSafeEqual(given, k.digest)) found = k.id
-    if (!match || !found) throw new AppError(401, 'unauthorized', 'Missing or invalid API key: send Authorization: Bearer <key>')
+    if (token === null || !found) throw new AppError(401, 'unauthorized', 'Missing or invalid API key: send Authorization: Bearer <key>')
     req.apiKeyId = found
   })
 }, { name: 'api-auth' })
