@@ -92,5 +92,6 @@ export const configSpec = {
   WORKER_CONCURRENCY: { doc: 'Jobs one worker process runs at once per queue', default: '8', parse: int(1, 256) },
   METRICS_PORT: { doc: 'Port of a worker process\'s own Prometheus /metrics endpoint; 0 turns it off (the api serves /metrics on PORT)', default: '9464', parse: int(0, 65535) },
   METRICS_TOKEN: { doc: 'Bearer token that GET /metrics on the api requires; unset leaves it open for a scraper on a private network', optional: true as const, secret: true, parse: apiKey },
-  RECONCILE_EVERY_SECONDS: { doc: 'How often a worker lists recent Stripe events and queues any that never arrived; 0 turns the sweep off', default: '3600', parse: int(0, 7 * 86_400) }
+  RECONCILE_EVERY_SECONDS: { doc: 'How often a worker lists recent Stripe events and queues any that never arrived; 0 turns the sweep off', default: '3600', parse: int(0, 7 * 86_400) },
+  PRICES_REFRESH_SECONDS: { doc: 'How often the prices worker re-reads every plan\'s price from Stripe into the cache; 0 turns the schedule off (price events and worker start still refresh)', default: '600', parse: int(0, 86_400) }
 } satisfies ConfigSpec

@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js'
 import { createRedis } from './connections.js'
 import { QUEUES, type QueueName } from './policy.js'
 import { createEmailProcessor } from './processors/email.js'
+import { createPricesProcessor } from './processors/prices.js'
 import { withReconcileSweep } from './processors/reconcile.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
 
@@ -20,16 +21,17 @@ export interface WorkerTuning {
 }
 
 /** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
-export function processorsFor (deps: Deps): Partial<Record<QueueName, Processor>> {
+export function processorsFor (deps: Deps, log?: Logger): Partial<Record<QueueName, Processor>> {
   return {
     [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps)),
-    [QUEUES.email]: createEmailProcessor(deps)
+    [QUEUES.email]: createEmailProcessor(deps),
+    [QUEUES.prices]: createPricesProcessor(deps, log)
   }
 }
 
 /** Starts one BullMQ worker per selected queue, each on its own blocking connection. */
 export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Logger, tuning: WorkerTuning = {}): StartedWorkers {
-  const processors = processorsFor(deps)
+  const processors = processorsFor(deps, log)
   const workers: Worker[] = []
   for (const name of queues) {
     const processor = processors[name]

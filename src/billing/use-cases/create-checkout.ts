@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type Stripe from 'stripe'
+import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { recordCheckoutSession } from '../../db/checkout-sessions-repo.js'
 import { customerIdOf } from '../../db/customers-repo.js'
 import { AppError } from '../../errors.js'
-import { resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
+import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
 import { checkoutUrls } from '../app-links.js'
 import type { Catalogue, Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
@@ -41,6 +41,10 @@ export async function priceOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe' |
   return price
 }
 
+function isMissingPrice (err: unknown): boolean {
+  return err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && /price/.test(err.param ?? '')
+}
+
 /**
  * Starts a Stripe Checkout for a plan: validate the plan, refuse a user who already pays, find or
  * create their one customer, then create the session under an idempotency key so that a double
@@ -56,17 +60,25 @@ export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) 
   const price = await priceOrFail(deps, plan)
   const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null)
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
-  const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, price.id, customer, window])).digest('hex')
   const metadata = { user_id: req.user_id, plan_id: plan.id }
-  const session = await deps.stripe.checkout.sessions.create({
-    mode: 'subscription',
-    customer,
-    line_items: [{ price: price.id, quantity: 1 }],
-    client_reference_id: req.user_id,
-    metadata,
-    subscription_data: { metadata },
-    ...checkoutUrls(deps.config.APP_URL)
-  }, { idempotencyKey: `tollgate-checkout-${key}` })
+  const start = async (chosen: CachedPrice) => {
+    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window])).digest('hex')
+    return await deps.stripe.checkout.sessions.create({
+      mode: 'subscription',
+      customer,
+      line_items: [{ price: chosen.id, quantity: 1 }],
+      client_reference_id: req.user_id,
+      metadata,
+      subscription_data: { metadata },
+      ...checkoutUrls(deps.config.APP_URL)
+    }, { idempotencyKey: `tollgate-checkout-${key}` })
+  }
+  const session = await start(price).catch(async (err: unknown) => {
+    // A cached id lives up to a day; a price deleted in that time is dropped and looked up once more.
+    if (!isMissingPrice(err)) throw err
+    await deps.redis.del(priceCacheKey(deps.config.QUEUE_PREFIX, plan.lookup_key))
+    return await start(await priceOrFail(deps, plan))
+  })
   await recordCheckoutSession(deps.db, { sessionId: session.id, userId: req.user_id, planId: plan.id, status: session.status ?? 'open' })
   return { checkout_url: session.url!, session_id: session.id }
 }
