@@ -7,6 +7,7 @@ import { createMetrics } from '../src/metrics/metrics.js'
 import { startMetricsServer } from '../src/metrics/server.js'
 import { assertNoEviction, waitReady } from '../src/queue/connections.js'
 import { QUEUES, type QueueName } from '../src/queue/policy.js'
+import { scheduleOutboxSweep } from '../src/queue/processors/outbox-sweep.js'
 import { schedulePricesRefresh } from '../src/queue/processors/prices.js'
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
 import { startWorkers } from '../src/queue/workers.js'
@@ -33,6 +34,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   }
   const started = startWorkers(deps, selected, log)
   if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
+  if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
   if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
   // Each worker process serves its own metrics so every replica of a scaled fleet is scraped.
   const metricsServer = config.METRICS_PORT === 0 ? null : await (async () => {

@@ -1,4 +1,4 @@
-import { and, eq, ne, sql } from 'drizzle-orm'
+import { and, asc, eq, lt, ne, sql } from 'drizzle-orm'
 import type { Db } from './client.js'
 import { emailOutbox } from './schema.js'
 
@@ -18,4 +18,11 @@ export async function markSent (db: Db, id: number): Promise<void> {
 /** Keeps the error; `giveUp` ends the row's life as `failed` (the job is then in the dead-letter queue). */
 export async function markAttemptFailed (db: Db, id: number, error: string, giveUp: boolean): Promise<void> {
   await db.update(emailOutbox).set({ lastError: error, ...(giveUp && { status: 'failed' as const }) }).where(eq(emailOutbox.id, id))
+}
+
+/** Rows still waiting to be sent that were written before `cutoff`, oldest first. */
+export async function pendingBefore (db: Db, cutoff: Date, limit: number): Promise<number[]> {
+  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
+    .where(and(eq(emailOutbox.status, 'pending'), lt(emailOutbox.createdAt, cutoff))).orderBy(asc(emailOutbox.id)).limit(limit)
+  return rows.map(r => r.id)
 }

@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js'
 import { createRedis } from './connections.js'
 import { QUEUES, type QueueName } from './policy.js'
 import { createEmailProcessor } from './processors/email.js'
+import { withOutboxSweep } from './processors/outbox-sweep.js'
 import { createPricesProcessor } from './processors/prices.js'
 import { withReconcileSweep } from './processors/reconcile.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
@@ -24,7 +25,7 @@ export interface WorkerTuning {
 export function processorsFor (deps: Deps, log?: Logger): Partial<Record<QueueName, Processor>> {
   return {
     [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps)),
-    [QUEUES.email]: createEmailProcessor(deps),
+    [QUEUES.email]: withOutboxSweep(deps, createEmailProcessor(deps)),
     [QUEUES.prices]: createPricesProcessor(deps, log)
   }
 }

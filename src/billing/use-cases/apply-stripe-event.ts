@@ -7,6 +7,7 @@ import {
 } from '../../db/lifecycle-repo.js'
 import { faultPoint } from '../../fault-points.js'
 import type { StripeEventJob } from '../../queue/policy.js'
+import { queueOutboxSend } from '../../queue/processors/outbox-sweep.js'
 import type { Queues } from '../../queue/queues.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
 import { currentSubscription, decideAccess } from '../access.js'
@@ -115,9 +116,7 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
     if (decision.kind === 'subscription') {
       const userId = result.outcome === 'duplicate' ? await eventUserOf(deps.db, event.id) : result.userId
       if (userId) await invalidateEntitlements(deps.redis, deps.prefix, userId)
-      for (const outboxId of await pendingEmailsOf(deps.db, event.id)) {
-        await deps.queues.email.add('send', { outboxId }, { jobId: `outbox-${outboxId}` })
-      }
+      for (const outboxId of await pendingEmailsOf(deps.db, event.id)) await queueOutboxSend(deps.queues.email, outboxId)
     }
     if (decision.kind === 'refresh-prices') {
       await deps.queues.prices.add('refresh', { reason: event.type }, { jobId: `refresh-${event.id}` })

@@ -1,0 +1,65 @@
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { pino } from 'pino'
+import { startMailCatcher } from '../../scripts/stack/mail-catcher.js'
+import { createDeps } from '../../src/deps.js'
+import { emailOutbox } from '../../src/db/schema.js'
+import { waitReady } from '../../src/queue/connections.js'
+import { OUTBOX_SWEEP_JOB, scheduleOutboxSweep } from '../../src/queue/processors/outbox-sweep.js'
+import { startWorkers } from '../../src/queue/workers.js'
+import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
+
+t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  await waitReady(deps.redis)
+  const queue = deps.queues.email
+  const insert = async (eventId: string, createdAt: Date) => (await deps.db.insert(emailOutbox).values({
+    eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt,
+    data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 1, next_payment_attempt: null, hosted_invoice_url: null }
+  }).returning())[0]!
+  // Committed five minutes ago; its job never reached Redis (or Redis lost it).
+  const lost = await insert('evt_lost', new Date(Date.now() - 5 * 60_000))
+  // Committed just now: its own job is on the way and the sweep leaves it alone.
+  const fresh = await insert('evt_fresh', new Date())
+
+  let sweeps = 0
+  const sweep = async () => {
+    const job = await queue.add(OUTBOX_SWEEP_JOB, {}, { jobId: `sweep-${++sweeps}` })
+    return await waitFor(async () => {
+      const j = await queue.getJob(job.id!)
+      if (j && await j.isFailed()) throw new Error(j.failedReason)
+      return j && await j.isCompleted() ? j.returnvalue : null
+    }, 'sweep finished')
+  }
+  const rowOf = async (id: number) => (await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, id)))[0]!
+
+  const workers = startWorkers(deps, ['email'], pino({ level: 'silent' }))
+  t.teardown(() => workers.close())
+  // Two sweeps before the first send job can finish: the second finds the job already queued.
+  const swept: number[] = (await Promise.all([sweep(), sweep()])).flatMap(r => r.queued)
+  t.ok(swept.includes(lost.id), 'the lost row was queued')
+  t.notOk(swept.includes(fresh.id), 'the young row was not')
+  await waitFor(async () => (await rowOf(lost.id)).status === 'sent', 'lost row sent')
+  t.same((await sweep()).queued, [], 'a sent row is not swept again')
+  t.equal(mail.messages.length, 1, 'one message, despite the repeated sweeps')
+  t.match(mail.messages[0], { To: ['ada@example.test'], Subject: 'Your payment did not go through' })
+  t.match(await rowOf(lost.id), { status: 'sent', attempts: 1 })
+  t.match(await rowOf(fresh.id), { status: 'pending', attempts: 0 })
+  deps.mailer.close()
+})
+
+t.test('workers keep one outbox-sweep scheduler, every minute', async t => {
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t) })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  await waitReady(deps.redis)
+  await scheduleOutboxSweep(deps.queues.email)
+  await scheduleOutboxSweep(deps.queues.email)
+  const schedulers = await deps.queues.email.getJobSchedulers()
+  t.equal(schedulers.length, 1)
+  t.match(schedulers[0], { key: OUTBOX_SWEEP_JOB, every: 60_000 })
+})
