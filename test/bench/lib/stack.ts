@@ -22,8 +22,9 @@ export async function startStack (c: Cleanup) {
   const queue = new Queue(QUEUES.stripeEvents, { connection: client, prefix: PREFIX, defaultJobOptions: jobPolicy['stripe-events'] })
   c.teardown(() => queue.close())
 
+  const profile = (name: string) => process.env.BENCH_PROFILE?.split(',').includes(name) ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? '/tmp/tollgate-bench-prof'] : []
   const emulatorPort = await freePort()
-  const emulator = spawnNode(c, 'emulator', 'emulator/main.ts', { EMULATOR_PORT: String(emulatorPort) })
+  const emulator = spawnNode(c, 'emulator', 'emulator/main.ts', { EMULATOR_PORT: String(emulatorPort) }, profile('emulator'))
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
   await waitHttp(emulator, `${emulatorUrl}/_emulator/clock`)
 
@@ -48,8 +49,6 @@ export async function startStack (c: Cleanup) {
     // One API key stands in for a whole product's traffic here; the default 6,000/min would turn the read benchmark into a 429 benchmark.
     RATE_LIMIT_READ_PER_MINUTE: '10000000'
   }
-  const profile = (name: string) => process.env.BENCH_PROFILE?.split(',').includes(name) ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? '/tmp/tollgate-bench-prof'] : []
-
   async function startApi (): Promise<Proc & { url: string }> {
     const port = await freePort()
     const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, profile('api'))

@@ -11,6 +11,9 @@ export interface BurstResult {
   rps: number
   p99: number
   drainSeconds: number
+  drained: boolean
+  /** Jobs finished when the wait ended. */
+  done: number
   failed: number
 }
 
@@ -30,16 +33,17 @@ export async function burst (stack: Stack, events: StripeEvent[], log: (s: strin
     const t0 = Date.now()
     const r = await postSigned(`${api.url}/api/v1/webhook`, pool, { connections: 50, amount: n })
     const ingestSeconds = (Date.now() - t0) / 1000
-    const deadline = Date.now() + 300_000
+    // Waiting stops at twice the 60 s target: past that the backlog's size and rate tell the rest.
+    const deadline = t0 + 120_000
     let c = await stack.counts()
-    while (c.done < r.ok2xx) {
-      if (Date.now() > deadline) throw new Error(`burst: not drained (${JSON.stringify(c)})`)
+    while (c.done < r.ok2xx && Date.now() < deadline) {
       await sleep(50)
       c = await stack.counts()
     }
     const drainSeconds = (Date.now() - t0) / 1000
-    const result: BurstResult = { events: n, non2xx: r.non2xx, errors: r.errors + r.timeouts, ingestSeconds, rps: r.rps, p99: r.p99, drainSeconds, failed: c.failed ?? 0 }
-    log(`burst: ${n} events, ingest ${ingestSeconds.toFixed(1)} s (${Math.round(r.rps)} req/s, p99 ${r.p99} ms), non2xx ${r.non2xx}, errors ${result.errors}, drained in ${drainSeconds.toFixed(1)} s, failed jobs ${result.failed}`)
+    const drained = c.done >= r.ok2xx
+    const result: BurstResult = { events: n, non2xx: r.non2xx, errors: r.errors + r.timeouts, ingestSeconds, rps: r.rps, p99: r.p99, drainSeconds, drained, done: c.done, failed: c.failed ?? 0 }
+    log(`burst: ${n} events, ingest ${ingestSeconds.toFixed(1)} s (${Math.round(r.rps)} req/s, p99 ${r.p99} ms), non2xx ${r.non2xx}, errors ${result.errors}, ${drained ? 'drained' : `NOT drained (${c.done} done)`} after ${drainSeconds.toFixed(1)} s, failed jobs ${result.failed}`)
     return result
   } finally {
     await Promise.all([api.stop(), ...workers.map(w => w.stop())])
