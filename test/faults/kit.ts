@@ -148,14 +148,18 @@ export async function recoverStalled (j: FaultStack, queue: string): Promise<num
   try {
     const active = await r.lrange(`${j.prefix}:${queue}:active`, 0, -1)
     for (const id of active) await r.del(`${j.prefix}:${queue}:${id}:lock`)
-    const checker = new Worker(queue, null, { connection: r.duplicate(), prefix: j.prefix, autorun: false })
+    const connection = new Redis(j.redisUrl, { maxRetriesPerRequest: null })
+    const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false })
     try {
       for (let pass = 0; pass < 2; pass++) {
         await r.del(`${j.prefix}:${queue}:stalled-check`)
         // The checker is private in BullMQ's types; it is the routine every worker runs on a timer.
         await (checker as unknown as { moveStalledJobsToWait: () => Promise<void> }).moveStalledJobsToWait()
       }
-    } finally { await checker.close() }
+    } finally {
+      await checker.close()
+      connection.disconnect()
+    }
     return active.length
   } finally { r.disconnect() }
 }
@@ -206,7 +210,7 @@ export async function tally (j: FaultStack, sender: Sender, customers: Customer[
   const failedUnexpectedly = rows.filter(r => r.outcome === 'failed' && !expectFailed.has(r.event_id)).map(r => r.event_id as string)
 
   const emails = new Set(customers.map(c => c.email))
-  const outbox = await j.sql`select event_id, template, "to", status from email_outbox`
+  const outbox = (await j.sql`select event_id, template, "to", status from email_outbox`).filter(o => emails.has(o.to))
   const paymentFailed = new Set(rows.filter(r => r.type === 'invoice.payment_failed').map(r => r.event_id as string))
   const owedTo = new Map<string, number>()
   for (const o of outbox) owedTo.set(o.to, (owedTo.get(o.to) ?? 0) + 1)
