@@ -32,6 +32,17 @@ export interface ApplyResult {
   note?: string
 }
 
+/**
+ * An event that cannot be applied until someone fixes its data in Stripe: retrying the same job
+ * fails the same way, so it goes to the dead-letter queue and its claim stays open for a replay.
+ */
+export class UnappliableEventError extends Error {
+  constructor (readonly code: string, message: string) {
+    super(message)
+    this.name = 'UnappliableEventError'
+  }
+}
+
 type SubscriptionDecision = Extract<EventDecision, { kind: 'subscription' }>
 
 /**
@@ -55,9 +66,8 @@ export function createApplyStripeEvent (deps: ApplyEventDeps) {
     const state = toSubscriptionState(sub)
     const userId = state.userId ?? decision.checkout?.userId ?? await knownUserOf(tx, state.id, state.customerId)
     if (!userId) {
-      const note = 'subscription names no user (no metadata.user_id and no checkout bound it)'
-      await finishEvent(tx, event.id, 'ignored', null, note)
-      return { outcome: 'ignored', note }
+      throw new UnappliableEventError('subscription_without_user', `Subscription ${state.id} (customer ${state.customerId}) names no user: ` +
+        'it has no metadata.user_id and no checkout or earlier event bound it; set metadata.user_id on the subscription in Stripe, then replay this event')
     }
     // The entitlement is derived from all of the user's subscriptions: read them only after the
     // other writers of this user have committed.

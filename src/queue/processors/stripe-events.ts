@@ -1,18 +1,19 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import Stripe from 'stripe'
-import { createApplyStripeEvent, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
+import { createApplyStripeEvent, UnappliableEventError, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
 import { recordFailedEvent } from '../../db/lifecycle-repo.js'
 import type { Deps } from '../../deps.js'
 import type { StripeEventJob } from '../policy.js'
 
 /**
  * Errors that the same job cannot outgrow by retrying: Stripe refusing the request itself (an
- * object that does not exist, a bad parameter) and Postgres refusing the data (a constraint). They
+ * object that does not exist, a bad parameter), an event whose Stripe data Tollgate cannot use (a
+ * subscription naming no user) and Postgres refusing the data (a constraint). They
  * go straight to the failed set, the dead-letter queue, to be replayed once someone has looked.
  * Network trouble, Stripe 5xx/429/409 and lost database connections retry with backoff.
  */
 function isPermanent (err: unknown): boolean {
-  if (err instanceof UnrecoverableError) return true
+  if (err instanceof UnrecoverableError || err instanceof UnappliableEventError) return true
   if (err instanceof Stripe.errors.StripeInvalidRequestError) return true
   const code = (err as { code?: unknown }).code
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
