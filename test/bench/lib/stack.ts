@@ -28,7 +28,8 @@ export async function startStack (c: Cleanup) {
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
   await waitHttp(emulator, `${emulatorUrl}/_emulator/clock`)
 
-  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info'
+  // warn: the bare baselines log nothing, and at info the api writes three lines per webhook (docs/BENCHMARKS.md).
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn'
   const appEnv: NodeJS.ProcessEnv = {
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
