@@ -9,6 +9,8 @@ export interface CaughtMail {
   Subject: string
   Created: string
   Text: string
+  HTML: string
+  MessageID: string
   raw: string
 }
 
@@ -82,18 +84,50 @@ export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<
   }
 }
 
-function parseMail (raw: string, from: string, to: string[], n: number): CaughtMail {
+interface Part { headers: (name: string) => string, body: string }
+
+function splitPart (raw: string): Part {
   const split = raw.search(/\r?\n\r?\n/)
   const head = (split < 0 ? raw : raw.slice(0, split)).replace(/\r?\n[ \t]+/g, ' ')
-  const body = split < 0 ? '' : raw.slice(split).trim()
-  const header = (name: string) => head.split(/\r?\n/).find(l => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? ''
+  const body = split < 0 ? '' : raw.slice(split).replace(/^\r?\n\r?\n/, '')
+  const headers = (name: string) => head.split(/\r?\n/).find(l => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? ''
+  return { headers, body }
+}
+
+function decodeBody (part: Part): string {
+  const encoding = part.headers('Content-Transfer-Encoding').toLowerCase()
+  if (encoding === 'base64') return Buffer.from(part.body.replace(/\s+/g, ''), 'base64').toString('utf8')
+  if (encoding === 'quoted-printable') {
+    const bytes = part.body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16)))
+    return Buffer.from(bytes, 'latin1').toString('utf8').trim()
+  }
+  return part.body.trim()
+}
+
+/** The text and HTML bodies of a message, whether it is a single part or multipart/alternative. */
+function bodies (message: Part): { text: string, html: string } {
+  const type = message.headers('Content-Type')
+  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1]
+  if (!boundary) return type.toLowerCase().startsWith('text/html') ? { text: '', html: decodeBody(message) } : { text: decodeBody(message), html: '' }
+  const parts = message.body.split(`--${boundary}`).slice(1, -1).map(p => splitPart(p.replace(/^\r?\n/, '')))
+  const find = (mime: string) => parts.find(p => p.headers('Content-Type').toLowerCase().startsWith(mime))
+  const text = find('text/plain')
+  const html = find('text/html')
+  return { text: text ? decodeBody(text) : '', html: html ? decodeBody(html) : '' }
+}
+
+function parseMail (raw: string, from: string, to: string[], n: number): CaughtMail {
+  const message = splitPart(raw)
+  const { text, html } = bodies(message)
   return {
     ID: String(n),
     From: from,
     To: to,
-    Subject: decodeWords(header('Subject')),
+    Subject: decodeWords(message.headers('Subject')),
     Created: new Date().toISOString(),
-    Text: body,
+    Text: text,
+    HTML: html,
+    MessageID: message.headers('Message-ID'),
     raw
   }
 }

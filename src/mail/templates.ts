@@ -1,16 +1,21 @@
 import type { EmailTemplate } from '../billing/lifecycle.js'
+import { portalReturnUrl } from '../billing/app-links.js'
 
 export interface RenderedMail {
   subject: string
   text: string
+  html: string
 }
 
 export interface MailContext {
-  /** The product's URL (APP_URL): where the customer manages their subscription. */
+  /** The product's URL (APP_URL): its /billing page opens the customer portal to update the card. */
   appUrl: string
 }
 
 type Data = Record<string, unknown>
+
+/** One paragraph of a message: plain text, with at most one link. */
+interface Paragraph { text: string, link?: string }
 
 const day = (seconds: unknown) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().slice(0, 10) : null)
 
@@ -19,30 +24,33 @@ function money (amount: unknown, currency: unknown): string {
   return new Intl.NumberFormat('en', { style: 'currency', currency: code }).format(Number(amount ?? 0) / 100)
 }
 
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+/** The text and HTML parts come from the same paragraphs, so they never say different things. */
+function compose (subject: string, paragraphs: Paragraph[]): RenderedMail {
+  const text = paragraphs.map(p => (p.link ? `${p.text} ${p.link}` : p.text)).join('\n\n')
+  const body = paragraphs.map(p => `<p>${escapeHtml(p.text)}${p.link ? ` <a href="${escapeHtml(p.link)}">${escapeHtml(p.link)}</a>` : ''}</p>`).join('\n')
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>\n${body}\n</body></html>`
+  return { subject, text, html }
+}
+
 const templates: Record<EmailTemplate, (d: Data, c: MailContext) => RenderedMail> = {
   payment_failed: (d, c) => {
     const next = day(d.next_payment_attempt)
-    return {
-      subject: 'Your payment did not go through',
-      text: [
-        `We could not collect ${money(d.amount_due, d.currency)} for your subscription.`,
-        next ? `We will try again on ${next}. Your access continues meanwhile.` : 'We will not retry this payment automatically.',
-        typeof d.hosted_invoice_url === 'string' ? `Pay or update your card here: ${d.hosted_invoice_url}` : `Update your card here: ${c.appUrl}`,
-        '',
-        `Invoice ${String(d.invoice_id)}, attempt ${String(d.attempt_count ?? 1)}.`
-      ].join('\n')
-    }
+    return compose('Your payment did not go through', [
+      { text: `We could not collect ${money(d.amount_due, d.currency)} for your subscription.` },
+      { text: next ? `We will try again on ${next}. Your access continues meanwhile.` : 'We will not retry this payment automatically.' },
+      { text: 'Update your card here:', link: portalReturnUrl(c.appUrl) },
+      ...(typeof d.hosted_invoice_url === 'string' ? [{ text: 'Or pay this invoice now:', link: d.hosted_invoice_url }] : []),
+      { text: `Invoice ${String(d.invoice_id)}, attempt ${String(d.attempt_count ?? 1)}.` }
+    ])
   },
   trial_will_end: (d, c) => {
     const end = day(d.trial_end)
-    return {
-      subject: 'Your trial is ending soon',
-      text: [
-        end ? `Your trial ends on ${end}.` : 'Your trial ends soon.',
-        'Your subscription then continues on the card on file; to change or cancel it, visit',
-        c.appUrl
-      ].join('\n')
-    }
+    return compose('Your trial is ending soon', [
+      { text: end ? `Your trial ends on ${end}.` : 'Your trial ends soon.' },
+      { text: 'Your subscription then continues on the card on file. To change or cancel it:', link: portalReturnUrl(c.appUrl) }
+    ])
   }
 }
 

@@ -4,6 +4,9 @@ export interface OutgoingMail {
   to: string
   subject: string
   text: string
+  html: string
+  /** Stable per outbox row, so a resend after a crash is recognisably the same message. */
+  messageId: string
 }
 
 export interface Mailer {

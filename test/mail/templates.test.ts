@@ -12,10 +12,20 @@ t.test('a failed payment names the amount, the next attempt and where to pay', a
   t.match(mail.text, 'try again on 2027-01-15')
   t.match(mail.text, 'https://pay.example/in_1')
   t.match(mail.text, 'attempt 2')
+  t.match(mail.text, 'Update your card here: http://app.example.test/billing', 'the portal is reached through the product')
+  t.match(mail.html, '<a href="http://app.example.test/billing">', 'the HTML part has the same links')
+  t.match(mail.html, '$29.00')
   const last = renderEmail('payment_failed', { invoice_id: 'in_1', amount_due: 1000, currency: 'eur', attempt_count: 4, next_payment_attempt: null, hosted_invoice_url: null }, ctx)
   t.match(last.text, 'will not retry')
   t.match(last.text, '€10.00')
   t.match(last.text, ctx.appUrl)
+})
+
+t.test('HTML parts escape what they show', async t => {
+  const mail = renderEmail('payment_failed', { invoice_id: '<script>x</script>', amount_due: 100, currency: 'usd', hosted_invoice_url: 'https://pay.example/?a=1&b="2"' }, ctx)
+  t.notMatch(mail.html, '<script>')
+  t.match(mail.html, '&lt;script&gt;')
+  t.match(mail.html, 'href="https://pay.example/?a=1&amp;b=&quot;2&quot;"')
 })
 
 t.test('a trial ending names the day', async t => {

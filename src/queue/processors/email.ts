@@ -5,6 +5,12 @@ import { markAttemptFailed, markSent, startSending } from '../../db/outbox-repo.
 import { renderEmail, UnknownTemplateError } from '../../mail/templates.js'
 import type { EmailJob } from '../policy.js'
 
+/** One Message-ID per outbox row: a resend after a crash carries the same id, which mail systems deduplicate. */
+export function outboxMessageId (outboxId: number, mailFrom: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(mailFrom)?.[1] ?? 'tollgate.invalid'
+  return `<outbox-${outboxId}@${domain}>`
+}
+
 /** An SMTP 5xx answer (mailbox unknown, message refused) will not change on a retry; 4xx and network errors may. */
 function isPermanent (err: unknown): boolean {
   if (err instanceof UnknownTemplateError) return true
@@ -23,7 +29,7 @@ export function createEmailProcessor (deps: Pick<Deps, 'db' | 'mailer' | 'config
     if (!row) return { outcome: 'skipped' }
     try {
       const mail = renderEmail(row.template, row.data, { appUrl: deps.config.APP_URL })
-      await deps.mailer.send({ to: row.to, ...mail })
+      await deps.mailer.send({ to: row.to, messageId: outboxMessageId(row.id, deps.config.MAIL_FROM), ...mail })
     } catch (err) {
       const permanent = isPermanent(err)
       const message = (err as Error).message
