@@ -33,12 +33,12 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
       for (const t of ['bare', 'api', 'naive']) {
         const rs = pick(t, c)
         if (!rs.length) continue
-        rows.push([String(c), t, spread(rs.map(r => r.rps)), spread(rs.map(r => r.p50)), spread(rs.map(r => r.p99)), spread(rs.map(r => r.p999)),
+        rows.push([String(c), t, spread(rs.map(r => r.rps)), spread(rs.map(r => r.cpuUsPerRequest)), spread(rs.map(r => r.p50)), spread(rs.map(r => r.p99)), spread(rs.map(r => r.p999)),
           String(rs.reduce((a, r) => a + r.errors + r.timeouts, 0)), String(rs.reduce((a, r) => a + r.non2xx, 0)),
           t === 'api' ? rs.map(r => `${r.queued} / ${r.ok2xx}`).join(', ') : '–'])
       }
     }
-    sections.push(`### 1. Ingest (\`POST /api/v1/webhook\`)\n\n${table(['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'non-2xx', 'jobs queued / 2xx'], rows)}`)
+    sections.push(`### 1. Ingest (\`POST /api/v1/webhook\`)\n\n${table(['conns', 'target', 'req/s', 'server CPU µs/req', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'non-2xx', 'jobs queued / 2xx'], rows)}`)
     const api50 = median(pick('api', 50).map(r => r.rps))
     const bare50 = median(pick('bare', 50).map(r => r.rps))
     const naive50 = median(pick('naive', 50).map(r => r.rps))

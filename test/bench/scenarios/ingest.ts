@@ -1,10 +1,18 @@
 import { mixedBacklog, sign, type StripeEvent } from '../lib/corpus.js'
-import { QUICK } from '../lib/env.js'
+import { cpuSeconds, QUICK } from '../lib/env.js'
 import { postSigned, type LoadResult } from '../lib/load.js'
 import type { Stack } from '../lib/stack.js'
 
 export type IngestTarget = 'api' | 'bare' | 'naive'
-export interface IngestRound extends LoadResult { target: IngestTarget, connections: number, round: number, queued?: number, exhausted: boolean }
+export interface IngestRound extends LoadResult {
+  target: IngestTarget
+  connections: number
+  round: number
+  queued?: number
+  exhausted: boolean
+  /** CPU time of the serving process per request answered: steadier than req/s on a shared machine. */
+  cpuUsPerRequest: number
+}
 
 /**
  * Ingest: the api's webhook route against a bare Fastify JSON route and a naive verify + Postgres
@@ -33,11 +41,13 @@ export async function ingest (stack: Stack, events: StripeEvent[], rounds: numbe
         const rotated = order.map((_, i) => order[(i + round) % order.length]!)
         for (const target of rotated) {
           await stack.reset()
+          const pid = target === 'api' ? api.pid : base.pid
+          const cpu0 = cpuSeconds(pid)
           const r = await postSigned(urls[target], pool, { connections, duration })
-          const row: IngestRound = { ...r, target, connections, round }
+          const row: IngestRound = { ...r, target, connections, round, cpuUsPerRequest: (cpuSeconds(pid) - cpu0) * 1e6 / Math.max(1, r.total) }
           if (target === 'api') row.queued = (await stack.counts()).total
           out.push(row)
-          log(`ingest r${round} c${connections} ${target}: ${Math.round(r.rps)} req/s p50 ${r.p50} p99 ${r.p99} p99.9 ${r.p999} ms, errors ${r.errors}, non2xx ${r.non2xx}, 2xx ${r.ok2xx}${row.queued !== undefined ? `, queued ${row.queued}` : ''}${r.exhausted ? ' (POOL EXHAUSTED)' : ''}`)
+          log(`ingest r${round} c${connections} ${target}: ${Math.round(r.rps)} req/s p50 ${r.p50} p99 ${r.p99} p99.9 ${r.p999} ms, errors ${r.errors}, non2xx ${r.non2xx}, 2xx ${r.ok2xx}, ${Math.round(row.cpuUsPerRequest)} µs CPU/req${row.queued !== undefined ? `, queued ${row.queued}` : ''}${r.exhausted ? ' (POOL EXHAUSTED)' : ''}`)
         }
       }
     }
