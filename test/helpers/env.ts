@@ -62,8 +62,8 @@ export function testConfig (env: Record<string, string | undefined>): Config {
   }, '')
 }
 
-/** Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes. */
-export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+/** Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes (generous: CI runs two heavy files at once on two cores). */
+export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 30_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
