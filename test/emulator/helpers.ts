@@ -14,7 +14,7 @@ export interface Received {
 }
 
 // Polls instead of sleeping: the condition decides, the deadline only bounds a failure.
-export async function waitFor<T>(fn: () => T | Promise<T>, { timeout = 3000, interval = 10 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, { timeout = 15000, interval = 10 } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeout;
   let last: unknown;
   for (;;) {
