@@ -29,6 +29,9 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
     // Slow or stalled clients must not hold sockets open.
     connectionTimeout: 30_000,
     requestTimeout: 15_000,
+    // Node enforces the request timeout no sooner than headersTimeout (60 s by default) and checks
+    // every 30 s, so without these a client trickling its body held a socket for about 90 s.
+    http: { headersTimeout: 15_000, connectionsCheckingInterval: 2_000 },
     bodyLimit: 64 * 1024,
     trustProxy: true,
     routerOptions: { maxParamLength: 256 },
