@@ -31,7 +31,7 @@ export interface ApplyRound {
  */
 export async function apply (stack: Stack, events: StripeEvent[], n: number, rounds: number, log: (s: string) => void): Promise<ApplyRound[]> {
   const order: ApplyVariant[] = ['tollgate-2', 'minimal-2', 'tollgate-1']
-  const windowMs = Number(process.env.BENCH_APPLY_WINDOW ?? (QUICK ? 15 : 25)) * 1000
+  const windowMs = Number(process.env.BENCH_APPLY_WINDOW ?? (QUICK ? 15 : 20)) * 1000
   const out: ApplyRound[] = []
   for (let round = 1; round <= rounds; round++) {
     const rotated = order.map((_, i) => order[(i + round - 1) % order.length]!)
