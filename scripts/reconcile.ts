@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/config/index.js'
+import { loadConfigOrExit } from '../src/config/index.js'
 import { reconcileEvents } from '../src/billing/use-cases/reconcile-events.js'
 import { createDeps } from '../src/deps.js'
 
@@ -18,13 +18,7 @@ function parseSince (raw: string | undefined): number {
 
 const args = process.argv.slice(2)
 const flag = args.indexOf('--since')
-let config
-try {
-  config = loadConfig()
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err)
-  process.exit(1)
-}
+const config = loadConfigOrExit()
 const since = parseSince(flag >= 0 ? args[flag + 1] : undefined)
 const deps = createDeps(config)
 try {

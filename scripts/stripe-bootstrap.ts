@@ -1,16 +1,10 @@
 import { loadCatalogue } from '../src/billing/plans.js'
-import { ConfigError, loadConfig } from '../src/config/index.js'
+import { loadConfigOrExit } from '../src/config/index.js'
 import { bootstrapCatalogue } from '../src/stripe/bootstrap-catalogue.js'
 import { createStripe } from '../src/stripe/client.js'
 
 // Creates or updates the catalogue's products and prices in the configured Stripe account.
-let config
-try {
-  config = loadConfig()
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err)
-  process.exit(1)
-}
+const config = loadConfigOrExit()
 const stripe = createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE })
 try {
   for (const a of await bootstrapCatalogue(stripe, loadCatalogue(config.PLANS_FILE))) {

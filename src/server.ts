@@ -1,16 +1,10 @@
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig } from './config/index.js'
+import { loadConfigOrExit } from './config/index.js'
 import { createDeps } from './deps.js'
 import { buildApp } from './http/app.js'
 import { assertNoEviction, waitReady } from './queue/connections.js'
 
-let config
-try {
-  config = loadConfig()
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err)
-  process.exit(1)
-}
+const config = loadConfigOrExit()
 
 const deps = createDeps(config, { role: 'producer' })
 const app = await buildApp({ deps })

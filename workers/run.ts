@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
-import { ConfigError, loadConfig } from '../src/config/index.js'
+import { loadConfigOrExit } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
 import { loggerOptions } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
@@ -14,13 +14,7 @@ import { startWorkers } from '../src/queue/workers.js'
 
 /** Shared by the worker entry files: load config → build deps → start workers → close on SIGTERM. */
 export async function runWorkers (queues?: readonly QueueName[]): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : err)
-    process.exit(1)
-  }
+  const config = loadConfigOrExit()
   const log = pino(loggerOptions(config.LOG_LEVEL))
   const selected = queues ?? config.WORKER_QUEUES
   const deps = createDeps(config, { role: 'producer', dbPoolSize: config.WORKER_CONCURRENCY * selected.length + 2 })

@@ -38,3 +38,16 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, envFile = '.en
   }
   return out as Config
 }
+
+/**
+ * For entry files only: the config, or one line naming the bad variable on stderr and exit code 1,
+ * so a misconfigured container stops at once with a readable reason.
+ */
+export function loadConfigOrExit (): Config {
+  try {
+    return loadConfig()
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err)
+    process.exit(1)
+  }
+}

@@ -65,12 +65,14 @@ t.test('.env file is read and the environment wins over it', async t => {
 })
 
 t.test('a process started with a bad value stops with one line naming it', async t => {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH, ...valid, PORT: 'abc' }, encoding: 'utf8', timeout: 30_000, cwd: process.cwd()
-  })
-  t.equal(res.status, 1)
-  t.match(res.stderr.trim(), /^Invalid configuration: PORT must be a whole number/)
-  t.equal(res.stderr.trim().split('\n').length, 1)
+  for (const entry of ['src/server.ts', 'workers/all.ts']) {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+      env: { PATH: process.env.PATH, ...valid, PORT: 'abc' }, encoding: 'utf8', timeout: 30_000, cwd: process.cwd()
+    })
+    t.equal(res.status, 1, entry)
+    t.match(res.stderr.trim(), /^Invalid configuration: PORT must be a whole number/, entry)
+    t.equal(res.stderr.trim().split('\n').length, 1, `${entry}: one line`)
+  }
 })
 
 t.test('.env.example documents every variable', async t => {
