@@ -11,7 +11,7 @@ t.setTimeout(180_000)
 const j = await startFaultStack(t)
 
 t.test('duplicates, concurrent and after the job left Redis, make one effect each', async t => {
-  const customers = await subscribeCustomers(j, 24, { tag: 'dup', failShare: 0.35 })
+  const customers = await subscribeCustomers(j, 12, { tag: 'dup', failShare: 0.5 })
   await j.control('clock/advance', { seconds: 31 * 86_400 })
   const events = emulatorEvents(j)
   const sender = new Sender(`${j.api}/api/v1/webhook`)
