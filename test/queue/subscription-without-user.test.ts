@@ -30,10 +30,9 @@ t.test('a subscription naming no user is dead-lettered with a clear error, block
 
   const created = (await deps.stripe.events.list({ type: 'customer.subscription.created', limit: 10 })).data
     .find(e => (e.data.object as { id: string }).id === orphanSub)!
-  const failed = await waitFor(async () => {
-    const job = await queue.getJob(created.id)
-    return job && await job.isFailed() ? job : null
-  }, 'the orphan event in the failed set')
+  // Read the job only once it is failed: a copy fetched a moment earlier lacks failedReason.
+  await waitFor(async () => await queue.getJobState(created.id) === 'failed', 'the orphan event in the failed set')
+  const failed = (await queue.getJob(created.id))!
   t.match(failed.failedReason, new RegExp(`Subscription ${orphanSub} .*names no user.*metadata\\.user_id`))
   t.equal(failed.attemptsMade, 1, 'no retries: the same job would fail the same way')
   t.match((await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, created.id)))[0], { outcome: 'failed', error: /metadata\.user_id/ })
