@@ -56,7 +56,8 @@ t.test('a failed event is listed, replayed, and applied once', async t => {
   t.equal(again.json().via, 'enqueued', 'an applied event replays from its stored payload')
   const job = await waitFor(async () => {
     const j = await deps.queues.stripeEvents.getJob(again.json().job_id)
-    return j && await j.isCompleted() ? j : null
+    // returnvalue, not isCompleted(): a copy fetched just before completion would lack it.
+    return j?.returnvalue ? j : null
   }, 'second replay done')
   t.equal(job.returnvalue.outcome, 'duplicate', 'the claim makes the second application a no-op')
   t.equal((await deps.db.select().from(checkoutSessions).where(eq(checkoutSessions.sessionId, sessionId))).length, 1)
