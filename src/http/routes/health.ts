@@ -2,18 +2,16 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'drizzle-orm'
 import { Type } from 'typebox'
 import type { Deps } from '../../deps.js'
+import { withTimeout } from '../../with-timeout.js'
 
 const CHECK_TIMEOUT_MS = 1000
 
 async function probe (fn: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
   try {
-    await Promise.race([fn(), new Promise((_, reject) => { timer = setTimeout(reject, CHECK_TIMEOUT_MS) })])
+    await withTimeout(fn(), CHECK_TIMEOUT_MS)
     return true
   } catch {
     return false
-  } finally {
-    clearTimeout(timer)
   }
 }
 

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { Deps } from '../../deps.js'
 import { AppError } from '../../errors.js'
 import { faultPoint } from '../../fault-points.js'
+import { withTimeout } from '../../with-timeout.js'
 import { verifyStripeEvent, WebhookVerificationError, toEventJob } from '../../stripe/webhook.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -12,12 +13,6 @@ import { ErrorBody } from '../schemas.js'
  * loaded machine with Redis paused.
  */
 const ENQUEUE_TIMEOUT_MS = 1000
-
-function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms) })
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
-}
 
 export interface WebhookHooks {
   /** Called after an event is durably queued (metrics). */
