@@ -1,6 +1,7 @@
 import type { Job, Processor, Queue } from 'bullmq'
 import { pendingBefore } from '../../db/outbox-repo.js'
 import type { Deps } from '../../deps.js'
+import { scheduleEvery } from '../schedule.js'
 import type { EmailJob } from '../policy.js'
 
 /**
@@ -32,7 +33,7 @@ export function withOutboxSweep (deps: Pick<Deps, 'db' | 'queues'>, sendEmail: P
 
 /** Idempotent across worker processes: they all upsert the same scheduler at start. */
 export async function scheduleOutboxSweep (queue: Queue): Promise<void> {
-  await queue.upsertJobScheduler(OUTBOX_SWEEP_JOB, { every: 60_000 }, {
+  await scheduleEvery(queue, OUTBOX_SWEEP_JOB, 60, {
     name: OUTBOX_SWEEP_JOB,
     data: {},
     // The next sweep repairs a failed one; the email policy's 20 attempts are not needed.

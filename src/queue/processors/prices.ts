@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Deps } from '../../deps.js'
+import { scheduleEvery } from '../schedule.js'
 import { priceCacheKey, toCachedPrice, writeCachedPrice } from '../../stripe/price-cache.js'
 
 /** Stripe refuses more lookup keys than this in one `prices.list`. */
@@ -42,7 +43,6 @@ export function createPricesProcessor (deps: Pick<Deps, 'redis' | 'stripe' | 'ca
 
 /** Idempotent across worker processes; also queues one refresh now so a starting worker fills a cold cache. */
 export async function schedulePricesRefresh (queue: Queue, everySeconds: number): Promise<void> {
-  if (everySeconds === 0) await queue.removeJobScheduler(PRICES_SCHEDULER)
-  else await queue.upsertJobScheduler(PRICES_SCHEDULER, { every: everySeconds * 1000 }, { name: PRICES_REFRESH_JOB, data: { reason: 'schedule' } })
+  await scheduleEvery(queue, PRICES_SCHEDULER, everySeconds, { name: PRICES_REFRESH_JOB, data: { reason: 'schedule' } })
   await queue.add(PRICES_REFRESH_JOB, { reason: 'start' })
 }

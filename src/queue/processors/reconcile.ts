@@ -1,6 +1,7 @@
 import type { Job, Processor, Queue } from 'bullmq'
 import { reconcileSweep, type ReconcileDeps } from '../../billing/use-cases/reconcile-events.js'
 import type { Deps } from '../../deps.js'
+import { scheduleEvery } from '../schedule.js'
 
 /**
  * The reconciliation sweep runs as a job named `reconcile` on the stripe-events queue: it is about
@@ -18,11 +19,7 @@ export function withReconcileSweep (deps: ReconcileDeps & Pick<Deps, 'redis' | '
 
 /** Idempotent across worker processes: they all upsert the same scheduler at start. */
 export async function scheduleReconcile (queue: Queue, everySeconds: number): Promise<void> {
-  if (everySeconds === 0) {
-    await queue.removeJobScheduler(RECONCILE_JOB)
-    return
-  }
-  await queue.upsertJobScheduler(RECONCILE_JOB, { every: everySeconds * 1000 }, {
+  await scheduleEvery(queue, RECONCILE_JOB, everySeconds, {
     name: RECONCILE_JOB,
     data: {},
     // A failed sweep is repaired by the next one; the event policy's long retention is not needed.
