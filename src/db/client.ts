@@ -17,35 +17,82 @@ export function createDb (url: string, opts: DbOptions = {}) {
     idle_timeout: 30,
     onnotice: () => {}
   })
-  const db = drizzle(preparedStatements(sql), { schema })
+  const db = drizzle(client(sql), { schema })
   return { db, sql, close: () => sql.end({ timeout: 5 }) }
 }
 
 type Sql = ReturnType<typeof postgres>
 
+/** One transaction as postgres.js runs it; `over` once its begin() has settled: committed, rolled back or lost with its connection. */
+interface TxState { over: boolean }
+
 /**
- * Drizzle runs every query as an unnamed statement, which postgres.js sends in two round trips
- * when it has parameters (parse + describe, wait, then bind + execute). Asking for a named
- * prepared statement instead makes every repeat of a query text one round trip on that connection.
- * Applying one event runs about ten queries, so this halves its Postgres round trips; drizzle's own
- * transactions and savepoints get the same client. (Behind PgBouncer in transaction mode this needs
- * its prepared-statement support, 1.21+.)
+ * The client drizzle gets: postgres.js with two changes.
+ *
+ * Prepared statements. Drizzle runs every query as an unnamed statement, which postgres.js sends in
+ * two round trips when it has parameters (parse + describe, wait, then bind + execute). Asking for a
+ * named prepared statement instead makes every repeat of a query text one round trip on that
+ * connection. Applying one event runs about ten queries, so this halves its Postgres round trips;
+ * drizzle's own transactions and savepoints get the same client. (Behind PgBouncer in transaction
+ * mode this needs its prepared-statement support, 1.21+.)
+ *
+ * Transactions whose connection closed. postgres.js (3.4.9) goes on handing a transaction's
+ * statements to its connection after the connection closed (Postgres restarted, the session was
+ * terminated): its own ROLLBACK or COMMIT once the callback settles, and any query the callback
+ * still makes, say after the Stripe call that apply-stripe-event makes inside its transaction. On
+ * the closed connection that write throws a TypeError from a setImmediate (`nextWrite` in
+ * postgres/src/connection.js) that no caller can catch, so the process goes down; and a process
+ * that swallowed it would find that pooled connection unable to connect again (the aborted write
+ * stays buffered ahead of every later startup message). On a connection the pool has reopened
+ * meanwhile, the statements would run in another session, outside the transaction. So once
+ * postgres.js has given up on a transaction (its begin() rejected, which the caller sees), nothing
+ * more of it reaches the driver: its queries fail at once, and the callback's outcome is never handed
+ * back, so postgres.js sends neither ROLLBACK nor COMMIT. Postgres rolls back the transaction of a
+ * connection that dropped.
  */
-function preparedStatements<T extends Sql> (sql: T): T {
+function client<T extends Sql> (sql: T, tx?: TxState): T {
   return new Proxy(sql, {
+    apply (target, thisArg, args) {
+      return tx?.over ? connectionGone() : Reflect.apply(target, thisArg, args)
+    },
     get (target, prop, receiver) {
       if (prop === 'unsafe') {
         return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
-          target.unsafe(query, params as never, { ...options, prepare: true })
+          tx?.over ? connectionGone() : target.unsafe(query, params as never, { ...options, prepare: true })
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...args: unknown[]) => {
-          const fn = args.pop() as (tx: Sql) => unknown
-          const original = Reflect.get(target, prop) as (...a: unknown[]) => unknown
-          return original.apply(target, [...args, (tx: Sql) => fn(preparedStatements(tx))])
+          const fn = args.pop() as (tx: Sql) => Promise<unknown>
+          const original = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>
+          // A savepoint lives and dies with its transaction's connection.
+          const state = prop === 'begin' ? { over: false } : tx!
+          const done = original.apply(target, [...args, (inner: Sql) => outcome(state, () => fn(client(inner, state)))])
+          return prop === 'begin' ? done.finally(() => { state.over = true }) : done
         }
       }
       return Reflect.get(target, prop, receiver)
     }
   })
+}
+
+/** The callback's outcome for postgres.js to commit or roll back, unless the transaction is over by then. */
+async function outcome<R> (tx: TxState, callback: () => Promise<R>): Promise<R> {
+  try {
+    const result = await callback()
+    return tx.over ? await never() : result
+  } catch (err) {
+    // A close fails the query in flight before postgres.js gives up on the transaction: look once the close has been handled.
+    await new Promise(resolve => setImmediate(resolve))
+    if (tx.over) return await never()
+    throw err
+  }
+}
+
+const never = () => new Promise<never>(() => {})
+
+/** What a query of a transaction that is over answers, in the shape drizzle uses (awaited, or `.values()` first). */
+function connectionGone () {
+  const failed = Promise.reject(Object.assign(new Error('the transaction is over: its connection closed'), { code: 'CONNECTION_CLOSED' }))
+  failed.catch(() => {})
+  return Object.assign(failed, { values: () => failed, raw: () => failed })
 }
