@@ -17,7 +17,9 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   const config = loadConfigOrExit()
   const log = pino(loggerOptions(config.LOG_LEVEL))
   const selected = queues ?? config.WORKER_QUEUES
-  const deps = createDeps(config, { role: 'producer', dbPoolSize: config.WORKER_CONCURRENCY * selected.length + 2 })
+  // A connection per job in flight, except on stripe-events: one for its batch, one for the sweep.
+  const dbPoolSize = selected.reduce((n, q) => n + (q === QUEUES.stripeEvents ? 2 : config.WORKER_CONCURRENCY), 2)
+  const deps = createDeps(config, { role: 'producer', dbPoolSize })
   try {
     await waitReady(deps.redis, 10_000)
     await assertNoEviction(deps.redis)

@@ -1,9 +1,9 @@
 /**
- * What each Stripe event means for Tollgate, decided from the event alone. Subscription state is
- * never taken from an event's snapshot: events arrive late, twice and out of order, so the use case
- * re-reads the subscription the event names and stores what Stripe holds now (see apply-stripe-event).
- * An event's own content only says which subscription to re-read, who the user is at checkout, and
- * which email it triggers.
+ * What each Stripe event means for Tollgate, decided from the event alone: which subscription it
+ * concerns, the subscription's state as of the event when the event carries it (`snapshot`), who the
+ * user is, and which email it triggers. Events arrive late, twice and out of order; the use case
+ * (apply-stripe-event) decides from Stripe times whether a snapshot is newer than what is stored, and
+ * re-reads the subscription from Stripe when it cannot tell.
  */
 
 export type EmailTemplate = 'payment_failed' | 'trial_will_end'
@@ -21,8 +21,20 @@ export interface CheckoutBinding {
   planId: string | null
 }
 
+export interface SubscriptionDecision {
+  kind: 'subscription'
+  subscriptionId: string
+  /** The subscription as of the event, from a `customer.subscription.*` event that carries it whole. */
+  snapshot: Record<string, unknown> | null
+  /** The user as the event names it (metadata.user_id, the checkout's client_reference_id), if it does. */
+  userId: string | null
+  customerId: string | null
+  checkout?: CheckoutBinding
+  emails: EmailIntent[]
+}
+
 export type EventDecision =
-  | { kind: 'subscription', subscriptionId: string, checkout?: CheckoutBinding, emails: EmailIntent[] }
+  | SubscriptionDecision
   | { kind: 'refresh-prices' }
   | { kind: 'ignore', reason: string }
 
@@ -61,6 +73,9 @@ function checkout (session: Obj): EventDecision {
   return {
     kind: 'subscription',
     subscriptionId,
+    snapshot: null,
+    userId,
+    customerId,
     checkout: { sessionId: String(session.id), userId, customerId, planId: str(session.metadata?.plan_id) },
     emails: []
   }
@@ -87,14 +102,30 @@ export function decideEvent (event: LifecycleEvent): EventDecision {
     const emails: EmailIntent[] = event.type === 'customer.subscription.trial_will_end'
       ? [{ template: 'trial_will_end', data: { subscription_id: object.id, trial_end: object.trial_end ?? null } }]
       : []
-    return { kind: 'subscription', subscriptionId: String(object.id), emails }
+    // A whole subscription has its status and items; a bare `{id}` (an operator's sync) only names one.
+    const whole = typeof object.status === 'string' && Array.isArray(object.items?.data)
+    return {
+      kind: 'subscription',
+      subscriptionId: String(object.id),
+      snapshot: whole ? object : null,
+      userId: str(object.metadata?.user_id),
+      customerId: idOf(object.customer),
+      emails
+    }
   }
   if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {
     const subscriptionId = invoiceSubscription(object)
     if (!subscriptionId) return { kind: 'ignore', reason: 'invoice belongs to no subscription' }
     // One email per failed attempt: Stripe sends one payment_failed event per attempt, and the
     // outbox is unique per event.
-    return { kind: 'subscription', subscriptionId, emails: event.type === 'invoice.payment_failed' ? [paymentFailed(object)] : [] }
+    return {
+      kind: 'subscription',
+      subscriptionId,
+      snapshot: null,
+      userId: str(object.parent?.subscription_details?.metadata?.user_id),
+      customerId: idOf(object.customer),
+      emails: event.type === 'invoice.payment_failed' ? [paymentFailed(object)] : []
+    }
   }
   if (event.type.startsWith('price.') || event.type.startsWith('product.')) return { kind: 'refresh-prices' }
   return { kind: 'ignore', reason: 'event type not handled' }

@@ -1,14 +1,27 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { AccessDecision, SubscriptionState } from '../billing/access.js'
 import type { EmailIntent } from '../billing/lifecycle.js'
 import type { Plan } from '../billing/plans.js'
 import type { Db } from './client.js'
 import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from './schema.js'
 
-/** A transaction handle: every function here runs inside the event's one transaction. */
+/** A transaction handle: every function taking one runs inside the batch's one transaction. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
+export type SubscriptionRow = typeof subscriptions.$inferSelect
+
 const at = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000))
+
+/** `set` for a multi-row upsert: every listed column takes the value of the row that was refused. */
+function excluded<T extends PgTable> (table: T, keys: ReadonlyArray<keyof T['$inferInsert'] & keyof T>): Record<string, SQL> {
+  return Object.fromEntries(keys.map(k => [k, sql.raw(`excluded."${(table[k] as unknown as PgColumn).name}"`)]))
+}
+
+/** One row per key: Postgres refuses an upsert that would touch the same row twice in one statement. */
+function lastPerKey<R> (rows: R[], key: (r: R) => string): R[] {
+  return [...new Map(rows.map(r => [key(r), r])).values()]
+}
 
 /**
  * Serialises work on one key (a subscription, a user) until the transaction ends. Keys are
@@ -16,6 +29,26 @@ const at = (seconds: number | null) => (seconds === null ? null : new Date(secon
  */
 export async function lockKey (tx: Tx, namespace: string, key: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${namespace}:${key}`}, 0))`)
+}
+
+/**
+ * Takes every key's transaction lock in one statement, in one global order (sorted), so two
+ * transactions locking overlapping sets wait for each other instead of deadlocking.
+ */
+export async function lockKeys (tx: Tx, keys: Iterable<string>): Promise<void> {
+  const sorted = [...new Set(keys)].sort()
+  if (sorted.length === 0) return
+  await tx.execute(sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+    from (select k from jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb) as k order by k collate "C") as ordered`)
+}
+
+/** Takes each key's transaction lock that no other transaction holds, without waiting; returns those taken. */
+export async function tryLockKeys (tx: Tx, keys: Iterable<string>): Promise<Set<string>> {
+  const unique = [...new Set(keys)]
+  if (unique.length === 0) return new Set()
+  const rows = await tx.execute<{ k: string }>(sql`select k from jsonb_array_elements_text(${JSON.stringify(unique)}::jsonb) as k
+    where pg_try_advisory_xact_lock(hashtextextended(k, 0))`)
+  return new Set([...rows].map(r => r.k))
 }
 
 export interface EventRecord {
@@ -27,23 +60,36 @@ export interface EventRecord {
 }
 
 /**
- * Claims an event for this transaction. A second delivery, a retried job or a racing worker finds
- * the row and gets false (a racing insert waits on the key until the first commits). A `failed`
- * row is claimed again, so a replay from the dead-letter queue applies the event.
+ * Claims events for this transaction; returns the ids claimed. A second delivery, a retried job or a
+ * racing worker finds the row and is left out (a racing insert waits on the key until the first
+ * commits). A `failed` row is claimed again, so a replay from the dead-letter queue applies the event.
+ * Rows go in id order, so two batches claiming overlapping events cannot deadlock.
  */
-export async function claimEvent (tx: Tx, e: EventRecord): Promise<boolean> {
-  const rows = await tx.insert(stripeEvents).values({
-    eventId: e.id, type: e.type, created: e.created, receivedAt: e.receivedAt, outcome: 'applied', payload: e.payload
-  }).onConflictDoUpdate({
+export async function claimEvents (tx: Tx, events: EventRecord[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set()
+  const rows = lastPerKey(events, e => e.id).sort((a, b) => (a.id < b.id ? -1 : 1)).map(e => ({
+    eventId: e.id, type: e.type, created: e.created, receivedAt: e.receivedAt, outcome: 'applied' as const, payload: e.payload
+  }))
+  const claimed = await tx.insert(stripeEvents).values(rows).onConflictDoUpdate({
     target: stripeEvents.eventId,
     set: { outcome: 'applied', error: null },
     setWhere: sql`${stripeEvents.outcome} = 'failed'`
   }).returning({ eventId: stripeEvents.eventId })
-  return rows.length > 0
+  return new Set(claimed.map(r => r.eventId))
 }
 
-export async function finishEvent (tx: Tx, eventId: string, outcome: 'applied' | 'ignored', userId: string | null, note: string | null): Promise<void> {
-  await tx.update(stripeEvents).set({ outcome, userId, error: note, processedAt: new Date() }).where(eq(stripeEvents.eventId, eventId))
+export interface EventOutcome {
+  id: string
+  outcome: 'applied' | 'ignored'
+  userId: string | null
+  note: string | null
+}
+
+export async function finishEvents (tx: Tx, outcomes: EventOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return
+  await tx.execute(sql`update stripe_events e set outcome = v.outcome, user_id = v."userId", error = v.note, processed_at = now()
+    from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) as v(id text, outcome text, "userId" text, note text)
+    where e.event_id = v.id`)
 }
 
 /** Outside any transaction: the event's work rolled back, the audit trail still shows why. */
@@ -57,39 +103,50 @@ export async function recordFailedEvent (db: Db, e: EventRecord, error: string):
   })
 }
 
-/** The user an applied event concerned, as recorded when it was applied. */
-export async function eventUserOf (db: Db, eventId: string): Promise<string | null> {
-  const [row] = await db.select({ userId: stripeEvents.userId }).from(stripeEvents).where(eq(stripeEvents.eventId, eventId))
-  return row?.userId ?? null
+/** The users applied events concerned, as recorded when they were applied. */
+export async function eventUsersOf (db: Db, eventIds: string[]): Promise<string[]> {
+  if (eventIds.length === 0) return []
+  const rows = await db.selectDistinct({ userId: stripeEvents.userId }).from(stripeEvents).where(inArray(stripeEvents.eventId, eventIds))
+  return rows.flatMap(r => (r.userId ? [r.userId] : []))
 }
 
-/** The user a subscription belongs to when Stripe's metadata does not say: an earlier binding. */
-export async function knownUserOf (tx: Tx, subscriptionId: string, customerId: string): Promise<string | null> {
-  const [sub] = await tx.select({ userId: subscriptions.userId }).from(subscriptions).where(eq(subscriptions.stripeSubscriptionId, subscriptionId))
-  if (sub) return sub.userId
-  const [cus] = await tx.select({ userId: customers.userId }).from(customers).where(eq(customers.stripeCustomerId, customerId))
-  return cus?.userId ?? null
+/** The users subscriptions and customers are bound to already, for events that do not say. */
+export async function knownUsersOf (tx: Tx, subscriptionIds: string[], customerIds: string[]) {
+  const bySubscription = new Map<string, string>()
+  const byCustomer = new Map<string, string>()
+  if (subscriptionIds.length > 0) {
+    for (const r of await tx.select({ id: subscriptions.stripeSubscriptionId, userId: subscriptions.userId }).from(subscriptions)
+      .where(inArray(subscriptions.stripeSubscriptionId, subscriptionIds))) bySubscription.set(r.id, r.userId)
+  }
+  if (customerIds.length > 0) {
+    for (const r of await tx.select({ id: customers.stripeCustomerId, userId: customers.userId }).from(customers)
+      .where(inArray(customers.stripeCustomerId, customerIds))) if (r.id) byCustomer.set(r.id, r.userId)
+  }
+  return { bySubscription, byCustomer }
 }
 
-/**
- * Binds a user to the Stripe customer holding their current subscription: should a user ever hold
- * two customers (two checkouts racing), the choice follows the subscription, not the event order.
- */
-export async function bindCustomer (tx: Tx, userId: string, customerId: string): Promise<void> {
-  await tx.insert(customers).values({ userId, stripeCustomerId: customerId }).onConflictDoUpdate({
-    target: customers.userId,
-    set: { stripeCustomerId: customerId }
-  })
+/** Every stored subscription of these users, and these subscriptions whoever holds them. */
+export async function subscriptionRowsOf (tx: Tx, userIds: string[], subscriptionIds: string[]): Promise<SubscriptionRow[]> {
+  if (userIds.length === 0 && subscriptionIds.length === 0) return []
+  return tx.select().from(subscriptions).where(or(
+    userIds.length > 0 ? inArray(subscriptions.userId, userIds) : undefined,
+    subscriptionIds.length > 0 ? inArray(subscriptions.stripeSubscriptionId, subscriptionIds) : undefined
+  ))
 }
 
-export async function completeCheckoutSession (tx: Tx, s: { sessionId: string, userId: string, planId: string, subscriptionId: string, completedAt: number }): Promise<void> {
-  const values = { status: 'complete', stripeSubscriptionId: s.subscriptionId, completedAt: at(s.completedAt) }
-  await tx.insert(checkoutSessions).values({ sessionId: s.sessionId, userId: s.userId, planId: s.planId, ...values })
-    .onConflictDoUpdate({ target: checkoutSessions.sessionId, set: values })
+export interface SubscriptionWrite {
+  state: SubscriptionState
+  userId: string
+  planId: string | null
+  decision: AccessDecision
+  /** The Stripe time (event `created`) this state is as of; the stored one only ever grows. */
+  stripeTime: number
 }
 
-export async function saveSubscription (tx: Tx, s: SubscriptionState, userId: string, planId: string | null, decision: AccessDecision, eventCreated: number): Promise<void> {
-  const state = {
+/** The row a write leaves: its state, and the greater of the stored and the new Stripe time. */
+export function subscriptionRow ({ state: s, userId, planId, decision, stripeTime }: SubscriptionWrite, stored: SubscriptionRow | undefined, now: Date): SubscriptionRow {
+  return {
+    stripeSubscriptionId: s.id,
     userId,
     stripeCustomerId: s.customerId,
     planId,
@@ -102,30 +159,61 @@ export async function saveSubscription (tx: Tx, s: SubscriptionState, userId: st
     accessUntil: at(decision.accessUntil),
     startedAt: at(s.startedAt),
     endedAt: at(s.endedAt),
-    updatedAt: new Date()
+    stripeTime: Math.max(stripeTime, stored?.stripeTime ?? stripeTime),
+    updatedAt: now
   }
-  await tx.insert(subscriptions).values({ stripeSubscriptionId: s.id, ...state, stripeTime: eventCreated }).onConflictDoUpdate({
+}
+
+const SUBSCRIPTION_STATE_COLUMNS = [
+  'userId', 'stripeCustomerId', 'planId', 'priceId', 'status', 'currentPeriodStart', 'currentPeriodEnd', 'cancelAtPeriodEnd',
+  'access', 'accessUntil', 'startedAt', 'endedAt', 'updatedAt'
+] as const
+
+/** Writes subscription rows (see subscriptionRow) in one statement; the stored Stripe time only ever grows. */
+export async function saveSubscriptions (tx: Tx, rows: SubscriptionRow[]): Promise<void> {
+  if (rows.length === 0) return
+  await tx.insert(subscriptions).values(lastPerKey(rows, r => r.stripeSubscriptionId)).onConflictDoUpdate({
     target: subscriptions.stripeSubscriptionId,
-    set: { ...state, stripeTime: sql`greatest(${subscriptions.stripeTime}, excluded.stripe_time)` }
+    set: { ...excluded(subscriptions, SUBSCRIPTION_STATE_COLUMNS), stripeTime: sql`greatest(${subscriptions.stripeTime}, excluded.stripe_time)` }
   })
 }
 
-export async function subscriptionsOf (tx: Tx, userId: string) {
-  const rows = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId))
-  return rows.map(row => ({
-    id: row.stripeSubscriptionId,
-    status: row.status,
-    access: row.access,
-    currentPeriodEnd: row.currentPeriodEnd ? row.currentPeriodEnd.getTime() / 1000 : null,
-    row
+export interface CheckoutCompletion { sessionId: string, userId: string, planId: string, subscriptionId: string, completedAt: number }
+
+export async function completeCheckoutSessions (tx: Tx, completions: CheckoutCompletion[]): Promise<void> {
+  if (completions.length === 0) return
+  const rows = lastPerKey(completions, c => c.sessionId).map(c => ({
+    sessionId: c.sessionId, userId: c.userId, planId: c.planId, status: 'complete', stripeSubscriptionId: c.subscriptionId, completedAt: at(c.completedAt)
   }))
+  await tx.insert(checkoutSessions).values(rows)
+    .onConflictDoUpdate({ target: checkoutSessions.sessionId, set: excluded(checkoutSessions, ['status', 'stripeSubscriptionId', 'completedAt']) })
 }
 
-type SubscriptionRow = typeof subscriptions.$inferSelect
+/**
+ * Binds each user to the Stripe customer holding their current subscription: should a user ever
+ * hold two customers (two checkouts racing), the choice follows the subscription, not the event order.
+ * An address read from Stripe is kept unless one is stored already.
+ */
+export async function bindCustomers (tx: Tx, bindings: Array<{ userId: string, customerId: string, email?: string | null }>): Promise<void> {
+  if (bindings.length === 0) return
+  const rows = lastPerKey(bindings, b => b.userId).map(b => ({ userId: b.userId, stripeCustomerId: b.customerId, email: b.email ?? null }))
+  await tx.insert(customers).values(rows).onConflictDoUpdate({
+    target: customers.userId,
+    set: { ...excluded(customers, ['stripeCustomerId']), email: sql`coalesce(${customers.email}, excluded.email)` }
+  })
+}
 
-/** The entitlement follows one subscription; its times come from Stripe, so replays write the same row. */
-export async function saveEntitlement (tx: Tx, userId: string, sub: SubscriptionRow, plan: Plan | undefined): Promise<void> {
-  const state = {
+const ENTITLEMENT_COLUMNS = [
+  'planId', 'stripeSubscriptionId', 'status', 'access', 'accessUntil', 'features', 'limits', 'currentPeriodEnd', 'cancelAtPeriodEnd',
+  'grantedAt', 'revokedAt', 'updatedAt'
+] as const
+
+/** Each entitlement follows one subscription; its times come from Stripe, so replays write the same row. */
+export async function saveEntitlements (tx: Tx, grants: Array<{ userId: string, sub: SubscriptionRow, plan: Plan | undefined }>): Promise<void> {
+  if (grants.length === 0) return
+  const now = new Date()
+  const rows = lastPerKey(grants, g => g.userId).map(({ userId, sub, plan }) => ({
+    userId,
     planId: sub.planId,
     stripeSubscriptionId: sub.stripeSubscriptionId,
     status: sub.status,
@@ -137,27 +225,32 @@ export async function saveEntitlement (tx: Tx, userId: string, sub: Subscription
     cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
     grantedAt: sub.access ? sub.startedAt : null,
     revokedAt: sub.access ? null : sub.endedAt,
-    updatedAt: new Date()
-  }
-  await tx.insert(entitlements).values({ userId, ...state }).onConflictDoUpdate({ target: entitlements.userId, set: state })
+    updatedAt: now
+  }))
+  await tx.insert(entitlements).values(rows).onConflictDoUpdate({ target: entitlements.userId, set: excluded(entitlements, ENTITLEMENT_COLUMNS) })
 }
 
-export async function emailOf (tx: Tx, userId: string): Promise<string | null> {
-  const [row] = await tx.select({ email: customers.email }).from(customers).where(eq(customers.userId, userId))
-  return row?.email ?? null
+export async function emailsOf (tx: Tx, userIds: string[]): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map()
+  const rows = await tx.select({ userId: customers.userId, email: customers.email }).from(customers).where(inArray(customers.userId, userIds))
+  return new Map(rows.flatMap(r => (r.email ? [[r.userId, r.email] as const] : [])))
 }
 
-export async function rememberEmail (tx: Tx, userId: string, email: string): Promise<void> {
-  await tx.update(customers).set({ email }).where(and(eq(customers.userId, userId), sql`${customers.email} is null`))
+export interface EmailWrite { eventId: string, userId: string, to: string, intent: EmailIntent }
+
+/** One row per (event, template): a redelivered event never queues a second email. Returns new row ids. */
+export async function queueEmails (tx: Tx, emails: EmailWrite[]): Promise<number[]> {
+  if (emails.length === 0) return []
+  const rows = await tx.insert(emailOutbox)
+    .values(emails.map(e => ({ eventId: e.eventId, template: e.intent.template, userId: e.userId, to: e.to, data: e.intent.data })))
+    .onConflictDoNothing().returning({ id: emailOutbox.id })
+  return rows.map(r => r.id)
 }
 
-/** One row per (event, template): a redelivered event never queues a second email. */
-export async function queueEmail (tx: Tx, eventId: string, userId: string, to: string, intent: EmailIntent): Promise<void> {
-  await tx.insert(emailOutbox).values({ eventId, template: intent.template, userId, to, data: intent.data }).onConflictDoNothing()
-}
-
-/** Outbox rows of an event still waiting for a send job: every run re-queues them (jobId dedupes). */
-export async function pendingEmailsOf (db: Db, eventId: string): Promise<number[]> {
-  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox).where(and(eq(emailOutbox.eventId, eventId), eq(emailOutbox.status, 'pending')))
+/** Outbox rows of these events still waiting for a send job: every run re-queues them (jobId dedupes). */
+export async function pendingEmailsOf (db: Db, eventIds: string[]): Promise<number[]> {
+  if (eventIds.length === 0) return []
+  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
+    .where(and(inArray(emailOutbox.eventId, eventIds), eq(emailOutbox.status, 'pending')))
   return rows.map(r => r.id)
 }

@@ -40,7 +40,7 @@ export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Log
     const opts: WorkerOptions = {
       connection: createRedis(deps.config.REDIS_URL, 'worker'),
       prefix: deps.config.QUEUE_PREFIX,
-      concurrency: tuning.concurrency ?? deps.config.WORKER_CONCURRENCY,
+      concurrency: tuning.concurrency ?? (name === QUEUES.stripeEvents ? deps.config.APPLY_BATCH_SIZE : deps.config.WORKER_CONCURRENCY),
       lockDuration: tuning.lockDuration ?? 30_000,
       stalledInterval: tuning.stalledInterval ?? 30_000,
       maxStalledCount: 5

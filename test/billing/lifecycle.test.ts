@@ -7,7 +7,7 @@ t.test('a completed subscription checkout binds its user, customer and subscript
   const d = decideEvent(ev('checkout.session.completed', {
     id: 'cs_1', mode: 'subscription', client_reference_id: 'u1', metadata: { user_id: 'u1', plan_id: 'pro' }, customer: 'cus_1', subscription: 'sub_1'
   }))
-  t.same(d, { kind: 'subscription', subscriptionId: 'sub_1', checkout: { sessionId: 'cs_1', userId: 'u1', customerId: 'cus_1', planId: 'pro' }, emails: [] })
+  t.same(d, { kind: 'subscription', subscriptionId: 'sub_1', snapshot: null, userId: 'u1', customerId: 'cus_1', checkout: { sessionId: 'cs_1', userId: 'u1', customerId: 'cus_1', planId: 'pro' }, emails: [] })
   t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'subscription', metadata: { user_id: 'u2' }, customer: 'cus_1', subscription: 'sub_1' })),
     { checkout: { userId: 'u2', planId: null } }, 'metadata names the user when client_reference_id is absent')
   t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'payment', client_reference_id: 'u1' })), { kind: 'ignore' })
@@ -15,24 +15,38 @@ t.test('a completed subscription checkout binds its user, customer and subscript
     { kind: 'ignore', reason: /no user/ })
 })
 
-t.test('subscription events name the subscription to re-read', async t => {
+t.test('subscription events carry the whole subscription as of the event; a bare id only names one to re-read', async t => {
+  const whole = { id: 'sub_9', object: 'subscription', status: 'active', customer: 'cus_9', metadata: { user_id: 'u9' }, items: { data: [] } }
   for (const type of ['created', 'updated', 'deleted', 'paused', 'resumed']) {
-    t.same(decideEvent(ev(`customer.subscription.${type}`, { id: 'sub_9' })), { kind: 'subscription', subscriptionId: 'sub_9', emails: [] }, type)
+    t.same(decideEvent(ev(`customer.subscription.${type}`, whole)),
+      { kind: 'subscription', subscriptionId: 'sub_9', snapshot: whole, userId: 'u9', customerId: 'cus_9', emails: [] }, type)
   }
-  t.same(decideEvent(ev('customer.subscription.trial_will_end', { id: 'sub_9', trial_end: 1234 })), {
-    kind: 'subscription', subscriptionId: 'sub_9', emails: [{ template: 'trial_will_end', data: { subscription_id: 'sub_9', trial_end: 1234 } }]
+  t.same(decideEvent(ev('customer.subscription.updated', { id: 'sub_9', object: 'subscription' })),
+    { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null, userId: null, customerId: null, emails: [] }, 'an operator\'s sync names the subscription only')
+  t.same(decideEvent(ev('customer.subscription.trial_will_end', { ...whole, status: 'trialing', trial_end: 1234 })), {
+    kind: 'subscription',
+    subscriptionId: 'sub_9',
+    snapshot: { ...whole, status: 'trialing', trial_end: 1234 },
+    userId: 'u9',
+    customerId: 'cus_9',
+    emails: [{ template: 'trial_will_end', data: { subscription_id: 'sub_9', trial_end: 1234 } }]
   })
 })
 
 t.test('invoices name their subscription under parent.subscription_details; a failed one asks for one email', async t => {
   const invoice = {
     id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 5555, hosted_invoice_url: 'https://x/in_1',
-    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_3', metadata: {} } }
+    customer: 'cus_3',
+    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_3', metadata: { user_id: 'u3' } } }
   }
-  t.same(decideEvent(ev('invoice.paid', invoice)), { kind: 'subscription', subscriptionId: 'sub_3', emails: [] })
+  t.same(decideEvent(ev('invoice.paid', invoice)), { kind: 'subscription', subscriptionId: 'sub_3', snapshot: null, userId: 'u3', customerId: 'cus_3', emails: [] },
+    'the subscription\'s metadata on the invoice names the user')
   t.same(decideEvent(ev('invoice.payment_failed', invoice)), {
     kind: 'subscription',
     subscriptionId: 'sub_3',
+    snapshot: null,
+    userId: 'u3',
+    customerId: 'cus_3',
     emails: [{ template: 'payment_failed', data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 5555, hosted_invoice_url: 'https://x/in_1' } }]
   })
   t.match(decideEvent(ev('invoice.paid', { id: 'in_2', parent: null })), { kind: 'ignore' }, 'a one-off invoice is not ours')

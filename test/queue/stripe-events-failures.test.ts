@@ -14,14 +14,15 @@ t.test('an event Stripe cannot back up goes to the dead-letter queue at once, re
   const process = createStripeEventProcessor(deps)
   const { subscriptionId } = await checkoutPaid(deps.stripe, em, 'u_dl', 'pro', prices.pro!, 'dl@example.test')
   const created = (await newEvents()).find(j => j.event.type === 'customer.subscription.created')!
-  const orphan: StripeEventJob = { ...created, event: { ...created.event, id: 'evt_orphan', data: { object: { ...created.event.data.object, id: 'sub_missing' } } } }
+  // An event that names a subscription without carrying it (as an operator's sync does) is applied from a read of Stripe.
+  const orphan: StripeEventJob = { ...created, event: { ...created.event, id: 'evt_orphan', data: { object: { id: 'sub_missing', object: 'subscription' } } } }
 
   await t.rejects(process(fakeJob(orphan)), UnrecoverableError, 'no retries for a subscription Stripe does not know')
   t.match((await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, 'evt_orphan')))[0], { outcome: 'failed', error: /sub_missing/ })
   t.same(await deps.db.select().from(subscriptions), [], 'nothing half-applied')
 
   // An operator finds the cause and replays the job: the failed claim is taken again.
-  const fixed: StripeEventJob = { ...orphan, event: { ...orphan.event, data: { object: { ...orphan.event.data.object, id: subscriptionId } } } }
+  const fixed: StripeEventJob = { ...orphan, event: { ...orphan.event, data: { object: { id: subscriptionId, object: 'subscription' } } } }
   t.match(await process(fakeJob(fixed)), { outcome: 'applied', userId: 'u_dl' })
   t.match((await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, 'evt_orphan')))[0], { outcome: 'applied', error: null, userId: 'u_dl' })
 })
@@ -30,7 +31,8 @@ t.test('a Stripe outage retries, and only the last attempt is recorded as failed
   const { em, deps, prices, newEvents } = await lifecycleEnv(t)
   const process = createStripeEventProcessor(deps)
   await checkoutPaid(deps.stripe, em, 'u_503', 'pro', prices.pro!, 'x@example.test')
-  const job = (await newEvents()).find(j => j.event.type === 'customer.subscription.created')!
+  // The checkout completion carries no subscription state: with none stored, applying it needs Stripe.
+  const job = (await newEvents()).find(j => j.event.type === 'checkout.session.completed')!
   await em.control('fail-api', { status: 503, count: 3 })
   const err = await process(fakeJob(job, 0)).catch(e => e)
   t.notOk(err instanceof UnrecoverableError, 'transient: BullMQ retries with backoff')

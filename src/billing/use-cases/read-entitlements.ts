@@ -18,11 +18,17 @@ const generationKey = (prefix: string, userId: string) => `${prefix}:entitlement
 const GENERATION_TTL_SECONDS = 86_400
 
 export async function invalidateEntitlements (redis: Redis, prefix: string, userId: string): Promise<void> {
-  await redis.multi()
-    .incr(generationKey(prefix, userId))
-    .expire(generationKey(prefix, userId), GENERATION_TTL_SECONDS)
-    .del(entitlementsCacheKey(prefix, userId))
-    .exec()
+  await invalidateEntitlementsOf(redis, prefix, [userId])
+}
+
+/** One round trip for many users: each user's generation moves on and their cached row goes. */
+export async function invalidateEntitlementsOf (redis: Redis, prefix: string, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return
+  const tx = redis.multi()
+  for (const userId of userIds) {
+    tx.incr(generationKey(prefix, userId)).expire(generationKey(prefix, userId), GENERATION_TTL_SECONDS).del(entitlementsCacheKey(prefix, userId))
+  }
+  await tx.exec()
 }
 
 // SET only if the generation is still the one seen before Postgres was read.

@@ -1,8 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import Stripe from 'stripe'
-import { createApplyStripeEvent, UnappliableEventError, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
+import { createApplyStripeEvents, UnappliableEventError, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
 import { recordFailedEvent } from '../../db/lifecycle-repo.js'
 import type { Deps } from '../../deps.js'
+import { groupCommit } from '../group-commit.js'
 import type { StripeEventJob } from '../policy.js'
 
 /**
@@ -19,9 +20,12 @@ function isPermanent (err: unknown): boolean {
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
 }
 
-/** Applies each event to billing state once (src/billing/use-cases/apply-stripe-event.ts). */
+/**
+ * Applies each event to billing state once (src/billing/use-cases/apply-stripe-event.ts); the jobs a
+ * worker holds at once are applied together, in one transaction, and each job gets its own outcome.
+ */
 export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | 'catalogue' | 'queues' | 'redis' | 'config'>) {
-  const apply = createApplyStripeEvent({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const apply = groupCommit(createApplyStripeEvents({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: deps.config.PAST_DUE_GRACE_DAYS }))
   return async function processStripeEvent (job: Job<StripeEventJob>): Promise<ApplyResult> {
     try {
       return await apply(job.data)

@@ -102,14 +102,24 @@ export async function seedEmulator (base: string, customers: number, probeUsers:
   return { events, users, probes }
 }
 
-/** Event copies with fresh ids: the same object state, a distinct delivery Tollgate must claim and apply. */
-export function copyEvent (e: StripeEvent, tag: string): StripeEvent {
-  return { ...e, id: `evt_${tag}${randomBytes(8).toString('hex')}` }
+/**
+ * Event copies with fresh ids: the same object state, a distinct delivery Tollgate must claim and
+ * apply. `shift` moves the copy's Stripe time: copy round k of a corpus happens k spans after it.
+ */
+export function copyEvent (e: StripeEvent, tag: string, shift = 0): StripeEvent {
+  return { ...e, id: `evt_${tag}${randomBytes(8).toString('hex')}`, created: e.created + shift }
 }
 
+/**
+ * N events from the corpus: round k of copies is the corpus again, k times its time span later, so
+ * that a subscription's copies read as later chapters of its life (distinct times, ties only where
+ * Stripe's own events had them) rather than as many events of the same second.
+ */
 export function mixedBacklog (events: StripeEvent[], n: number, tag: string): StripeEvent[] {
+  const times = events.map(e => e.created)
+  const span = Math.max(...times) - Math.min(...times) + 1
   const out: StripeEvent[] = []
-  for (let i = 0; i < n; i++) out.push(copyEvent(events[i % events.length]!, tag))
+  for (let i = 0; i < n; i++) out.push(copyEvent(events[i % events.length]!, tag, Math.floor(i / events.length) * span))
   // Shuffled: many customers' events interleave, as Stripe delivers them.
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

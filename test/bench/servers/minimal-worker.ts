@@ -4,11 +4,13 @@ import { createRedis } from '../../../src/queue/connections.js'
 import { QUEUES, type StripeEventJob } from '../../../src/queue/policy.js'
 
 /**
- * The apply baseline: a BullMQ worker on the same queue, connection role, concurrency and pool size
- * as Tollgate's, whose whole job is one Postgres upsert of the event.
+ * The apply baseline: a BullMQ worker on the same queue, connection role and concurrency as
+ * Tollgate's stripe-events worker (APPLY_BATCH_SIZE jobs at once), whose whole job is one Postgres
+ * upsert of the event, with a connection per job in flight (Tollgate needs fewer: it commits the jobs
+ * it holds together).
  */
 const env = process.env
-const concurrency = Number(env.WORKER_CONCURRENCY ?? 8)
+const concurrency = Number(env.APPLY_BATCH_SIZE ?? 32)
 const sql = postgres(env.DATABASE_URL!, { max: concurrency + 2, onnotice: () => {} })
 const worker = new Worker<StripeEventJob>(QUEUES.stripeEvents, async (job) => {
   const { event, receivedAt } = job.data

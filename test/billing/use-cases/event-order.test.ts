@@ -1,4 +1,6 @@
 import t from 'tap'
+import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
+import { groupCommit } from '../../../src/queue/group-commit.js'
 import type { StripeEventJob } from '../../../src/queue/policy.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
 import { lifecycleEnv, snapshot, truncateAll } from './lifecycle-helpers.js'
@@ -25,8 +27,11 @@ function permute (jobs: StripeEventJob[], random: () => number): StripeEventJob[
   return out
 }
 
-t.test('any order of a customer\'s events, with duplicates, sequential or concurrent, yields the rows of in-order delivery', async t => {
-  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
+t.test('any order of a customer\'s events, with duplicates, sequential, concurrent or in batches, yields the rows of in-order delivery', async t => {
+  const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
+  const applyDeps = { ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS }
+  // Two workers, each committing the events it holds together.
+  const workers = [groupCommit(createApplyStripeEvents(applyDeps)), groupCommit(createApplyStripeEvents(applyDeps))]
 
   // Ada upgrades, misses a renewal, pays on the retry, then cancels at period end.
   const ada = await checkoutPaid(deps.stripe, em, 'u_ada', 'starter', prices.starter!, 'ada@example.test')
@@ -51,15 +56,22 @@ t.test('any order of a customer\'s events, with duplicates, sequential or concur
     { userId: 'u_bo', planId: 'starter', status: 'active', access: true }
   ], 'the in-order result is the story above')
   t.equal(expected.emails.length, 1, 'one failed attempt, one email')
+  for (const row of expected.subscriptions) {
+    const truth = await deps.stripe.subscriptions.retrieve(String(row.stripeSubscriptionId))
+    t.match(row, { status: truth.status, cancelAtPeriodEnd: truth.cancel_at_period_end, priceId: truth.items.data[0]!.price.id },
+      `${String(row.stripeSubscriptionId)} is what Stripe holds now`)
+  }
 
   const seed = Number(process.env.ORDER_SEED ?? Date.now() % 1_000_000)
   const random = rng(seed)
   for (let run = 0; run < 6; run++) {
     await truncateAll(deps)
     const order = permute(jobs, random)
-    // Every third run delivers everything at once, so workers race on the same rows and events.
+    // Runs alternate: one event at a time; everything at once through two batching workers (their
+    // batches race on the same rows and events); everything at once, each event alone.
+    if (run % 3 === 0) for (const job of order) await apply(job)
+    if (run % 3 === 1) await Promise.all(order.map((job, i) => workers[i % 2]!(job)))
     if (run % 3 === 2) await Promise.all(order.map(apply))
-    else for (const job of order) await apply(job)
     t.same(await snapshot(deps), expected, `run ${run} (ORDER_SEED=${seed})`)
   }
 })

@@ -36,7 +36,8 @@ export async function snapshot (deps: Deps) {
     rows.map(r => Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k))))
   return {
     customers: strip(await db.select().from(customers).orderBy(asc(customers.userId)), 'createdAt'),
-    subscriptions: strip(await db.select().from(subscriptions).orderBy(asc(subscriptions.stripeSubscriptionId)), 'updatedAt'),
+    // stripe_time is the guard's own bookkeeping: the Stripe time of whichever event last wrote the row.
+    subscriptions: strip(await db.select().from(subscriptions).orderBy(asc(subscriptions.stripeSubscriptionId)), 'updatedAt', 'stripeTime'),
     entitlements: strip(await db.select().from(entitlements).orderBy(asc(entitlements.userId)), 'updatedAt'),
     checkoutSessions: strip(await db.select().from(checkoutSessions).orderBy(asc(checkoutSessions.sessionId)), 'createdAt'),
     emails: strip(await db.select().from(emailOutbox).orderBy(asc(emailOutbox.eventId), asc(emailOutbox.template)), 'id', 'createdAt'),
