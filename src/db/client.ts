@@ -15,6 +15,10 @@ export function createDb (url: string, opts: DbOptions = {}) {
     // Fail a request instead of hanging while Postgres restarts; callers retry.
     connect_timeout: 5,
     idle_timeout: 30,
+    // postgres.js otherwise asks every new connection for the array types first, and when Postgres
+    // closes the connection during that query (a restart, a terminated session) the rejection goes
+    // unhandled and takes the process down. Tollgate reads and writes no Postgres arrays.
+    fetch_types: false,
     onnotice: () => {}
   })
   const db = drizzle(client(sql), { schema })

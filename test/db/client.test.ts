@@ -10,6 +10,7 @@ import { createTestDatabase, PG_ADMIN_URL, waitFor } from '../helpers/env.js'
 // pool of one connection, so the connection that closed is the one used next.
 
 const url = await createTestDatabase(t)
+const dbName = new URL(url).pathname.slice(1)
 const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
 t.teardown(() => admin.end())
 const setup = postgres(url, { max: 1, onnotice: () => {} })
@@ -100,6 +101,34 @@ t.test('connection closed while the callback awaits something else: its next que
   t.match(late, { cause: { code: 'CONNECTION_CLOSED' } }, 'the late insert fails')
   await poolWorks(t, db)
   t.equal(await probeRows(), 0, 'and did not run in the session the pool reopened')
+})
+
+t.test('connection closed during its first query: that query fails, nothing else does', async t => {
+  const { db } = pool(t)
+  // Catalog lookups in this database wait while the lock is held, so the new session's first query
+  // (postgres.js's own array-type query unless it is told not to ask) is in flight when it is terminated.
+  const locker = postgres(url, { max: 1, onnotice: () => {} })
+  t.teardown(() => locker.end())
+  let unlock!: () => void
+  const locked = new Promise<void>(resolve => { unlock = resolve })
+  let held = false
+  const holding = locker.begin(async tx => {
+    await tx`lock table pg_catalog.pg_type in access exclusive mode`
+    held = true
+    await locked
+  })
+  await waitFor(() => held, 'the catalog lock')
+  const first = db.execute(sql`select 1 as ok`)
+  first.catch(() => {})
+  const [waiting] = await waitFor(async () => {
+    const rows = await admin`select pid from pg_stat_activity where datname = ${dbName} and wait_event_type = 'Lock'`
+    return rows.length > 0 && rows
+  }, 'the first query to wait for the catalog')
+  await terminate(waiting!.pid)
+  unlock()
+  await holding
+  await t.rejects(first, 'the first query fails')
+  await poolWorks(t, db)
 })
 
 t.test('transactions still commit, roll back and refuse use after their end', async t => {
