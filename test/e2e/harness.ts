@@ -85,6 +85,8 @@ export interface Journey {
 export interface JourneyOptions {
   /** Another Redis than the shared one, e.g. a private RedisProcess that a fault test stops. */
   redisUrl?: string
+  /** Another Postgres server than the shared one (its admin URL), e.g. a private PostgresProcess that a fault test restarts. */
+  pgAdminUrl?: string
   /** Worker processes started at once (2). */
   workers?: number
   /** Extra environment for every process. */
@@ -98,7 +100,7 @@ export interface JourneyOptions {
  * `node --import tsx`, the emulator and an SMTP sink in this process, a fresh database and Redis prefix.
  */
 export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Journey> {
-  const [databaseUrl, prefix] = [await createTestDatabase(t), createTestPrefix(t)]
+  const [databaseUrl, prefix] = [await createTestDatabase(t, opts.pgAdminUrl), createTestPrefix(t)]
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
   t.teardown(() => sql.end())
 

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'bullmq'
+import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue } from '../../src/billing/plans.js'
@@ -70,6 +70,13 @@ export async function subscribeCustomers (j: Journey, n: number, opts: { tag: st
     out.push({ userId, email, customerId: done.customer, subscriptionId: done.subscription })
   })
   return out
+}
+
+/** New customers (see subscribeCustomers) and the events their checkouts produced, recorded by the emulator but not yet sent. */
+export async function newBatch (j: Journey, tag: string, n: number, failShare = 0): Promise<{ customers: Customer[], events: Array<Record<string, any>> }> {
+  const before = new Set(emulatorEvents(j).map(e => e.id))
+  const customers = await subscribeCustomers(j, n, { tag, failShare })
+  return { customers, events: emulatorEvents(j).filter(e => !before.has(e.id)) }
 }
 
 /** Every event the emulator recorded, oldest first. */
@@ -162,6 +169,30 @@ export async function recoverStalled (j: FaultStack, queue: string): Promise<num
     }
     return active.length
   } finally { r.disconnect() }
+}
+
+/**
+ * Every exit of the named processes from now on, as "name code/signal". A process that dies on a
+ * dependency's fault shows up here; the harness's teardown kills come after the assertions.
+ */
+export function watchExits (j: FaultStack, names: string[]): string[] {
+  const exits: string[] = []
+  for (const name of names) j.processes.get(name)!.once('exit', (code, signal) => exits.push(`${name} ${code ?? signal}`))
+  return exits
+}
+
+/** How many of the finished jobs named by `ids` needed more than one attempt (jobId = event id; a finished job counts its last attempt). */
+export async function retriedJobs (j: FaultStack, queue: string, ids: Iterable<string>): Promise<number> {
+  const connection = new Redis(j.redisUrl)
+  const q = new Queue(queue, { connection, prefix: j.prefix })
+  try {
+    let retried = 0
+    for (const id of ids) if (((await q.getJob(id))?.attemptsMade ?? 0) > 1) retried++
+    return retried
+  } finally {
+    await q.close()
+    connection.disconnect()
+  }
 }
 
 /** Until the paused process wrote the point it reached; returns the details written there. */

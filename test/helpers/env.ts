@@ -15,12 +15,12 @@ export const ADMIN_TOKEN = 'tg_admin_token_0123456789abcdef'
 
 export const rid = (n = 6) => randomBytes(n).toString('hex')
 
-/** A fresh, migrated database for one test file, dropped at teardown. */
-export async function createTestDatabase (t: Teardown): Promise<string> {
+/** A fresh, migrated database for one test file, dropped at teardown (on the shared server unless `adminUrl` names another). */
+export async function createTestDatabase (t: Teardown, adminUrl = PG_ADMIN_URL): Promise<string> {
   const name = `tollgate_t_${rid()}`
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   await admin.unsafe(`create database ${name}`)
-  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`)
+  const url = adminUrl.replace(/\/[^/]*$/, `/${name}`)
   t.teardown(async () => {
     await admin.unsafe(`drop database if exists ${name} with (force)`)
     await admin.end()
