@@ -17,8 +17,9 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   const config = loadConfigOrExit()
   const log = pino(loggerOptions(config.LOG_LEVEL))
   const selected = queues ?? config.WORKER_QUEUES
-  // A connection per job in flight, except on stripe-events: one for its batch, one for the sweep.
-  const dbPoolSize = selected.reduce((n, q) => n + (q === QUEUES.stripeEvents ? 2 : config.WORKER_CONCURRENCY), 2)
+  // A connection per job in flight, except on stripe-events: two batches in flight, one for the work
+  // after a commit, one for the reconciliation sweep.
+  const dbPoolSize = selected.reduce((n, q) => n + (q === QUEUES.stripeEvents ? 4 : config.WORKER_CONCURRENCY), 2)
   const deps = createDeps(config, { role: 'producer', dbPoolSize })
   try {
     await waitReady(deps.redis, 10_000)

@@ -59,37 +59,38 @@ export interface EventRecord {
   payload: unknown
 }
 
+/** A claim carries the event's outcome already: the row is written once, not inserted and then updated. */
+export interface EventClaim extends EventRecord {
+  outcome: 'applied' | 'ignored'
+  userId: string | null
+  note: string | null
+}
+
 /**
  * Claims events for this transaction; returns the ids claimed. A second delivery, a retried job or a
  * racing worker finds the row and is left out (a racing insert waits on the key until the first
  * commits). A `failed` row is claimed again, so a replay from the dead-letter queue applies the event.
  * Rows go in id order, so two batches claiming overlapping events cannot deadlock.
  */
-export async function claimEvents (tx: Tx, events: EventRecord[]): Promise<Set<string>> {
+export async function claimEvents (tx: Tx, events: EventClaim[]): Promise<Set<string>> {
   if (events.length === 0) return new Set()
+  const processedAt = new Date()
   const rows = lastPerKey(events, e => e.id).sort((a, b) => (a.id < b.id ? -1 : 1)).map(e => ({
-    eventId: e.id, type: e.type, created: e.created, receivedAt: e.receivedAt, outcome: 'applied' as const, payload: e.payload
+    eventId: e.id, type: e.type, created: e.created, receivedAt: e.receivedAt, payload: e.payload, outcome: e.outcome, userId: e.userId, error: e.note, processedAt
   }))
   const claimed = await tx.insert(stripeEvents).values(rows).onConflictDoUpdate({
     target: stripeEvents.eventId,
-    set: { outcome: 'applied', error: null },
+    set: excluded(stripeEvents, ['outcome', 'userId', 'error', 'processedAt']),
     setWhere: sql`${stripeEvents.outcome} = 'failed'`
   }).returning({ eventId: stripeEvents.eventId })
   return new Set(claimed.map(r => r.eventId))
 }
 
-export interface EventOutcome {
-  id: string
-  outcome: 'applied' | 'ignored'
-  userId: string | null
-  note: string | null
-}
-
-export async function finishEvents (tx: Tx, outcomes: EventOutcome[]): Promise<void> {
-  if (outcomes.length === 0) return
-  await tx.execute(sql`update stripe_events e set outcome = v.outcome, user_id = v."userId", error = v.note, processed_at = now()
-    from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) as v(id text, outcome text, "userId" text, note text)
-    where e.event_id = v.id`)
+/** A note found while applying (an email that had no address) joins the claimed row. */
+export async function noteEvents (tx: Tx, notes: Array<{ id: string, note: string }>): Promise<void> {
+  if (notes.length === 0) return
+  await tx.execute(sql`update stripe_events e set error = v.note
+    from jsonb_to_recordset(${JSON.stringify(notes)}::jsonb) as v(id text, note text) where e.event_id = v.id`)
 }
 
 /** Outside any transaction: the event's work rolled back, the audit trail still shows why. */

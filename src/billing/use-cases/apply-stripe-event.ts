@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import {
-  bindCustomers, claimEvents, completeCheckoutSessions, emailsOf, eventUsersOf, finishEvents, knownUsersOf, lockKeys, tryLockKeys,
+  bindCustomers, claimEvents, completeCheckoutSessions, emailsOf, eventUsersOf, knownUsersOf, lockKeys, noteEvents, tryLockKeys,
   pendingEmailsOf, queueEmails, saveEntitlements, saveSubscriptions, subscriptionRow, subscriptionRowsOf,
-  type CheckoutCompletion, type EmailWrite, type EventOutcome, type SubscriptionRow, type Tx
+  type CheckoutCompletion, type EmailWrite, type SubscriptionRow, type Tx
 } from '../../db/lifecycle-repo.js'
 import { faultPoint } from '../../fault-points.js'
 import type { StripeEventJob } from '../../queue/policy.js'
@@ -218,8 +218,15 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
       const held = new Set([...waiting.flatMap(keysOf), ...await tryLockKeys(tx, items.flatMap(keysOf))])
       const ready = items.filter(i => keysOf(i).every(k => held.has(k)))
 
-      const claimedIds = await claimEvents(tx, ready.map(({ event, job }) => ({
-        id: event.id, type: event.type, created: event.created, receivedAt: new Date(job.receivedAt), payload: event
+      const claimedIds = await claimEvents(tx, ready.map(({ event, job, decision }) => ({
+        id: event.id,
+        type: event.type,
+        created: event.created,
+        receivedAt: new Date(job.receivedAt),
+        payload: event,
+        outcome: decision.kind === 'ignore' ? 'ignored' : 'applied',
+        userId: decision.kind === 'subscription' ? userOf.get(decision.subscriptionId)! : null,
+        note: decision.kind === 'ignore' ? decision.reason : null
       })))
       const seen = new Set<string>()
       const claimed = ready.filter(i => claimedIds.has(i.event.id) && !seen.has(i.event.id) && seen.add(i.event.id))
@@ -236,9 +243,9 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
         completeCheckoutSessions(tx, writes.checkouts),
         bindCustomers(tx, writes.bindings),
         saveEntitlements(tx, writes.entitlements),
-        finishEvents(tx, claimed.map(({ event }): EventOutcome => {
-          const r = results.get(event.id)!
-          return { id: event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
+        noteEvents(tx, claimed.flatMap(({ event, decision }) => {
+          const note = results.get(event.id)?.note
+          return decision.kind === 'subscription' && note ? [{ id: event.id, note }] : []
         }))
       ])
       if (claimed.length > 0) await faultPoint('before-commit', claimed.map(i => i.event.id).join('\n'))
