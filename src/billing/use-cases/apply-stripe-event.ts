@@ -176,7 +176,9 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
       const subs = [...rows.values()].filter(r => r.userId === userId).map(row => ({
         id: row.stripeSubscriptionId, status: row.status, access: row.access, currentPeriodEnd: row.currentPeriodEnd ? row.currentPeriodEnd.getTime() / 1000 : null, row
       }))
-      const sub = currentSubscription(subs)!.row
+      // None when the user's only subscription is stored under another user (its metadata changed).
+      const sub = currentSubscription(subs)?.row
+      if (!sub) continue
       writes.bindings.push({ userId, customerId: sub.stripeCustomerId })
       writes.entitlements.push({ userId, sub, plan: sub.planId ? deps.catalogue.byId(sub.planId) : undefined })
     }
