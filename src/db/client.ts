@@ -85,8 +85,11 @@ async function outcome<R> (tx: TxState, callback: () => Promise<R>): Promise<R> 
     const result = await callback()
     return tx.over ? await never() : result
   } catch (err) {
-    // A close fails the query in flight before postgres.js gives up on the transaction: look once the close has been handled.
-    await new Promise(resolve => setImmediate(resolve))
+    // A broken connection can fail the query in flight before its socket's close reaches postgres.js
+    // (later in the same turn of the event loop, after the setImmediate callbacks). Look again in the
+    // next turn: handing the error back before would have postgres.js queue a ROLLBACK that the close
+    // then strands in the connection's buffer, in front of every later startup message.
+    await new Promise(resolve => setTimeout(resolve, 0))
     if (tx.over) return await never()
     throw err
   }

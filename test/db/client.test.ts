@@ -1,11 +1,12 @@
+import net from 'node:net'
 import { sql } from 'drizzle-orm'
 import postgres from 'postgres'
 import t, { type Test } from 'tap'
 import { createDb } from '../../src/db/client.js'
 import { createTestDatabase, PG_ADMIN_URL, waitFor } from '../helpers/env.js'
 
-// A transaction whose connection Postgres closes (a restart, a terminated session) must fail for
-// its caller and nothing else: no uncaught error from the driver (tap fails the file on one), none of
+// A transaction whose connection breaks (Postgres restarted, the session terminated, the network
+// reset) must fail for its caller and nothing else: no uncaught error from the driver (tap fails the file on one), none of
 // its statements on another session, and the pool still connecting afterwards. Each case uses a
 // pool of one connection, so the connection that closed is the one used next.
 
@@ -129,6 +130,39 @@ t.test('connection closed during its first query: that query fails, nothing else
   await holding
   await t.rejects(first, 'the first query fails')
   await poolWorks(t, db)
+})
+
+t.test('connection reset under a query in flight: the transaction fails, nothing else does', async t => {
+  // A proxy between the pool and Postgres resets the client's socket (RST), as a network fault does.
+  const sockets = new Set<net.Socket>()
+  const proxy = net.createServer(client => {
+    const upstream = net.connect(Number(new URL(url).port || 5432), new URL(url).hostname)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    client.on('close', () => { sockets.delete(client); upstream.destroy() })
+    sockets.add(client)
+  })
+  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => { for (const s of sockets) s.destroy(); proxy.close(resolve) }))
+  const via = new URL(url)
+  via.hostname = '127.0.0.1'
+  via.port = String((proxy.address() as net.AddressInfo).port)
+  const db = createDb(via.toString(), { max: 1 })
+  t.teardown(() => db.close())
+  let pid = 0
+  const transaction = db.db.transaction(async tx => {
+    pid = await backendPid(tx)
+    await tx.execute(sql`insert into probe values (6)`)
+    await tx.execute(sql`select pg_sleep(30)`)
+  })
+  transaction.catch(() => {})
+  await waitFor(async () => pid && (await admin`select 1 from pg_stat_activity where pid = ${pid} and query like '%pg_sleep%'`).length > 0, 'the sleep to run')
+  for (const s of sockets) s.resetAndDestroy()
+  await t.rejects(transaction, 'the caller gets the reset connection')
+  await poolWorks(t, db.db)
+  // The proxy's upstream is gone, but the sleep would hold its backend for the rest of its 30 s.
+  await admin`select pg_terminate_backend(${pid})`
 })
 
 t.test('transactions still commit, roll back and refuse use after their end', async t => {
