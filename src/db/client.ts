@@ -43,26 +43,26 @@ interface TxState { over: boolean }
  * Transactions whose connection closed. postgres.js (3.4.9) goes on handing a transaction's
  * statements to its connection after the connection closed (Postgres restarted, the session was
  * terminated): its own ROLLBACK or COMMIT once the callback settles, and any query the callback
- * still makes, say after the Stripe call that apply-stripe-event makes inside its transaction. On
- * the closed connection that write throws a TypeError from a setImmediate (`nextWrite` in
- * postgres/src/connection.js) that no caller can catch, so the process goes down; and a process
- * that swallowed it would find that pooled connection unable to connect again (the aborted write
- * stays buffered ahead of every later startup message). On a connection the pool has reopened
- * meanwhile, the statements would run in another session, outside the transaction. So once
- * postgres.js has given up on a transaction (its begin() rejected, which the caller sees), nothing
- * more of it reaches the driver: its queries fail at once, and the callback's outcome is never handed
- * back, so postgres.js sends neither ROLLBACK nor COMMIT. Postgres rolls back the transaction of a
- * connection that dropped.
+ * still makes, say after a Stripe call inside the transaction (applying events, creating a
+ * customer). On the closed connection that write throws a TypeError (`nextWrite` in
+ * postgres/src/connection.js) from a setImmediate or, unhandled, from inside the query: no caller
+ * can catch it, so the process goes down; and a process that swallowed it would find that pooled
+ * connection unable to connect again (the aborted write stays buffered ahead of every later
+ * startup message). On a connection the pool has reopened meanwhile, the statements would run in
+ * another session, outside the transaction. So once postgres.js has given up on a transaction (its
+ * begin() rejected, which the caller sees), nothing more of it reaches the driver: its queries fail
+ * at once, and the callback's outcome is never handed back, so postgres.js sends neither ROLLBACK
+ * nor COMMIT. Postgres rolls back the transaction of a connection that dropped.
  */
 function client<T extends Sql> (sql: T, tx?: TxState): T {
   return new Proxy(sql, {
     apply (target, thisArg, args) {
-      return tx?.over ? connectionGone() : Reflect.apply(target, thisArg, args)
+      return tx?.over ? transactionOver() : Reflect.apply(target, thisArg, args)
     },
     get (target, prop, receiver) {
       if (prop === 'unsafe') {
         return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
-          tx?.over ? connectionGone() : target.unsafe(query, params as never, { ...options, prepare: true })
+          tx?.over ? transactionOver() : target.unsafe(query, params as never, { ...options, prepare: true })
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...args: unknown[]) => {
@@ -98,8 +98,8 @@ async function outcome<R> (tx: TxState, callback: () => Promise<R>): Promise<R> 
 const never = () => new Promise<never>(() => {})
 
 /** What a query of a transaction that is over answers, in the shape drizzle uses (awaited, or `.values()` first). */
-function connectionGone () {
-  const failed = Promise.reject(Object.assign(new Error('the transaction is over: its connection closed'), { code: 'CONNECTION_CLOSED' }))
+function transactionOver () {
+  const failed = Promise.reject(Object.assign(new Error('the transaction is over (committed, rolled back or its connection lost)'), { code: 'TRANSACTION_OVER' }))
   failed.catch(() => {})
   return Object.assign(failed, { values: () => failed, raw: () => failed })
 }
