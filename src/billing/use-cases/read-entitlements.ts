@@ -49,6 +49,16 @@ export async function cachedEntitlement (redis: Redis, prefix: string, userId: s
   return [value ?? null, generation ?? null]
 }
 
+export type CacheRead = Promise<readonly [string | null, string | null]>
+
+/**
+ * Starts the cache read of a user's entitlement. It never rejects (a Redis outage reads as a miss),
+ * so it may be started early and then dropped unread, e.g. when the request is rate limited.
+ */
+export function readCachedEntitlement (deps: ReadEntitlementsDeps, userId: string): CacheRead {
+  return cachedEntitlement(deps.redis, deps.prefix, userId).catch(() => [null, null] as const)
+}
+
 const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null)
 
 function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
@@ -70,10 +80,11 @@ function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
  * nothing are cached too). A miss caches what it read only if no invalidation came in between, so a
  * slow reader cannot put back a row the worker just replaced. A Redis outage degrades to Postgres
  * reads instead of failing; the TTL bounds staleness should an invalidation ever be lost.
+ * `cacheRead` is the cache read if the caller started it already (`readCachedEntitlement`).
  */
-export async function readEntitlements (deps: ReadEntitlementsDeps, userId: string): Promise<Entitlement> {
+export async function readEntitlements (deps: ReadEntitlementsDeps, userId: string, cacheRead: CacheRead = readCachedEntitlement(deps, userId)): Promise<Entitlement> {
   const now = deps.now?.() ?? Date.now()
-  const [cached, generation] = await cachedEntitlement(deps.redis, deps.prefix, userId).catch(() => [null, null] as const)
+  const [cached, generation] = await cacheRead
   let snapshot: EntitlementSnapshot
   if (cached) {
     snapshot = JSON.parse(cached) as EntitlementSnapshot
