@@ -47,8 +47,15 @@ export interface SessionDetails {
   subscriptionMetadata: Record<string, string>;
 }
 
+// Invoices and invoice items are also kept per subscription (which never changes once they
+// exist), in creation order: renewals and the billing clock look them up for one subscription at a
+// time, which must not scan every invoice.
+type PerSubscription = 'invoices' | 'invoiceitems';
+const subscriptionOf = (obj: Obj): string | undefined => obj.parent?.subscription_details?.subscription;
+
 export class Store {
   collections = {} as Record<Collection, Map<string, Obj>>;
+  private bySubscription = {} as Record<PerSubscription, Map<string, Obj[]>>;
   sessionDetails = new Map<string, SessionDetails>();
   failingCustomers = new Set<string>();
   idempotency = new Map<string, StoredResponse>();
@@ -59,6 +66,7 @@ export class Store {
 
   reset(): void {
     for (const name of COLLECTIONS) this.collections[name] = new Map();
+    this.bySubscription = { invoices: new Map(), invoiceitems: new Map() };
     this.sessionDetails.clear();
     this.failingCustomers.clear();
     this.idempotency.clear();
@@ -69,12 +77,32 @@ export class Store {
   }
 
   put(collection: Collection, obj: Obj): Obj {
+    const index = this.collections[collection].has(obj.id) ? undefined : this.perSubscription(collection);
     this.collections[collection].set(obj.id, obj);
+    const subId = subscriptionOf(obj);
+    if (index && subId) {
+      const list = index.get(subId);
+      if (list) list.push(obj);
+      else index.set(subId, [obj]);
+    }
     return obj;
   }
 
   delete(collection: Collection, id: string): void {
+    const obj = this.collections[collection].get(id);
     this.collections[collection].delete(id);
+    const index = this.perSubscription(collection);
+    const subId = obj && subscriptionOf(obj);
+    if (index && subId) index.set(subId, (index.get(subId) ?? []).filter((o) => o !== obj));
+  }
+
+  private perSubscription(collection: Collection): Map<string, Obj[]> | undefined {
+    return collection === 'invoices' || collection === 'invoiceitems' ? this.bySubscription[collection] : undefined;
+  }
+
+  /** Invoices or invoice items of one subscription, oldest first. */
+  ofSubscription(collection: PerSubscription, subscriptionId: string): readonly Obj[] {
+    return this.bySubscription[collection].get(subscriptionId) ?? [];
   }
 
   // Stripe lists newest first; insertion order stands in for creation order within a second.

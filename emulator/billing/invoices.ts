@@ -73,9 +73,7 @@ export function lineForInvoiceItem(ctx: Ctx, ii: Obj): Obj {
 
 // Pending invoice items (prorations) of a subscription are swept into its next invoice.
 export function takePendingItems(ctx: Ctx, subId: string): Obj[] {
-  return [...ctx.store.collections.invoiceitems.values()].filter(
-    (ii) => ii.invoice === null && ii.parent?.subscription_details?.subscription === subId,
-  );
+  return ctx.store.ofSubscription('invoiceitems', subId).filter((ii) => ii.invoice === null);
 }
 
 export interface InvoiceInput {

@@ -47,6 +47,7 @@ export class Deliverer {
   constructor(private readonly opts: DeliveryOptions) {}
 
   dispatch(event: Obj, endpoints: Endpoint[]): void {
+    if (endpoints.length === 0) return;
     const payload = JSON.stringify(event, null, 2);
     for (const endpoint of endpoints) {
       if (this.opts.random() < this.chaos.drop_rate) {

@@ -119,3 +119,49 @@ t.test('always_invoice bills the proration at once', async (t) => {
   t.equal(latest.status, 'paid');
   t.equal(latest.lines.data.length, 2);
 });
+
+t.test('one advance over many subscriptions walks their due moments in time order, each on its own invoices', async (t) => {
+  const env = await startEmulator(t);
+  const { pro } = await seedCatalog(env.stripe);
+  const subs: { subscriptionId: string; customerId: string; failing: boolean }[] = [];
+  for (let i = 0; i < 12; i++) {
+    const flow = await subscribe(env, pro.id, `c${i}@example.com`);
+    const failing = i % 3 === 0;
+    if (failing) await env.control(`customers/${flow.customerId}/fail-payments`, { fail: true });
+    subs.push({ ...flow, failing });
+    // Staggered starts: renewals and retries of different subscriptions interleave.
+    await env.control('clock/advance', { seconds: DAY });
+  }
+  // Renewals within the first 31 days of each start, the failing ones' last retry 15 days later.
+  await env.control('clock/advance', { seconds: 45 * DAY });
+
+  const events: Stripe.Event[] = [];
+  for await (const e of env.stripe.events.list({ limit: 100 })) events.push(e);
+  events.reverse();
+  const created = events.map((e) => e.created);
+  t.same(created, [...created].sort((a, b) => a - b), 'events are recorded in the order of the moments they carry');
+  for (const s of subs) {
+    const sub = await env.stripe.subscriptions.retrieve(s.subscriptionId);
+    const invoices = (await env.stripe.invoices.list({ subscription: s.subscriptionId, limit: 100 })).data;
+    const failed = events.filter((e) => e.type === 'invoice.payment_failed' && (e.data.object as Stripe.Invoice).parent?.subscription_details?.subscription === s.subscriptionId);
+    if (s.failing) {
+      t.equal(sub.status, 'canceled', `${s.subscriptionId} ends after its last retry`);
+      t.same(failed.map((e) => (e.data.object as Stripe.Invoice).attempt_count), [1, 2, 3, 4], 'four attempts on its renewal invoice');
+      t.equal(new Set(failed.map((e) => e.data.object.id)).size, 1);
+      t.equal(invoices.length, 2, 'checkout and one renewal');
+    } else {
+      t.equal(sub.status, 'active');
+      t.equal(failed.length, 0);
+      t.ok(invoices.every((i) => i.status === 'paid'));
+      t.equal(invoices.length, 2, 'checkout and one renewal');
+    }
+  }
+});
+
+t.test('a price whose period does not move forward renews once per advance instead of forever', async (t) => {
+  const env = await startEmulator(t);
+  const stuck = await env.stripe.prices.create({ currency: 'usd', unit_amount: 100, recurring: { interval: 'month', interval_count: 0 }, product_data: { name: 'Stuck' } });
+  const { subscriptionId } = await subscribe(env, stuck.id);
+  await env.control('clock/advance', { seconds: 31 * DAY });
+  t.equal((await env.stripe.invoices.list({ subscription: subscriptionId })).data.length, 2);
+});

@@ -1,0 +1,61 @@
+import Stripe from 'stripe'
+import { createEmulator } from '../../emulator/index.js'
+
+/**
+ * Times the emulator's billing clock: N customers check out through the stripe SDK (10 % with
+ * failing cards), then the clock moves DAYS days in one advance, as the fault suite's soak does.
+ *   npx tsx test/bench/emulator-clock.ts            # N=2000, DAYS=32
+ *   CLOCK_N=500 CLOCK_DAYS=64 npx tsx test/bench/emulator-clock.ts
+ */
+const n = Number(process.env.CLOCK_N ?? 2000)
+const days = Number(process.env.CLOCK_DAYS ?? 32)
+const concurrency = 16
+
+const emulator = createEmulator()
+const url = await emulator.listen(0)
+const stripe = new Stripe('sk_test_clock', { host: '127.0.0.1', port: emulator.port, protocol: 'http', maxNetworkRetries: 0 })
+const control = async (path: string, body: unknown) => {
+  const res = await fetch(`${url}/_emulator/${path}`, { method: 'POST', body: JSON.stringify(body) })
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+  return await res.json() as Record<string, any>
+}
+
+try {
+  const monthly = await stripe.prices.create({ currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, product_data: { name: 'Pro' } })
+  const started = Date.now()
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++
+      const session = await stripe.checkout.sessions.create({
+        mode: 'subscription',
+        line_items: [{ price: monthly.id, quantity: 1 }],
+        customer_email: `c${i}@example.test`,
+        success_url: 'http://127.0.0.1/ok',
+        cancel_url: 'http://127.0.0.1/cancel'
+      })
+      const done = await control(`checkout/${session.id}/complete`, { outcome: 'paid' })
+      if (i % 10 === 0) await control(`customers/${done.customer}/fail-payments`, { fail: true })
+    }
+  }))
+  const checkoutMs = Date.now() - started
+  const eventsBefore = emulator.ctx.store.collections.events.size
+  const advanceStarted = process.hrtime.bigint()
+  await control('clock/advance', { seconds: days * 86_400 })
+  const advanceMs = Number(process.hrtime.bigint() - advanceStarted) / 1e6
+  const subs = [...emulator.ctx.store.collections.subscriptions.values()]
+  const renewed = subs.filter(s => s.items.data[0].current_period_start > s.start_date).length
+  const byStatus: Record<string, number> = {}
+  for (const s of subs) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1
+  console.log(JSON.stringify({
+    customers: n,
+    days,
+    checkout_s: +(checkoutMs / 1000).toFixed(1),
+    advance_s: +(advanceMs / 1000).toFixed(2),
+    events_from_advance: emulator.ctx.store.collections.events.size - eventsBefore,
+    renewed,
+    statuses: byStatus
+  }))
+} finally {
+  await emulator.close()
+}
