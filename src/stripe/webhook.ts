@@ -16,11 +16,14 @@ const webhooks = Stripe.webhooks
  */
 export function verifyStripeEvent (raw: Buffer, header: string | undefined, secrets: string[], toleranceSeconds: number): Stripe.Event {
   if (!header) throw new WebhookVerificationError('missing_signature', 'Stripe-Signature header is missing')
+  // The SDK turns bytes into text before signing them (and again before parsing, per secret tried):
+  // decoding once here gives it the same text and spares the copies.
+  const payload = raw.toString('utf8')
   let lastError: unknown
   for (const secret of secrets) {
     try {
       // constructEvent verifies the HMAC first and parses JSON only on a match.
-      return webhooks.constructEvent(raw, header, secret, toleranceSeconds)
+      return webhooks.constructEvent(payload, header, secret, toleranceSeconds)
     } catch (err) {
       if (err instanceof Stripe.errors.StripeSignatureVerificationError) { lastError = err; continue }
       throw new WebhookVerificationError('invalid_payload', 'Body is signed but is not a JSON Stripe event')
@@ -39,26 +42,34 @@ const PERSONAL_KEYS = new Set([
   'address', 'customer_address', 'shipping', 'customer_shipping', 'shipping_details', 'billing_details', 'customer_details'
 ])
 
-// Runs on every webhook: plain loops rather than map/Object.entries, which allocate an array per
-// object and per key (the bench measured this copy at ~45 µs of a 3.5 kB event, now ~15 µs).
-function stripPersonal (value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value
+/**
+ * Removes personal data from `value` in place, at any depth. Fields are set to `undefined`, which
+ * `JSON.stringify` (and so the job BullMQ stores) leaves out; unlike `delete`, that keeps the
+ * objects' shapes, which keeps BullMQ's `JSON.stringify` of the job on V8's fast path.
+ */
+function stripPersonal (value: unknown): void {
+  if (value === null || typeof value !== 'object') return
   if (Array.isArray(value)) {
-    const arr = new Array(value.length)
-    for (let i = 0; i < value.length; i++) arr[i] = stripPersonal(value[i])
-    return arr
+    for (let i = 0; i < value.length; i++) stripPersonal(value[i])
+    return
   }
-  const out: Record<string, unknown> = {}
-  for (const k in value) {
-    if (PERSONAL_KEYS.has(k) || !Object.hasOwn(value, k)) continue
-    out[k] = stripPersonal((value as Record<string, unknown>)[k])
+  const obj = value as Record<string, unknown>
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k)) continue
+    if (PERSONAL_KEYS.has(k)) obj[k] = undefined
+    else stripPersonal(obj[k])
   }
-  return out
 }
 
-/** The job that carries an event to the workers: what they need, no personal data, no secrets. */
-export function toEventJob (event: Stripe.Event, receivedAt = Date.now()): StripeEventJob {
+/**
+ * The job that carries an event to the workers: what they need, no personal data, no secrets.
+ * Personal data is removed from `event` itself, which must be the caller's own (an event just
+ * parsed from a webhook body): this runs on every webhook, where a stripped copy of a 3.5 kB event
+ * cost a third as much as verifying it. Callers that keep using the event use `toEventJob`.
+ */
+export function toEventJobInPlace (event: Stripe.Event, receivedAt = Date.now()): StripeEventJob {
   const data = event.data as unknown as { object: Record<string, unknown>, previous_attributes?: Record<string, unknown> }
+  stripPersonal(data)
   return {
     event: {
       id: event.id,
@@ -67,10 +78,15 @@ export function toEventJob (event: Stripe.Event, receivedAt = Date.now()): Strip
       api_version: event.api_version,
       livemode: event.livemode,
       data: {
-        object: stripPersonal(data.object) as Record<string, unknown>,
-        ...(data.previous_attributes && { previous_attributes: stripPersonal(data.previous_attributes) as Record<string, unknown> })
+        object: data.object,
+        ...(data.previous_attributes && { previous_attributes: data.previous_attributes })
       }
     },
     receivedAt
   }
+}
+
+/** The job of an event the caller keeps (read from Stripe's API, reconciliation): built from a copy. */
+export function toEventJob (event: Stripe.Event, receivedAt = Date.now()): StripeEventJob {
+  return toEventJobInPlace(structuredClone(event), receivedAt)
 }

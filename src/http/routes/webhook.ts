@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.js'
 import { AppError } from '../../errors.js'
 import { faultPoint } from '../../fault-points.js'
 import { withTimeout } from '../../with-timeout.js'
-import { verifyStripeEvent, WebhookVerificationError, toEventJob } from '../../stripe/webhook.js'
+import { verifyStripeEvent, WebhookVerificationError, toEventJobInPlace } from '../../stripe/webhook.js'
 import { ErrorBody } from '../schemas.js'
 
 /**
@@ -61,7 +61,7 @@ export default async function webhookRoutes (app: FastifyInstance, opts: { deps:
       throw new AppError(400, 'invalid_payload', 'Body is not a Stripe event')
     }
     try {
-      await withTimeout(deps.queues.stripeEvents.add(event.type, toEventJob(event), { jobId: event.id }), ENQUEUE_TIMEOUT_MS)
+      await withTimeout(deps.queues.stripeEvents.add(event.type, toEventJobInPlace(event), { jobId: event.id }), ENQUEUE_TIMEOUT_MS)
     } catch (err) {
       req.log.error({ err, eventId: event.id }, 'could not queue webhook event')
       throw new AppError(503, 'queue_unavailable', 'Event could not be queued; retry later')
