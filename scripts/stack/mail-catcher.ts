@@ -57,6 +57,9 @@ export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<
     smtp.once('error', reject)
     smtp.listen(opts.smtpPort ?? 0, '127.0.0.1', () => resolve())
   })
+  // A sender that dies mid-session (a worker killed by a fault test) resets its connection; the
+  // catcher keeps serving everyone else.
+  smtp.on('error', err => opts.log?.(`smtp: ${err.message}`))
   const smtpPort = (smtp.server.address() as AddressInfo).port
 
   let api: http.Server | undefined

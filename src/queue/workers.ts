@@ -14,6 +14,9 @@ export interface StartedWorkers {
   close: () => Promise<void>
 }
 
+/** Times a job may be found without its worker's lock (the worker died) before it is failed. */
+export const MAX_STALLED_COUNT = 5
+
 export interface WorkerTuning {
   concurrency?: number
   /** Shorter lock settings make stalled-job recovery faster (tests); defaults suit production. */
@@ -43,7 +46,7 @@ export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Log
       concurrency: tuning.concurrency ?? (name === QUEUES.stripeEvents ? deps.config.APPLY_BATCH_SIZE : deps.config.WORKER_CONCURRENCY),
       lockDuration: tuning.lockDuration ?? 30_000,
       stalledInterval: tuning.stalledInterval ?? 30_000,
-      maxStalledCount: 5
+      maxStalledCount: MAX_STALLED_COUNT
     }
     const worker = new Worker(name, processor, opts)
     worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'))

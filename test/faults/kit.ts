@@ -5,6 +5,7 @@ import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue } from '../../src/billing/plans.js'
+import { MAX_STALLED_COUNT } from '../../src/queue/workers.js'
 import { startJourney, type Journey, type JourneyOptions } from '../e2e/harness.js'
 import { REDIS_URL, WEBHOOK_SECRET, signBody, waitFor } from '../helpers/env.js'
 
@@ -156,7 +157,8 @@ export async function recoverStalled (j: FaultStack, queue: string): Promise<num
     const active = await r.lrange(`${j.prefix}:${queue}:active`, 0, -1)
     for (const id of active) await r.del(`${j.prefix}:${queue}:${id}:lock`)
     const connection = new Redis(j.redisUrl, { maxRetriesPerRequest: null })
-    const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false })
+    // The production limit: BullMQ's default of 1 would fail a job that two kills in one run caught active.
+    const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false, maxStalledCount: MAX_STALLED_COUNT })
     try {
       for (let pass = 0; pass < 2; pass++) {
         await r.del(`${j.prefix}:${queue}:stalled-check`)
