@@ -52,7 +52,8 @@ export async function startStack (c: Cleanup) {
   }
   async function startApi (): Promise<Proc & { url: string }> {
     const port = await freePort()
-    const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, profile('api'))
+    // With the node flags of the Dockerfile's CMD, as production runs the api.
+    const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, ['--max-semi-space-size=32', ...profile('api')])
     const url = `http://127.0.0.1:${port}`
     await waitHttp(api, `${url}/health/ready`)
     return { ...api, url }
