@@ -42,9 +42,10 @@ export function createRedis (url: string, role: RedisRole, extra: RedisOptions =
     producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1000 },
     cache: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, connectTimeout: 1000, enableAutoPipelining: true }
   }
-  // Fail-fast producer connections coalesce (the api's; the workers' own for cache invalidations and
-  // email jobs); the workers' BullMQ connections block on Redis and would gain nothing.
-  const Client = role === 'producer' ? CoalescingRedis : Redis
+  // Producer connections coalesce (the api's; the workers' own for cache invalidations and email
+  // jobs), and so does a worker's command connection: the jobs of a batch complete in one turn, and
+  // their moveToFinished scripts leave in one write. BullMQ blocks on a plain duplicate of it.
+  const Client = role === 'cache' ? Redis : CoalescingRedis
   const client = new Client(url, { ...base, ...byRole[role], ...extra, retryStrategy: times => Math.min(times * 100, 1000) })
   // ioredis reports connection errors as events; they surface to callers as failed commands.
   client.on('error', () => {})

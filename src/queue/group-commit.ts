@@ -22,7 +22,7 @@ export interface GroupCommitOptions {
  */
 export function groupCommit<T, R> (applyAll: ApplyAll<T, R>, opts: GroupCommitOptions = {}): (item: T) => Promise<R> {
   const maxInFlight = opts.maxInFlight ?? 2
-  const overlapAt = opts.overlapAt ?? 8
+  const overlapAt = opts.overlapAt ?? 1
   const waiting: Array<Waiting<T, R>> = []
   let inFlight = 0
   let scheduled = false
