@@ -29,11 +29,16 @@ for (const [i, point] of (['before-commit', 'after-commit', 'after-smtp'] as con
     await pool(shuffle(mine.flatMap(eventsOf)), 8, async e => { await sender.deliver(e, { retry: true }) })
     const stoppedAt = await reached(j, point)
     await kill(paused)
+    // Messages the SMTP server accepted whose outbox rows were never marked sent: the retry sends each
+    // again. More than the pause file names when a second send got past SMTP in the moment before the kill.
+    const addresses = mine.map(c => c.email)
+    const accepted = j.mail.messages.filter(m => m.To.some(to => addresses.includes(to))).length
+    const [{ marked }] = await j.sql`select count(*)::int as marked from email_outbox where status = 'sent' and "to" = any(${addresses})`
     const moved = (await recoverStalled(j, 'stripe-events')) + (await recoverStalled(j, 'email'))
     normal = j.spawnProcess(`worker-after-${point}`, 'workers/all.ts', { METRICS_PORT: '0' })
     await settle(j, sender.acked)
     // Only the SMTP kill may repeat a message: the server had it when the worker died.
-    const allowed = point === 'after-smtp' ? stoppedAt.length : 0
+    const allowed = point === 'after-smtp' ? accepted - Number(marked) : 0
     const row = await tally(j, sender, mine, { scenario: `worker SIGKILL ${point}`, notes: `${stoppedAt.length} job(s) stopped there, ${moved} recovered as stalled${allowed ? `; ${allowed} duplicate email(s) allowed` : ''}` })
     report(t, row, { duplicated: allowed })
   })
