@@ -36,3 +36,22 @@ t.test('entitlement reads: one Redis round trip for a cached read, the per-key l
   t.equal(down.statusCode, 200, 'with Redis down the read is answered from Postgres')
   t.match(down.json(), { ...nothing, user_id: 'u_other' })
 })
+
+t.test('an id the schema refuses never reaches the entitlement cache', async t => {
+  const redis = await RedisProcess.start()
+  t.teardown(() => redis.destroy())
+  const { app } = await buildTestApp(t, { REDIS_URL: redis.url })
+  const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+  const gets = async () => Number(/cmdstat_mget:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0)
+  const read = (user: string) => app.inject({ url: `/api/v1/entitlements/${encodeURIComponent(user)}`, headers: { authorization: `Bearer ${API_KEY}` } })
+
+  await read('u_valid')
+  const afterValid = await gets()
+  t.ok(afterValid > 0, 'a valid id is looked up in the cache')
+  for (const bad of ['x'.repeat(200), "u'; drop table entitlements; --", '../../etc/passwd']) {
+    t.equal((await read(bad)).statusCode, 400, `${bad.slice(0, 20)} refused`)
+  }
+  t.equal(await gets(), afterValid, 'no cache read for the refused ids')
+})

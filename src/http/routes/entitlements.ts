@@ -13,6 +13,8 @@ declare module 'fastify' {
   }
 }
 
+const USER_ID = new RegExp((UserId as { pattern?: string }).pattern!)
+
 export default async function entitlementRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
@@ -24,7 +26,8 @@ export default async function entitlementRoutes (base: FastifyInstance, { deps }
     // appends to the route's onRequest hooks), so the cache read and the limiter's count go to Redis
     // together, in one round trip rather than two in a row. Only Redis is read before the limiter
     // answers: a miss goes to Postgres in the handler, once the request is allowed and validated.
-    onRequest: async req => { req.entitlementCacheRead = readCachedEntitlement(cache, req.params.user_id) },
+    // An id the schema will refuse never reaches Redis.
+    onRequest: async req => { if (USER_ID.test(req.params.user_id)) req.entitlementCacheRead = readCachedEntitlement(cache, req.params.user_id) },
     config: { rateLimit: app.rateLimits.read },
     schema: {
       tags: ['entitlements'],
