@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ADMIN_TOKEN, waitFor } from '../helpers/env.js'
-import { emulatorEvents, kill, pool, reached, report, Sender, settle, startFaultStack, subscribeCustomers, tally, type Customer } from './kit.js'
+import { kill, newBatch, pool, reached, report, Sender, settle, startFaultStack, tally } from './kit.js'
 
 // Fault 3: the api SIGKILLed after it queued an event and before it answered; the sender retries.
 // Fault 9: a poison event goes to the failed set while the others flow; fixed and retried, it applies once.
@@ -13,14 +13,8 @@ if (process.env.TOLLGATE_FAULTS !== 'all') {
   const j = await startFaultStack(t, { workers: 1 })
   const webhook = `${j.api}/api/v1/webhook`
 
-  async function batch (tag: string, n: number): Promise<{ customers: Customer[], events: Array<Record<string, any>> }> {
-    const before = new Set(emulatorEvents(j).map(e => e.id))
-    const customers = await subscribeCustomers(j, n, { tag })
-    return { customers, events: emulatorEvents(j).filter(e => !before.has(e.id)) }
-  }
-
   t.test('api SIGKILLed between queueing and answering: the retry makes one effect', async t => {
-    const { customers, events } = await batch('apikill', 3)
+    const { customers, events } = await newBatch(j, 'apikill', 3)
     await kill(j.processes.get('api')!, 'SIGTERM')
     j.spawnProcess('api', 'src/server.ts', { TOLLGATE_FAULT_PAUSE: 'after-enqueue' })
     await j.apiReady()
@@ -37,7 +31,7 @@ if (process.env.TOLLGATE_FAULTS !== 'all') {
   })
 
   t.test('a poison event goes to the failed set, the others flow; fixed and retried it applies once', async t => {
-    const { customers, events } = await batch('poison', 3)
+    const { customers, events } = await newBatch(j, 'poison', 3)
     // An invoice of a subscription Stripe cannot find: it carries no subscription state, none is
     // stored, so applying it needs a read of the subscription, and Stripe answers 404.
     const template = events.find(e => e.type === 'invoice.paid')!

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisProcess } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/env.js'
-import { emulatorEvents, kill, pool, report, Sender, settle, startFaultStack, subscribeCustomers, tally, type Customer } from './kit.js'
+import { kill, newBatch, pool, report, Sender, settle, startFaultStack, tally } from './kit.js'
 
 // Faults 4 and 5 on a private redis-server (AOF on, fsync always, as production should run it):
 // stopped and paused at ingestion, and restarted while jobs wait.
@@ -12,15 +12,8 @@ t.teardown(() => redis.destroy())
 const j = await startFaultStack(t, { redisUrl: redis.url, workers: 1 })
 const webhook = `${j.api}/api/v1/webhook`
 
-/** New customers whose events are recorded by the emulator but not yet sent. */
-async function batch (tag: string, n: number): Promise<{ customers: Customer[], events: Array<Record<string, any>> }> {
-  const before = new Set(emulatorEvents(j).map(e => e.id))
-  const customers = await subscribeCustomers(j, n, { tag })
-  return { customers, events: emulatorEvents(j).filter(e => !before.has(e.id)) }
-}
-
 t.test('Redis stopped at ingestion: 503 within 2 s, never 2xx; Stripe\'s retries land once it is back', async t => {
-  const { customers, events } = await batch('stopped', 4)
+  const { customers, events } = await newBatch(j, 'stopped', 4)
   await redis.stop()
   const sender = new Sender(webhook)
   const refused = await Promise.all(events.map(e => sender.deliver(e)))
@@ -35,7 +28,7 @@ t.test('Redis stopped at ingestion: 503 within 2 s, never 2xx; Stripe\'s retries
 })
 
 t.test('Redis paused (CLIENT PAUSE ALL): 503 within 2 s, never 2xx; retries land after', async t => {
-  const { customers, events } = await batch('paused', 4)
+  const { customers, events } = await newBatch(j, 'paused', 4)
   const admin = new (await import('ioredis')).Redis(redis.url)
   t.teardown(() => admin.disconnect())
   await admin.client('PAUSE', 5000, 'ALL')
@@ -53,7 +46,7 @@ t.test('Redis paused (CLIENT PAUSE ALL): 503 within 2 s, never 2xx; retries land
 })
 
 t.test('Redis SIGKILLed and restarted while jobs wait: all of them are processed afterwards', async t => {
-  const { customers, events } = await batch('restart', 8)
+  const { customers, events } = await newBatch(j, 'restart', 8)
   await kill(j.processes.get('worker-1')!, 'SIGTERM')
   const sender = new Sender(webhook)
   await pool(events, 8, async e => { await sender.deliver(e, { retry: true }) })
