@@ -54,7 +54,7 @@ function lastPerKey<R> (rows: R[], key: (r: R) => string): R[] {
  * namespaced so a subscription id and a user id never share a lock.
  */
 export async function lockKey (tx: Tx, namespace: string, key: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${namespace}:${key}`}, 0))`)
+  await lockKeys(tx, [`${namespace}:${key}`])
 }
 
 /**

@@ -17,10 +17,6 @@ export const entitlementsCacheKey = (prefix: string, userId: string) => `${prefi
 const generationKey = (prefix: string, userId: string) => `${prefix}:entitlements-gen:${userId}`
 const GENERATION_TTL_SECONDS = 86_400
 
-export async function invalidateEntitlements (redis: Redis, prefix: string, userId: string): Promise<void> {
-  await invalidateEntitlementsOf(redis, prefix, [userId])
-}
-
 /** One round trip for many users: each user's generation moves on and their cached row goes. */
 export async function invalidateEntitlementsOf (redis: Redis, prefix: string, userIds: string[]): Promise<void> {
   if (userIds.length === 0) return

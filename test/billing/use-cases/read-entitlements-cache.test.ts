@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { cacheIfUnchanged, cachedEntitlement, entitlementsCacheKey, invalidateEntitlements } from '../../../src/billing/use-cases/read-entitlements.js'
+import { cacheIfUnchanged, cachedEntitlement, entitlementsCacheKey, invalidateEntitlementsOf } from '../../../src/billing/use-cases/read-entitlements.js'
 import { createTestPrefix, REDIS_URL } from '../../helpers/env.js'
 
 t.test('a reader that loaded a row before an invalidation cannot cache it after', async t => {
@@ -12,7 +12,7 @@ t.test('a reader that loaded a row before an invalidation cannot cache it after'
   const [miss, generation] = await cachedEntitlement(redis, prefix, 'u1')
   t.equal(miss, null)
   // …meanwhile the worker commits a new row and invalidates…
-  await invalidateEntitlements(redis, prefix, 'u1')
+  await invalidateEntitlementsOf(redis, prefix, ['u1'])
   // …so the reader's late write of the old row is refused.
   t.equal(await cacheIfUnchanged(redis, prefix, 'u1', generation, '{"old":true}', 60), false)
   t.equal(await redis.get(entitlementsCacheKey(prefix, 'u1')), null, 'stale row not cached')
