@@ -1,20 +1,20 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createContext, type Ctx, type EmulatorOptions } from './context.js';
-import { createRequestListener } from './http/server.js';
-import { productRoutes } from './resources/products.js';
-import { priceRoutes } from './resources/prices.js';
-import { customerRoutes } from './resources/customers.js';
-import { checkoutSessionRoutes } from './resources/checkout-sessions.js';
-import { subscriptionRoutes } from './resources/subscriptions.js';
-import { invoiceRoutes } from './resources/invoices.js';
-import { billingPortalRoutes } from './resources/billing-portal.js';
-import { webhookEndpointRoutes } from './resources/webhook-endpoints.js';
-import { eventRoutes } from './resources/events.js';
-import type { DeliveryRecord } from './webhooks/delivery.js';
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createContext, type Ctx, type EmulatorOptions } from './context.js'
+import { createRequestListener } from './http/server.js'
+import { productRoutes } from './resources/products.js'
+import { priceRoutes } from './resources/prices.js'
+import { customerRoutes } from './resources/customers.js'
+import { checkoutSessionRoutes } from './resources/checkout-sessions.js'
+import { subscriptionRoutes } from './resources/subscriptions.js'
+import { invoiceRoutes } from './resources/invoices.js'
+import { billingPortalRoutes } from './resources/billing-portal.js'
+import { webhookEndpointRoutes } from './resources/webhook-endpoints.js'
+import { eventRoutes } from './resources/events.js'
+import type { DeliveryRecord } from './webhooks/delivery.js'
 
-export type { EmulatorOptions } from './context.js';
-export type { DeliveryRecord } from './webhooks/delivery.js';
+export type { EmulatorOptions } from './context.js'
+export type { DeliveryRecord } from './webhooks/delivery.js'
 
 const ROUTES = [
   ...productRoutes,
@@ -25,62 +25,62 @@ const ROUTES = [
   ...invoiceRoutes,
   ...billingPortalRoutes,
   ...webhookEndpointRoutes,
-  ...eventRoutes,
-];
+  ...eventRoutes
+]
 
 export interface Emulator {
   /** Starts listening; port 0 (the default) picks a free port. Resolves to the base URL. */
-  listen(port?: number): Promise<string>;
+  listen(port?: number): Promise<string>
   /** Stops the server and cancels pending webhook deliveries. */
-  close(): Promise<void>;
+  close(): Promise<void>
   /** Base URL, e.g. http://127.0.0.1:12111 (throws before listen). */
-  readonly url: string;
-  readonly port: number;
+  readonly url: string
+  readonly port: number
   /** Delivery attempts so far (same as GET /_emulator/deliveries). */
-  deliveries(): DeliveryRecord[];
+  deliveries(): DeliveryRecord[]
   /** Internal state, for tests that need to look behind the API. */
-  readonly ctx: Ctx;
+  readonly ctx: Ctx
 }
 
-export function createEmulator(opts: EmulatorOptions = {}): Emulator {
-  const host = opts.host ?? '127.0.0.1';
-  let address: AddressInfo | undefined;
+export function createEmulator (opts: EmulatorOptions = {}): Emulator {
+  const host = opts.host ?? '127.0.0.1'
+  let address: AddressInfo | undefined
   const baseUrl = () => {
-    if (!address) throw new Error('emulator is not listening');
-    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  };
-  const publicUrl = opts.publicUrl?.replace(/\/+$/, '');
-  const ctx = createContext(opts, publicUrl ? () => publicUrl : baseUrl);
-  const server = http.createServer(createRequestListener(ctx, ROUTES));
+    if (!address) throw new Error('emulator is not listening')
+    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+  }
+  const publicUrl = opts.publicUrl?.replace(/\/+$/, '')
+  const ctx = createContext(opts, publicUrl ? () => publicUrl : baseUrl)
+  const server = http.createServer(createRequestListener(ctx, ROUTES))
   // Stripe's SDK keeps connections alive; short idle timeouts let close() finish promptly.
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = 1000
 
   return {
     ctx,
-    get url() {
-      return baseUrl();
+    get url () {
+      return baseUrl()
     },
-    get port() {
-      if (!address) throw new Error('emulator is not listening');
-      return address.port;
+    get port () {
+      if (!address) throw new Error('emulator is not listening')
+      return address.port
     },
     deliveries: () => ctx.deliverer.records,
-    listen(port = 0) {
+    listen (port = 0) {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', reject)
         server.listen(port, host, () => {
-          server.off('error', reject);
-          address = server.address() as AddressInfo;
-          resolve(baseUrl());
-        });
-      });
+          server.off('error', reject)
+          address = server.address() as AddressInfo
+          resolve(baseUrl())
+        })
+      })
     },
-    close() {
-      ctx.deliverer.close();
+    close () {
+      ctx.deliverer.close()
       return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    }
+  }
 }

@@ -1,8 +1,8 @@
-import { createEmulator } from './index.js';
+import { createEmulator } from './index.js'
 
 // Process entry: the only place that reads the environment and listens.
-const env = process.env;
-const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) ? Number(v) : fallback);
+const env = process.env
+const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) ? Number(v) : fallback)
 
 const emulator = createEmulator({
   host: env.EMULATOR_HOST ?? '127.0.0.1',
@@ -12,18 +12,18 @@ const emulator = createEmulator({
   retryBaseMs: num(env.EMULATOR_RETRY_BASE_MS, 1000),
   maxAttempts: num(env.EMULATOR_MAX_ATTEMPTS, 8),
   deliveryTimeoutMs: num(env.EMULATOR_DELIVERY_TIMEOUT_MS, 10_000),
-  log: env.EMULATOR_LOG === '1',
-});
+  log: env.EMULATOR_LOG === '1'
+})
 
-const url = await emulator.listen(num(env.EMULATOR_PORT, 12111));
-console.log(`Stripe emulator listening on ${url}`);
+const url = await emulator.listen(num(env.EMULATOR_PORT, 12111))
+console.log(`Stripe emulator listening on ${url}`)
 
-let closing = false;
+let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {
-    if (closing) return;
-    closing = true;
-    await emulator.close();
-    process.exit(0);
-  });
+    if (closing) return
+    closing = true
+    await emulator.close()
+    process.exit(0)
+  })
 }

@@ -1,5 +1,5 @@
 // All emulator state lives here so `reset` is one call and `state` is one dump.
-export type Obj = Record<string, any>;
+export type Obj = Record<string, any>
 
 export const COLLECTIONS = [
   'customers',
@@ -11,9 +11,9 @@ export const COLLECTIONS = [
   'invoiceitems',
   'portal_sessions',
   'webhook_endpoints',
-  'events',
-] as const;
-export type Collection = (typeof COLLECTIONS)[number];
+  'events'
+] as const
+export type Collection = (typeof COLLECTIONS)[number]
 
 // `expand` and error messages find an object's collection from its id prefix, like Stripe does.
 const PREFIXES: [string, Collection, string][] = [
@@ -26,102 +26,102 @@ const PREFIXES: [string, Collection, string][] = [
   ['ii_', 'invoiceitems', 'invoiceitem'],
   ['bps_', 'portal_sessions', 'billing_portal.session'],
   ['we_', 'webhook_endpoints', 'webhook_endpoint'],
-  ['evt_', 'events', 'event'],
-];
+  ['evt_', 'events', 'event']
+]
 
 export interface StoredResponse {
-  fingerprint: string;
-  status: number;
-  body: string;
-  requestId: string;
+  fingerprint: string
+  status: number
+  body: string
+  requestId: string
 }
 
 export interface LineItemInput {
-  price: string;
-  quantity: number;
+  price: string
+  quantity: number
 }
 
 // Checkout Session inputs Stripe keeps off the session object itself.
 export interface SessionDetails {
-  lineItems: LineItemInput[];
-  subscriptionMetadata: Record<string, string>;
+  lineItems: LineItemInput[]
+  subscriptionMetadata: Record<string, string>
 }
 
 // Invoices and invoice items are also kept per subscription (which never changes once they
 // exist), in creation order: renewals and the billing clock look them up for one subscription at a
 // time, which must not scan every invoice.
-type PerSubscription = 'invoices' | 'invoiceitems';
-const subscriptionOf = (obj: Obj): string | undefined => obj.parent?.subscription_details?.subscription;
+type PerSubscription = 'invoices' | 'invoiceitems'
+const subscriptionOf = (obj: Obj): string | undefined => obj.parent?.subscription_details?.subscription
 
 export class Store {
-  collections = {} as Record<Collection, Map<string, Obj>>;
-  private bySubscription = {} as Record<PerSubscription, Map<string, Obj[]>>;
-  sessionDetails = new Map<string, SessionDetails>();
-  failingCustomers = new Set<string>();
-  idempotency = new Map<string, StoredResponse>();
+  collections = {} as Record<Collection, Map<string, Obj>>
+  private bySubscription = {} as Record<PerSubscription, Map<string, Obj[]>>
+  sessionDetails = new Map<string, SessionDetails>()
+  failingCustomers = new Set<string>()
+  idempotency = new Map<string, StoredResponse>()
 
-  constructor() {
-    this.reset();
+  constructor () {
+    this.reset()
   }
 
-  reset(): void {
-    for (const name of COLLECTIONS) this.collections[name] = new Map();
-    this.bySubscription = { invoices: new Map(), invoiceitems: new Map() };
-    this.sessionDetails.clear();
-    this.failingCustomers.clear();
-    this.idempotency.clear();
+  reset (): void {
+    for (const name of COLLECTIONS) this.collections[name] = new Map()
+    this.bySubscription = { invoices: new Map(), invoiceitems: new Map() }
+    this.sessionDetails.clear()
+    this.failingCustomers.clear()
+    this.idempotency.clear()
   }
 
-  get(collection: Collection, id: string): Obj | undefined {
-    return this.collections[collection].get(id);
+  get (collection: Collection, id: string): Obj | undefined {
+    return this.collections[collection].get(id)
   }
 
-  put(collection: Collection, obj: Obj): Obj {
-    const index = this.collections[collection].has(obj.id) ? undefined : this.perSubscription(collection);
-    this.collections[collection].set(obj.id, obj);
-    const subId = subscriptionOf(obj);
+  put (collection: Collection, obj: Obj): Obj {
+    const index = this.collections[collection].has(obj.id) ? undefined : this.perSubscription(collection)
+    this.collections[collection].set(obj.id, obj)
+    const subId = subscriptionOf(obj)
     if (index && subId) {
-      const list = index.get(subId);
-      if (list) list.push(obj);
-      else index.set(subId, [obj]);
+      const list = index.get(subId)
+      if (list) list.push(obj)
+      else index.set(subId, [obj])
     }
-    return obj;
+    return obj
   }
 
-  delete(collection: Collection, id: string): void {
-    const obj = this.collections[collection].get(id);
-    this.collections[collection].delete(id);
-    const index = this.perSubscription(collection);
-    const subId = obj && subscriptionOf(obj);
-    if (index && subId) index.set(subId, (index.get(subId) ?? []).filter((o) => o !== obj));
+  delete (collection: Collection, id: string): void {
+    const obj = this.collections[collection].get(id)
+    this.collections[collection].delete(id)
+    const index = this.perSubscription(collection)
+    const subId = obj && subscriptionOf(obj)
+    if (index && subId) index.set(subId, (index.get(subId) ?? []).filter((o) => o !== obj))
   }
 
-  private perSubscription(collection: Collection): Map<string, Obj[]> | undefined {
-    return collection === 'invoices' || collection === 'invoiceitems' ? this.bySubscription[collection] : undefined;
+  private perSubscription (collection: Collection): Map<string, Obj[]> | undefined {
+    return collection === 'invoices' || collection === 'invoiceitems' ? this.bySubscription[collection] : undefined
   }
 
   /** Invoices or invoice items of one subscription, oldest first. */
-  ofSubscription(collection: PerSubscription, subscriptionId: string): readonly Obj[] {
-    return this.bySubscription[collection].get(subscriptionId) ?? [];
+  ofSubscription (collection: PerSubscription, subscriptionId: string): readonly Obj[] {
+    return this.bySubscription[collection].get(subscriptionId) ?? []
   }
 
   // Stripe lists newest first; insertion order stands in for creation order within a second.
-  newestFirst(collection: Collection): Obj[] {
-    return [...this.collections[collection].values()].reverse();
+  newestFirst (collection: Collection): Obj[] {
+    return [...this.collections[collection].values()].reverse()
   }
 
-  findById(id: string): Obj | undefined {
-    const match = PREFIXES.find(([prefix]) => id.startsWith(prefix));
-    return match ? this.get(match[1], id) : undefined;
+  findById (id: string): Obj | undefined {
+    const match = PREFIXES.find(([prefix]) => id.startsWith(prefix))
+    return match ? this.get(match[1], id) : undefined
   }
 
-  dump(): Record<string, Obj[]> {
-    const out: Record<string, Obj[]> = {};
-    for (const name of COLLECTIONS) out[name] = [...this.collections[name].values()];
-    return out;
+  dump (): Record<string, Obj[]> {
+    const out: Record<string, Obj[]> = {}
+    for (const name of COLLECTIONS) out[name] = [...this.collections[name].values()]
+    return out
   }
 }
 
-export function resourceName(id: string): string {
-  return PREFIXES.find(([prefix]) => id.startsWith(prefix))?.[2] ?? 'object';
+export function resourceName (id: string): string {
+  return PREFIXES.find(([prefix]) => id.startsWith(prefix))?.[2] ?? 'object'
 }

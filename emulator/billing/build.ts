@@ -1,10 +1,10 @@
-import { newId, randomToken } from '../ids.js';
-import { fromTemplate } from '../templates.js';
-import { addInterval } from './period.js';
-import type { Ctx } from '../context.js';
-import type { Obj } from '../store.js';
+import { newId, randomToken } from '../ids.js'
+import { fromTemplate } from '../templates.js'
+import { addInterval } from './period.js'
+import type { Ctx } from '../context.js'
+import type { Obj } from '../store.js'
 
-export function planFromPrice(ctx: Ctx, price: Obj): Obj {
+export function planFromPrice (ctx: Ctx, price: Obj): Obj {
   return fromTemplate(ctx.templates, 'plan', {
     active: price.active,
     amount: price.unit_amount,
@@ -18,15 +18,15 @@ export function planFromPrice(ctx: Ctx, price: Obj): Obj {
     nickname: price.nickname,
     product: price.product,
     trial_period_days: price.recurring?.trial_period_days ?? null,
-    usage_type: price.recurring?.usage_type ?? 'licensed',
-  });
+    usage_type: price.recurring?.usage_type ?? 'licensed'
+  })
 }
 
-export function periodEnd(price: Obj, start: number): number {
-  return addInterval(start, price.recurring?.interval ?? 'month', price.recurring?.interval_count ?? 1);
+export function periodEnd (price: Obj, start: number): number {
+  return addInterval(start, price.recurring?.interval ?? 'month', price.recurring?.interval_count ?? 1)
 }
 
-export function subscriptionItem(ctx: Ctx, subscriptionId: string, price: Obj, quantity: number, start: number): Obj {
+export function subscriptionItem (ctx: Ctx, subscriptionId: string, price: Obj, quantity: number, start: number): Obj {
   return fromTemplate(ctx.templates, 'subscriptionItem', {
     created: start,
     current_period_start: start,
@@ -36,14 +36,14 @@ export function subscriptionItem(ctx: Ctx, subscriptionId: string, price: Obj, q
     plan: planFromPrice(ctx, price),
     price: structuredClone(price),
     quantity,
-    subscription: subscriptionId,
-  });
+    subscription: subscriptionId
+  })
 }
 
-export function buildSubscription(ctx: Ctx, customer: Obj, lines: { price: Obj; quantity: number }[], metadata: Record<string, string>): Obj {
-  const now = ctx.clock.now();
-  const id = newId('sub');
-  const items = lines.map((l) => subscriptionItem(ctx, id, l.price, l.quantity, now));
+export function buildSubscription (ctx: Ctx, customer: Obj, lines: { price: Obj, quantity: number }[], metadata: Record<string, string>): Obj {
+  const now = ctx.clock.now()
+  const id = newId('sub')
+  const items = lines.map((l) => subscriptionItem(ctx, id, l.price, l.quantity, now))
   return fromTemplate(ctx.templates, 'subscription', {
     billing_cycle_anchor: now,
     created: now,
@@ -55,11 +55,11 @@ export function buildSubscription(ctx: Ctx, customer: Obj, lines: { price: Obj; 
     latest_invoice: null,
     metadata: { ...metadata },
     start_date: now,
-    status: 'active',
-  });
+    status: 'active'
+  })
 }
 
-export function customerDetails(customer: Obj): Obj {
+export function customerDetails (customer: Obj): Obj {
   return {
     address: customer.address ?? { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
     business_name: null,
@@ -68,7 +68,6 @@ export function customerDetails(customer: Obj): Obj {
     name: customer.name,
     phone: customer.phone,
     tax_exempt: customer.tax_exempt ?? 'none',
-    tax_ids: [],
-  };
+    tax_ids: []
+  }
 }
-

@@ -1,14 +1,14 @@
-import { completeCheckout, type CheckoutOutcome } from '../billing/checkout.js';
-import { advanceClock } from '../billing/cycle.js';
-import { parseChaos } from '../webhooks/chaos.js';
-import { ApiError, badRequest, missing } from '../wire/errors.js';
-import { matchRoute } from '../http/route.js';
-import type { Ctx } from '../context.js';
+import { completeCheckout, type CheckoutOutcome } from '../billing/checkout.js'
+import { advanceClock } from '../billing/cycle.js'
+import { parseChaos } from '../webhooks/chaos.js'
+import { ApiError, badRequest, missing } from '../wire/errors.js'
+import { matchRoute } from '../http/route.js'
+import type { Ctx } from '../context.js'
 
 interface ControlRoute {
-  method: 'GET' | 'POST';
-  path: string;
-  handler: (ctx: Ctx, params: Record<string, string>, body: Record<string, any>) => unknown;
+  method: 'GET' | 'POST'
+  path: string
+  handler: (ctx: Ctx, params: Record<string, string>, body: Record<string, any>) => unknown
 }
 
 // Test and demo hooks outside Stripe's namespace; JSON in, JSON out, no API key.
@@ -17,79 +17,79 @@ const routes: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/checkout/:id/complete',
     handler: (ctx, params, body) => {
-      const session = ctx.store.get('checkout_sessions', params.id);
-      if (!session) throw missing('checkout.session', params.id);
-      const outcome = (body.outcome ?? 'paid') as CheckoutOutcome;
-      if (outcome !== 'paid' && outcome !== 'declined') throw badRequest('outcome must be "paid" or "declined"', 'outcome');
-      return completeCheckout(ctx, session, outcome);
-    },
+      const session = ctx.store.get('checkout_sessions', params.id)
+      if (!session) throw missing('checkout.session', params.id)
+      const outcome = (body.outcome ?? 'paid') as CheckoutOutcome
+      if (outcome !== 'paid' && outcome !== 'declined') throw badRequest('outcome must be "paid" or "declined"', 'outcome')
+      return completeCheckout(ctx, session, outcome)
+    }
   },
   {
     method: 'POST',
     path: '/_emulator/clock/advance',
     handler: (ctx, _params, body) => {
-      const seconds = Number(body.seconds);
-      if (!Number.isFinite(seconds) || seconds < 0) throw badRequest('seconds must be a non-negative number', 'seconds');
-      return { now: advanceClock(ctx, seconds) };
-    },
+      const seconds = Number(body.seconds)
+      if (!Number.isFinite(seconds) || seconds < 0) throw badRequest('seconds must be a non-negative number', 'seconds')
+      return { now: advanceClock(ctx, seconds) }
+    }
   },
   { method: 'GET', path: '/_emulator/clock', handler: (ctx) => ({ now: ctx.clock.now() }) },
   {
     method: 'POST',
     path: '/_emulator/customers/:id/fail-payments',
     handler: (ctx, params, body) => {
-      if (!ctx.store.get('customers', params.id)) throw missing('customer', params.id);
-      if (body.fail === false) ctx.store.failingCustomers.delete(params.id);
-      else ctx.store.failingCustomers.add(params.id);
-      return { customer: params.id, fail: ctx.store.failingCustomers.has(params.id) };
-    },
+      if (!ctx.store.get('customers', params.id)) throw missing('customer', params.id)
+      if (body.fail === false) ctx.store.failingCustomers.delete(params.id)
+      else ctx.store.failingCustomers.add(params.id)
+      return { customer: params.id, fail: ctx.store.failingCustomers.has(params.id) }
+    }
   },
   { method: 'GET', path: '/_emulator/deliveries', handler: (ctx) => ({ data: ctx.deliverer.records, pending: ctx.deliverer.pending() }) },
   {
     method: 'POST',
     path: '/_emulator/chaos',
     handler: (ctx, _params, body) => {
-      ctx.deliverer.chaos = parseChaos(body, ctx.deliverer.chaos);
-      return ctx.deliverer.chaos;
-    },
+      ctx.deliverer.chaos = parseChaos(body, ctx.deliverer.chaos)
+      return ctx.deliverer.chaos
+    }
   },
   {
     method: 'POST',
     path: '/_emulator/fail-api',
     handler: (ctx, _params, body) => {
-      const status = Number(body.status ?? 500);
-      if (![500, 502, 503, 409, 429].includes(status)) throw badRequest('status must be one of 500, 502, 503, 409, 429', 'status');
-      ctx.failApi = { status, count: Math.max(0, Math.floor(Number(body.count ?? 1))) };
-      return ctx.failApi;
-    },
+      const status = Number(body.status ?? 500)
+      if (![500, 502, 503, 409, 429].includes(status)) throw badRequest('status must be one of 500, 502, 503, 409, 429', 'status')
+      ctx.failApi = { status, count: Math.max(0, Math.floor(Number(body.count ?? 1))) }
+      return ctx.failApi
+    }
   },
   {
     method: 'POST',
     path: '/_emulator/reset',
     handler: (ctx) => {
-      ctx.store.reset();
-      ctx.clock.reset();
-      ctx.deliverer.reset();
-      ctx.failApi = { status: 500, count: 0 };
-      return { reset: true };
-    },
+      ctx.store.reset()
+      ctx.clock.reset()
+      ctx.deliverer.reset()
+      ctx.failApi = { status: 500, count: 0 }
+      return { reset: true }
+    }
   },
   {
     method: 'GET',
     path: '/_emulator/state',
-    handler: (ctx) => ({ now: ctx.clock.now(), chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() }),
-  },
-];
+    handler: (ctx) => ({ now: ctx.clock.now(), chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() })
+  }
+]
 
-export function handleControl(ctx: Ctx, method: string, path: string, rawBody: string): { status: number; body: unknown } {
-  const matched = matchRoute(routes, method, path);
-  if (!matched) return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unknown emulator route ${method} ${path}` } } };
+export function handleControl (ctx: Ctx, method: string, path: string, rawBody: string): { status: number, body: unknown } {
+  const matched = matchRoute(routes, method, path)
+  if (!matched) return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unknown emulator route ${method} ${path}` } } }
   try {
-    const body = rawBody ? JSON.parse(rawBody) : {};
-    return { status: 200, body: matched.route.handler(ctx, matched.params, body) };
+    const body = rawBody ? JSON.parse(rawBody) : {}
+    return { status: 200, body: matched.route.handler(ctx, matched.params, body) }
   } catch (err) {
-    if (err instanceof ApiError) return { status: err.status, body: err.body() };
-    if (err instanceof SyntaxError) return { status: 400, body: { error: { type: 'invalid_request_error', message: 'Body must be JSON' } } };
-    throw err;
+    if (err instanceof ApiError) return { status: err.status, body: err.body() }
+    if (err instanceof SyntaxError) return { status: 400, body: { error: { type: 'invalid_request_error', message: 'Body must be JSON' } } }
+    throw err
   }
 }

@@ -1,47 +1,47 @@
-import http from 'node:http';
-import { handleApi, newRequestId } from './api.js';
-import { handleControl } from '../control/routes.js';
-import { checkoutPage } from '../pages/checkout-page.js';
-import { portalPage } from '../pages/portal-page.js';
-import type { Route } from './route.js';
-import type { Ctx } from '../context.js';
-import type { PageAnswer } from '../pages/types.js';
+import http from 'node:http'
+import { handleApi, newRequestId } from './api.js'
+import { handleControl } from '../control/routes.js'
+import { checkoutPage } from '../pages/checkout-page.js'
+import { portalPage } from '../pages/portal-page.js'
+import type { Route } from './route.js'
+import type { Ctx } from '../context.js'
+import type { PageAnswer } from '../pages/types.js'
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+function readBody (req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+function sendJson (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body, null, 2)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
+  res.end(text)
 }
 
-function sendPage(res: http.ServerResponse, answer: PageAnswer): void {
+function sendPage (res: http.ServerResponse, answer: PageAnswer): void {
   if (answer.location) {
-    res.writeHead(answer.status, { Location: answer.location, 'Content-Length': 0 });
-    res.end();
-    return;
+    res.writeHead(answer.status, { Location: answer.location, 'Content-Length': 0 })
+    res.end()
+    return
   }
-  res.writeHead(answer.status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(answer.html) });
-  res.end(answer.html);
+  res.writeHead(answer.status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(answer.html) })
+  res.end(answer.html)
 }
 
 // Plain node:http keeps the wire exact (raw form bodies, our own parser, Stripe's headers).
-export function createRequestListener(ctx: Ctx, routes: Route[]) {
+export function createRequestListener (ctx: Ctx, routes: Route[]) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const requestId = newRequestId();
-    res.setHeader('Request-Id', requestId);
-    const method = req.method ?? 'GET';
-    const url = new URL(req.url ?? '/', 'http://emulator');
+    const requestId = newRequestId()
+    res.setHeader('Request-Id', requestId)
+    const method = req.method ?? 'GET'
+    const url = new URL(req.url ?? '/', 'http://emulator')
     try {
-      const rawBody = await readBody(req);
-      ctx.log(method, url.pathname);
+      const rawBody = await readBody(req)
+      ctx.log(method, url.pathname)
       if (url.pathname.startsWith('/v1/')) {
         const answer = handleApi(ctx, routes, {
           method,
@@ -49,31 +49,31 @@ export function createRequestListener(ctx: Ctx, routes: Route[]) {
           query: url.search.slice(1),
           rawBody,
           headers: req.headers,
-          requestId,
-        });
-        sendJson(res, answer.status, answer.body, { 'Stripe-Version': '2026-10-28.endive', ...answer.headers });
-        return;
+          requestId
+        })
+        sendJson(res, answer.status, answer.body, { 'Stripe-Version': '2026-10-28.endive', ...answer.headers })
+        return
       }
       if (url.pathname.startsWith('/_emulator/')) {
-        const answer = handleControl(ctx, method, url.pathname, rawBody);
-        sendJson(res, answer.status, answer.body);
-        return;
+        const answer = handleControl(ctx, method, url.pathname, rawBody)
+        sendJson(res, answer.status, answer.body)
+        return
       }
-      const checkout = /^\/checkout\/([^/]+)$/.exec(url.pathname);
+      const checkout = /^\/checkout\/([^/]+)$/.exec(url.pathname)
       if (checkout && (method === 'GET' || method === 'POST')) {
-        sendPage(res, checkoutPage(ctx, method, decodeURIComponent(checkout[1]), rawBody));
-        return;
+        sendPage(res, checkoutPage(ctx, method, decodeURIComponent(checkout[1]), rawBody))
+        return
       }
-      const portal = /^\/billing_portal\/([^/]+)$/.exec(url.pathname);
+      const portal = /^\/billing_portal\/([^/]+)$/.exec(url.pathname)
       if (portal && (method === 'GET' || method === 'POST')) {
-        sendPage(res, portalPage(ctx, method, decodeURIComponent(portal[1]), rawBody));
-        return;
+        sendPage(res, portalPage(ctx, method, decodeURIComponent(portal[1]), rawBody))
+        return
       }
-      sendJson(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${url.pathname}).` } });
+      sendJson(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${url.pathname}).` } })
     } catch (err) {
-      ctx.log('unhandled', err);
-      if (!res.headersSent) sendJson(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred' } });
-      else res.destroy();
+      ctx.log('unhandled', err)
+      if (!res.headersSent) sendJson(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred' } })
+      else res.destroy()
     }
-  };
+  }
 }

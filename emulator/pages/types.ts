@@ -1,5 +1,5 @@
 export interface PageAnswer {
-  status: number;
-  html: string;
-  location?: string;
+  status: number
+  html: string
+  location?: string
 }

@@ -1,19 +1,19 @@
-import { newId } from '../ids.js';
-import { fromTemplate } from '../templates.js';
-import { nullable } from '../wire/form.js';
-import { paramMissing } from '../wire/errors.js';
-import { getCustomer } from './customers.js';
-import type { Route } from '../http/route.js';
+import { newId } from '../ids.js'
+import { fromTemplate } from '../templates.js'
+import { nullable } from '../wire/form.js'
+import { paramMissing } from '../wire/errors.js'
+import { getCustomer } from './customers.js'
+import type { Route } from '../http/route.js'
 
 export const billingPortalRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/billing_portal/sessions',
     handler: (ctx, req) => {
-      const p = req.body;
-      if (!p.customer) throw paramMissing('customer');
-      const customer = getCustomer(ctx, String(p.customer), 'customer');
-      const id = newId('bps');
+      const p = req.body
+      if (!p.customer) throw paramMissing('customer')
+      const customer = getCustomer(ctx, String(p.customer), 'customer')
+      const id = newId('bps')
       const session = fromTemplate(ctx.templates, 'portalSession', {
         configuration: 'bpc_emulator_default',
         created: ctx.clock.now(),
@@ -21,9 +21,9 @@ export const billingPortalRoutes: Route[] = [
         id,
         locale: nullable(p.locale) ?? null,
         return_url: nullable(p.return_url) ?? null,
-        url: `${ctx.baseUrl()}/billing_portal/${id}`,
-      });
-      return ctx.store.put('portal_sessions', session);
-    },
-  },
-];
+        url: `${ctx.baseUrl()}/billing_portal/${id}`
+      })
+      return ctx.store.put('portal_sessions', session)
+    }
+  }
+]

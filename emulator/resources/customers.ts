@@ -1,14 +1,14 @@
-import { newId, randomToken } from '../ids.js';
-import { fromTemplate } from '../templates.js';
-import { updateAndEmit, type RequestInfo } from '../events.js';
-import { missing } from '../wire/errors.js';
-import { mergeMetadata, nullable, type Params } from '../wire/form.js';
-import { listEnvelope } from '../http/list.js';
-import type { Ctx } from '../context.js';
-import type { Route } from '../http/route.js';
-import type { Obj } from '../store.js';
+import { newId, randomToken } from '../ids.js'
+import { fromTemplate } from '../templates.js'
+import { updateAndEmit, type RequestInfo } from '../events.js'
+import { missing } from '../wire/errors.js'
+import { mergeMetadata, nullable, type Params } from '../wire/form.js'
+import { listEnvelope } from '../http/list.js'
+import type { Ctx } from '../context.js'
+import type { Route } from '../http/route.js'
+import type { Obj } from '../store.js'
 
-export function createCustomer(ctx: Ctx, p: Params, request?: RequestInfo): Obj {
+export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
     created: ctx.clock.now(),
@@ -18,17 +18,17 @@ export function createCustomer(ctx: Ctx, p: Params, request?: RequestInfo): Obj 
     metadata: mergeMetadata({}, p.metadata),
     name: nullable(p.name) ?? null,
     next_invoice_sequence: 1,
-    phone: nullable(p.phone) ?? null,
-  });
-  ctx.store.put('customers', customer);
-  ctx.emit('customer.created', customer, { request });
-  return customer;
+    phone: nullable(p.phone) ?? null
+  })
+  ctx.store.put('customers', customer)
+  ctx.emit('customer.created', customer, { request })
+  return customer
 }
 
-export function getCustomer(ctx: Ctx, id: string, param = 'id'): Obj {
-  const customer = ctx.store.get('customers', id);
-  if (!customer) throw missing('customer', id, param);
-  return customer;
+export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
+  const customer = ctx.store.get('customers', id)
+  if (!customer) throw missing('customer', id, param)
+  return customer
 }
 
 export const customerRoutes: Route[] = [
@@ -38,22 +38,22 @@ export const customerRoutes: Route[] = [
     method: 'POST',
     path: '/v1/customers/:id',
     handler: (ctx, req) => {
-      const p = req.body;
+      const p = req.body
       return updateAndEmit(ctx, 'customer.updated', getCustomer(ctx, req.params.id), (c) => {
         for (const field of ['email', 'name', 'description', 'phone'] as const) {
-          if (p[field] !== undefined) c[field] = nullable(p[field]);
+          if (p[field] !== undefined) c[field] = nullable(p[field])
         }
-        c.metadata = mergeMetadata(c.metadata, p.metadata);
-      }, req.request);
-    },
+        c.metadata = mergeMetadata(c.metadata, p.metadata)
+      }, req.request)
+    }
   },
   {
     method: 'GET',
     path: '/v1/customers',
     handler: (ctx, req) => {
-      const email = req.body.email;
-      const items = ctx.store.newestFirst('customers').filter((c) => !email || c.email === email);
-      return listEnvelope(items, req.body, '/v1/customers', 'customer');
-    },
-  },
-];
+      const email = req.body.email
+      const items = ctx.store.newestFirst('customers').filter((c) => !email || c.email === email)
+      return listEnvelope(items, req.body, '/v1/customers', 'customer')
+    }
+  }
+]

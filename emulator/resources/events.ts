@@ -1,11 +1,11 @@
-import { missing } from '../wire/errors.js';
-import { toList } from '../wire/form.js';
-import { listEnvelope, matchesRange } from '../http/list.js';
-import type { Route } from '../http/route.js';
+import { missing } from '../wire/errors.js'
+import { toList } from '../wire/form.js'
+import { listEnvelope, matchesRange } from '../http/list.js'
+import type { Route } from '../http/route.js'
 
 // `invoice.*` style wildcards are accepted by Stripe's `type` filter.
-function typeMatches(pattern: string, type: string): boolean {
-  return pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
+function typeMatches (pattern: string, type: string): boolean {
+  return pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type
 }
 
 export const eventRoutes: Route[] = [
@@ -13,21 +13,21 @@ export const eventRoutes: Route[] = [
     method: 'GET',
     path: '/v1/events/:id',
     handler: (ctx, req) => {
-      const event = ctx.store.get('events', req.params.id);
-      if (!event) throw missing('event', req.params.id);
-      return event;
-    },
+      const event = ctx.store.get('events', req.params.id)
+      if (!event) throw missing('event', req.params.id)
+      return event
+    }
   },
   {
     method: 'GET',
     path: '/v1/events',
     handler: (ctx, req) => {
-      const q = req.body;
-      const types = [...toList(q.types), ...(q.type ? [String(q.type)] : [])];
+      const q = req.body
+      const types = [...toList(q.types), ...(q.type ? [String(q.type)] : [])]
       const items = ctx.store.newestFirst('events').filter(
-        (e) => (types.length === 0 || types.some((t) => typeMatches(t, e.type))) && matchesRange(e.created, q.created),
-      );
-      return listEnvelope(items, q, '/v1/events', 'event');
-    },
-  },
-];
+        (e) => (types.length === 0 || types.some((t) => typeMatches(t, e.type))) && matchesRange(e.created, q.created)
+      )
+      return listEnvelope(items, q, '/v1/events', 'event')
+    }
+  }
+]

@@ -1,17 +1,17 @@
-import { newId } from '../ids.js';
-import { fromTemplate } from '../templates.js';
-import { updateAndEmit } from '../events.js';
-import { missing, paramMissing } from '../wire/errors.js';
-import { mergeMetadata, nullable, toBool, type Params } from '../wire/form.js';
-import { listEnvelope } from '../http/list.js';
-import type { Ctx } from '../context.js';
-import type { RequestInfo } from '../events.js';
-import type { Route } from '../http/route.js';
-import type { Obj } from '../store.js';
+import { newId } from '../ids.js'
+import { fromTemplate } from '../templates.js'
+import { updateAndEmit } from '../events.js'
+import { missing, paramMissing } from '../wire/errors.js'
+import { mergeMetadata, nullable, toBool, type Params } from '../wire/form.js'
+import { listEnvelope } from '../http/list.js'
+import type { Ctx } from '../context.js'
+import type { RequestInfo } from '../events.js'
+import type { Route } from '../http/route.js'
+import type { Obj } from '../store.js'
 
-export function createProduct(ctx: Ctx, p: Params, request?: RequestInfo): Obj {
-  if (!p.name) throw paramMissing('name');
-  const now = ctx.clock.now();
+export function createProduct (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
+  if (!p.name) throw paramMissing('name')
+  const now = ctx.clock.now()
   const product = fromTemplate(ctx.templates, 'product', {
     id: p.id || newId('prod'),
     active: toBool(p.active) ?? true,
@@ -23,17 +23,17 @@ export function createProduct(ctx: Ctx, p: Params, request?: RequestInfo): Obj {
     name: String(p.name),
     statement_descriptor: nullable(p.statement_descriptor) ?? null,
     unit_label: nullable(p.unit_label) ?? null,
-    url: nullable(p.url) ?? null,
-  });
-  ctx.store.put('products', product);
-  ctx.emit('product.created', product, { request });
-  return product;
+    url: nullable(p.url) ?? null
+  })
+  ctx.store.put('products', product)
+  ctx.emit('product.created', product, { request })
+  return product
 }
 
-export function getProduct(ctx: Ctx, id: string, param = 'id'): Obj {
-  const product = ctx.store.get('products', id);
-  if (!product) throw missing('product', id, param);
-  return product;
+export function getProduct (ctx: Ctx, id: string, param = 'id'): Obj {
+  const product = ctx.store.get('products', id)
+  if (!product) throw missing('product', id, param)
+  return product
 }
 
 export const productRoutes: Route[] = [
@@ -43,24 +43,24 @@ export const productRoutes: Route[] = [
     method: 'POST',
     path: '/v1/products/:id',
     handler: (ctx, req) => {
-      const p = req.body;
+      const p = req.body
       return updateAndEmit(ctx, 'product.updated', getProduct(ctx, req.params.id), (product) => {
-        if (p.name) product.name = String(p.name);
-        if (p.active !== undefined) product.active = toBool(p.active);
-        if (p.description !== undefined) product.description = nullable(p.description);
-        if (p.default_price !== undefined) product.default_price = nullable(p.default_price);
-        product.metadata = mergeMetadata(product.metadata, p.metadata);
-        product.updated = ctx.clock.now();
-      }, req.request);
-    },
+        if (p.name) product.name = String(p.name)
+        if (p.active !== undefined) product.active = toBool(p.active)
+        if (p.description !== undefined) product.description = nullable(p.description)
+        if (p.default_price !== undefined) product.default_price = nullable(p.default_price)
+        product.metadata = mergeMetadata(product.metadata, p.metadata)
+        product.updated = ctx.clock.now()
+      }, req.request)
+    }
   },
   {
     method: 'GET',
     path: '/v1/products',
     handler: (ctx, req) => {
-      const active = toBool(req.body.active);
-      const items = ctx.store.newestFirst('products').filter((p) => active === undefined || p.active === active);
-      return listEnvelope(items, req.body, '/v1/products', 'product');
-    },
-  },
-];
+      const active = toBool(req.body.active)
+      const items = ctx.store.newestFirst('products').filter((p) => active === undefined || p.active === active)
+      return listEnvelope(items, req.body, '/v1/products', 'product')
+    }
+  }
+]
