@@ -109,7 +109,7 @@ export class StripeCliHub {
     session.expiry = null
     for (const variants of session.held.splice(0)) this.send(session, variants)
     socket.on('message', (data) => this.receive(session, String(data)))
-    socket.on('close', (code, reason) => this.detached(session, socket, code, String(reason)))
+    socket.on('close', (_code, reason) => this.detached(session, socket, String(reason)))
     this.opts.log('stripe listen connected', session.deviceName)
   }
 
@@ -165,12 +165,14 @@ export class StripeCliHub {
     if (session.responses.length > MAX_RESPONSES) session.responses.shift()
   }
 
-  // A normal close other than the periodic reset means the CLI exited; anything else (a reset,
-  // a dropped connection) is followed by a reconnect with the same id, so events are held a while.
-  private detached (session: Session, socket: WebSocket, code: number, reason: string): void {
+  // The periodic reset is followed at once by a reconnect with the same id, so events are held
+  // meanwhile. Any other close ends the session: an exiting CLI may not finish its closing
+  // handshake (1006 as often as 1000), and after a dropped connection the CLI authorizes a new
+  // session by itself (the same device keeps its secret).
+  private detached (session: Session, socket: WebSocket, reason: string): void {
     if (session.socket !== socket) return
     session.socket = null
-    if (code === 1000 && reason !== RESET_REASON) {
+    if (reason !== RESET_REASON) {
       this.end(session)
       return
     }

@@ -43,7 +43,7 @@ t.test('stripe listen forwards every event, signed with the secret --print-secre
   t.same(new Set(session!.responses.map(r => r.event_id)), new Set(events.map(e => e.id)))
 
   t.equal(await listener.stop('SIGTERM'), 0, 'the CLI exits cleanly')
-  await waitFor(() => env.emulator.ctx.stripeCli.listeners().length === 0, 'the session to end with the CLI')
+  await waitFor(() => env.emulator.ctx.stripeCli.listeners().length === 0, 'the session to end with the CLI', 5000)
   const missed = await env.stripe.products.create({ name: 'while nobody listens' })
 
   const again = await cli.listen(['--all-snapshot', '--forward-to', receiver.url])
@@ -118,6 +118,46 @@ t.test('events keep flowing while the CLI resets its connection every reconnect_
   const got = receiver.received.map(r => r.event.data.object.name)
   t.same([...got].sort(), [...names].sort(), 'every event exactly once')
   t.ok(env.emulator.ctx.stripeCli.listeners()[0]!.connections >= 3, 'the CLI reconnected in between')
+})
+
+t.test('the emulator\'s side of the protocol: two renderings per event, held across a reset, ended by any other close', async t => {
+  const env = await startEmulator(t)
+  const res = await fetch(`${env.url}/v1/stripecli/sessions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk_test_cli_0123456789', 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'device_name=raw&websocket_features[]=webhooks'
+  })
+  const session = await res.json() as any
+  t.match(session, { websocket_authorized_feature: 'webhooks', default_version: Stripe.API_VERSION, latest_version: Stripe.API_VERSION, websocket_url: `${env.url.replace('http', 'ws')}/stripecli/subscribe` })
+  const connect = () => new Promise<{ ws: WebSocket, messages: any[], closed: Promise<void> }>((resolve, reject) => {
+    const ws = new WebSocket(session.websocket_url, ['stripecli-devproxy-v1'], { headers: { 'Websocket-Id': session.websocket_id } })
+    const messages: any[] = []
+    ws.on('message', data => messages.push(JSON.parse(String(data))))
+    const closed = new Promise<void>(resolve => ws.once('close', () => resolve()))
+    ws.once('open', () => resolve({ ws, messages, closed }))
+    ws.once('unexpected-response', (_req, r) => reject(new Error(`refused: ${r.statusCode}`)))
+  })
+  const named = (c: { messages: any[] }, name: string) => c.messages.filter(m => JSON.parse(m.event_payload).data.object.name === name)
+
+  const first = await connect()
+  await env.stripe.products.create({ name: 'live' })
+  const live = await waitFor(() => named(first, 'live').length === 2 && named(first, 'live'), 'two renderings')
+  t.same(live.map(m => m.endpoint.api_version), [null, Stripe.API_VERSION])
+  for (const m of live) {
+    t.equal(m.type, 'webhook_event')
+    t.equal(verified({ body: m.event_payload, headers: { 'stripe-signature': m.http_headers['Stripe-Signature'] } }, session.secret).type, 'product.created')
+  }
+
+  first.ws.close(1000, 'Resetting the connection')
+  await first.closed
+  await waitFor(() => !env.emulator.ctx.stripeCli.listeners()[0]!.connected, 'the server to see the close')
+  await env.stripe.products.create({ name: 'during the reset' })
+  const second = await connect()
+  await waitFor(() => named(second, 'during the reset').length === 2, 'the held event after the reconnect')
+
+  second.ws.terminate()
+  await waitFor(() => env.emulator.ctx.stripeCli.listeners().length === 0, 'a dropped connection to end the session', 5000)
+  await t.rejects(connect(), /refused: 400/, 'the id is unknown from then on')
 })
 
 t.test('the websocket refuses an unknown session the way the CLI expects; a session needs the webhooks feature', async t => {
