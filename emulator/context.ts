@@ -3,6 +3,8 @@ import { Store, type Obj } from './store.js'
 import { loadTemplates, type Templates } from './templates.js'
 import { Deliverer, type Endpoint } from './webhooks/delivery.js'
 import { emitEvent, type RequestInfo } from './events.js'
+import { StripeCliHub } from './stripecli/hub.js'
+import { accountVersion, eventPayloads } from './versions/account.js'
 
 export interface EmulatorOptions {
   /** Extra webhook endpoint(s) besides those created through /v1/webhook_endpoints. */
@@ -22,6 +24,10 @@ export interface EmulatorOptions {
   publicUrl?: string
   log?: boolean
   random?: () => number
+  /** The account's default API version: events of endpoints without their own (default: the SDK's pin). */
+  accountApiVersion?: string
+  /** Seconds after which `stripe listen` resets its websocket (Stripe's `reconnect_delay`; 60). */
+  stripeCliReconnectDelaySeconds?: number
 }
 
 export interface Ctx {
@@ -32,20 +38,26 @@ export interface Ctx {
   staticEndpoints: Endpoint[]
   retryScheduleDays: number[]
   failApi: { status: number, count: number }
+  /** The account's default API version now; each event keeps the one it was created in. */
+  apiVersion: string
+  stripeCli: StripeCliHub
   baseUrl: () => string
   log: (...args: unknown[]) => void
   emit: (type: string, object: Obj, opts?: { request?: RequestInfo, previous?: Obj }) => Obj
 }
 
 export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ctx {
+  const log = opts.log ? (...args: unknown[]) => console.error('[emulator]', ...args) : () => {}
+  const payloads = eventPayloads(() => ctx)
   const deliverer = new Deliverer({
     retryBaseMs: opts.retryBaseMs ?? 1000,
     maxAttempts: opts.maxAttempts ?? 8,
     timeoutMs: opts.deliveryTimeoutMs ?? 10_000,
-    random: opts.random ?? Math.random
+    random: opts.random ?? Math.random,
+    payload: (event, endpoint) => payloads.payload(event, endpoint.api_version ?? event.api_version)
   })
   const staticEndpoints: Endpoint[] = opts.webhookUrl
-    ? [{ id: 'we_env', url: opts.webhookUrl, secrets: opts.webhookSecrets ?? [], enabled_events: ['*'] }]
+    ? [{ id: 'we_env', url: opts.webhookUrl, secrets: opts.webhookSecrets ?? [], enabled_events: ['*'], api_version: null }]
     : []
   const ctx: Ctx = {
     store: new Store(),
@@ -55,8 +67,14 @@ export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ct
     staticEndpoints,
     retryScheduleDays: opts.retryScheduleDays ?? [3, 5, 7],
     failApi: { status: 500, count: 0 },
+    apiVersion: accountVersion(opts.accountApiVersion),
+    stripeCli: new StripeCliHub({
+      payload: payloads.payload,
+      reconnectDelaySeconds: opts.stripeCliReconnectDelaySeconds ?? 60,
+      log
+    }),
     baseUrl,
-    log: opts.log ? (...args) => console.error('[emulator]', ...args) : () => {},
+    log,
     emit: (type, object, o = {}) => emitEvent(ctx, type, object, o.request, o.previous)
   }
   return ctx

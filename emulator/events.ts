@@ -14,7 +14,7 @@ export const NO_REQUEST: RequestInfo = { id: null, idempotency_key: null }
 export function activeEndpoints (ctx: Ctx): Endpoint[] {
   const fromApi = [...ctx.store.collections.webhook_endpoints.values()]
     .filter((we) => we.status === 'enabled')
-    .map((we) => ({ id: we.id, url: we.url, secrets: [we.secret], enabled_events: we.enabled_events }))
+    .map((we) => ({ id: we.id, url: we.url, secrets: [we.secret], enabled_events: we.enabled_events, api_version: we.api_version }))
   return [...ctx.staticEndpoints, ...fromApi]
 }
 
@@ -23,7 +23,10 @@ export function emitEvent (ctx: Ctx, type: string, object: Obj, request: Request
   const endpoints = activeEndpoints(ctx).filter((e) => endpointWants(e, type))
   const data: Obj = { object: structuredClone(object) }
   if (previous && Object.keys(previous).length > 0) data.previous_attributes = structuredClone(previous)
+  // Stored in the latest version's shapes, stamped with the account's version of the moment:
+  // GET /v1/events and endpoints without a version of their own render it in that one.
   const event = fromTemplate(ctx.templates, 'event', {
+    api_version: ctx.apiVersion,
     id: newId('evt'),
     created: ctx.clock.now(),
     data,
@@ -34,6 +37,7 @@ export function emitEvent (ctx: Ctx, type: string, object: Obj, request: Request
   ctx.store.put('events', event)
   ctx.log('event', type, event.id)
   ctx.deliverer.dispatch(event, endpoints)
+  ctx.stripeCli.publish(event)
   return event
 }
 

@@ -11,6 +11,8 @@ import { invoiceRoutes } from './resources/invoices.js'
 import { billingPortalRoutes } from './resources/billing-portal.js'
 import { webhookEndpointRoutes } from './resources/webhook-endpoints.js'
 import { eventRoutes } from './resources/events.js'
+import { stripeCliRoutes } from './stripecli/sessions.js'
+import { attachCliWebsocket } from './stripecli/websocket.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
 export type { EmulatorOptions } from './context.js'
@@ -25,7 +27,8 @@ const ROUTES = [
   ...invoiceRoutes,
   ...billingPortalRoutes,
   ...webhookEndpointRoutes,
-  ...eventRoutes
+  ...eventRoutes,
+  ...stripeCliRoutes
 ]
 
 export interface Emulator {
@@ -54,6 +57,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
   const server = http.createServer(createRequestListener(ctx, ROUTES))
   // Stripe's SDK keeps connections alive; short idle timeouts let close() finish promptly.
   server.keepAliveTimeout = 1000
+  attachCliWebsocket(server, ctx.stripeCli)
 
   return {
     ctx,
@@ -77,6 +81,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
     },
     close () {
       ctx.deliverer.close()
+      ctx.stripeCli.close()
       return new Promise((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()

@@ -12,7 +12,8 @@ const emulator = createEmulator({
   retryBaseMs: num(env.EMULATOR_RETRY_BASE_MS, 1000),
   maxAttempts: num(env.EMULATOR_MAX_ATTEMPTS, 8),
   deliveryTimeoutMs: num(env.EMULATOR_DELIVERY_TIMEOUT_MS, 10_000),
-  log: env.EMULATOR_LOG === '1'
+  log: env.EMULATOR_LOG === '1',
+  accountApiVersion: env.EMULATOR_ACCOUNT_API_VERSION || undefined
 })
 
 const url = await emulator.listen(num(env.EMULATOR_PORT, 12111))

@@ -3,6 +3,7 @@ import { advanceClock } from '../billing/cycle.js'
 import { parseChaos } from '../webhooks/chaos.js'
 import { ApiError, badRequest, missing } from '../wire/errors.js'
 import { matchRoute } from '../http/route.js'
+import { requireSupportedVersion } from '../versions/names.js'
 import type { Ctx } from '../context.js'
 
 interface ControlRoute {
@@ -34,6 +35,16 @@ const routes: ControlRoute[] = [
     }
   },
   { method: 'GET', path: '/_emulator/clock', handler: (ctx) => ({ now: ctx.clock.now() }) },
+  {
+    // Upgrading the account's default version, as in Stripe's Workbench: later events use the new one.
+    method: 'POST',
+    path: '/_emulator/account',
+    handler: (ctx, _params, body) => {
+      ctx.apiVersion = requireSupportedVersion(String(body.api_version ?? ''), 'api_version')
+      return { api_version: ctx.apiVersion }
+    }
+  },
+  { method: 'GET', path: '/_emulator/account', handler: (ctx) => ({ api_version: ctx.apiVersion }) },
   {
     method: 'POST',
     path: '/_emulator/customers/:id/fail-payments',

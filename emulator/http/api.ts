@@ -11,15 +11,19 @@ export interface ApiAnswer {
   headers: Record<string, string>
 }
 
+// Stripe takes the key as a bearer token or as the user name of basic auth (`curl -u sk_test_…:`).
+export function apiKeyOf (header: string): string {
+  const basic = /^Basic\s+(.+)$/i.exec(header)
+  return basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0]!.trim() : header.replace(/^Bearer\s+/i, '').trim()
+}
+
 function authError (header: string | undefined): ApiError | undefined {
   if (!header) {
     return unauthorized(
       "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/."
     )
   }
-  // Stripe takes the key as a bearer token or as the user name of basic auth (`curl -u sk_test_…:`).
-  const basic = /^Basic\s+(.+)$/i.exec(header)
-  const key = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0]!.trim() : header.replace(/^Bearer\s+/i, '').trim()
+  const key = apiKeyOf(header)
   if (!/^(sk|rk)_test_/.test(key)) {
     return unauthorized(`Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`)
   }
@@ -54,6 +58,7 @@ export function handleApi (
     const result = matched.route.handler(ctx, {
       params: matched.params,
       body,
+      headers: input.headers,
       request: { id: input.requestId, idempotency_key: idempotencyKey }
     })
     const answer = expandPaths(ctx.store, structuredClone(result), toList(body.expand))

@@ -7,6 +7,7 @@ export interface ApiRequest {
   params: Record<string, string>
   /** Form body for POST, query string for GET/DELETE: Stripe accepts the same fields either way. */
   body: Params
+  headers: Record<string, string | string[] | undefined>
   request: RequestInfo
 }
 

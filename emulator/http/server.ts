@@ -3,6 +3,7 @@ import { handleApi, newRequestId } from './api.js'
 import { handleControl } from '../control/routes.js'
 import { checkoutPage } from '../pages/checkout-page.js'
 import { portalPage } from '../pages/portal-page.js'
+import { LATEST_VERSION } from '../versions/names.js'
 import type { Route } from './route.js'
 import type { Ctx } from '../context.js'
 import type { PageAnswer } from '../pages/types.js'
@@ -51,7 +52,8 @@ export function createRequestListener (ctx: Ctx, routes: Route[]) {
           headers: req.headers,
           requestId
         })
-        sendJson(res, answer.status, answer.body, { 'Stripe-Version': '2026-10-28.endive', ...answer.headers })
+        // Always the latest version's shapes, whatever Stripe-Version the request names.
+        sendJson(res, answer.status, answer.body, { 'Stripe-Version': LATEST_VERSION, ...answer.headers })
         return
       }
       if (url.pathname.startsWith('/_emulator/')) {

@@ -23,7 +23,9 @@ export const billingPortalRoutes: Route[] = [
         return_url: nullable(p.return_url) ?? null,
         url: `${ctx.baseUrl()}/billing_portal/${id}`
       })
-      return ctx.store.put('portal_sessions', session)
+      ctx.store.put('portal_sessions', session)
+      ctx.emit('billing_portal.session.created', session, { request: req.request })
+      return session
     }
   }
 ]

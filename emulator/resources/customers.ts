@@ -4,6 +4,7 @@ import { updateAndEmit, type RequestInfo } from '../events.js'
 import { missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
+import { endSubscription } from '../billing/cycle.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
 import type { Obj } from '../store.js'
@@ -27,13 +28,33 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
 
 export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
   const customer = ctx.store.get('customers', id)
-  if (!customer) throw missing('customer', id, param)
+  if (!customer || customer.deleted) throw missing('customer', id, param)
   return customer
+}
+
+// Deleting a customer ends its subscriptions at once; the id then reads as a deleted stub.
+function deleteCustomer (ctx: Ctx, id: string, request: RequestInfo): Obj {
+  const customer = getCustomer(ctx, id)
+  for (const sub of ctx.store.collections.subscriptions.values()) {
+    if (sub.customer === id && sub.status !== 'canceled') endSubscription(ctx, sub, 'cancellation_requested', request)
+  }
+  const stub = { id, object: 'customer', deleted: true }
+  ctx.store.put('customers', stub)
+  ctx.emit('customer.deleted', customer, { request })
+  return stub
 }
 
 export const customerRoutes: Route[] = [
   { method: 'POST', path: '/v1/customers', handler: (ctx, req) => createCustomer(ctx, req.body, req.request) },
-  { method: 'GET', path: '/v1/customers/:id', handler: (ctx, req) => getCustomer(ctx, req.params.id) },
+  {
+    method: 'GET',
+    path: '/v1/customers/:id',
+    handler: (ctx, req) => {
+      const customer = ctx.store.get('customers', req.params.id)
+      return customer?.deleted ? customer : getCustomer(ctx, req.params.id)
+    }
+  },
+  { method: 'DELETE', path: '/v1/customers/:id', handler: (ctx, req) => deleteCustomer(ctx, req.params.id, req.request) },
   {
     method: 'POST',
     path: '/v1/customers/:id',
@@ -52,7 +73,7 @@ export const customerRoutes: Route[] = [
     path: '/v1/customers',
     handler: (ctx, req) => {
       const email = req.body.email
-      const items = ctx.store.newestFirst('customers').filter((c) => !email || c.email === email)
+      const items = ctx.store.newestFirst('customers').filter((c) => !c.deleted && (!email || c.email === email))
       return listEnvelope(items, req.body, '/v1/customers', 'customer')
     }
   }

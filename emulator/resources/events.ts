@@ -1,7 +1,10 @@
 import { missing } from '../wire/errors.js'
 import { toList } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
+import { renderEvent } from '../versions/render.js'
+import { storeLookup } from '../versions/lookup.js'
 import type { Route } from '../http/route.js'
+import type { Obj } from '../store.js'
 
 // `invoice.*` style wildcards are accepted by Stripe's `type` filter.
 function typeMatches (pattern: string, type: string): boolean {
@@ -15,7 +18,7 @@ export const eventRoutes: Route[] = [
     handler: (ctx, req) => {
       const event = ctx.store.get('events', req.params.id)
       if (!event) throw missing('event', req.params.id)
-      return event
+      return renderEvent(event, event.api_version, storeLookup(ctx))
     }
   },
   {
@@ -27,7 +30,10 @@ export const eventRoutes: Route[] = [
       const items = ctx.store.newestFirst('events').filter(
         (e) => (types.length === 0 || types.some((t) => typeMatches(t, e.type))) && matchesRange(e.created, q.created)
       )
-      return listEnvelope(items, q, '/v1/events', 'event')
+      const page = listEnvelope(items, q, '/v1/events', 'event')
+      const lookup = storeLookup(ctx)
+      // Each event in the version it was created in, whatever Stripe-Version the request names.
+      return { ...page, data: page.data.map((e: Obj) => renderEvent(e, e.api_version, lookup)) }
     }
   }
 ]

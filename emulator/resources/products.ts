@@ -1,7 +1,7 @@
 import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit } from '../events.js'
-import { missing, paramMissing } from '../wire/errors.js'
+import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
 import type { Ctx } from '../context.js'
@@ -36,9 +36,21 @@ export function getProduct (ctx: Ctx, id: string, param = 'id'): Obj {
   return product
 }
 
+// Stripe deletes only a product without prices; one with prices can only be archived.
+function deleteProduct (ctx: Ctx, id: string, request: RequestInfo): Obj {
+  const product = getProduct(ctx, id)
+  if ([...ctx.store.collections.prices.values()].some((p) => p.product === id)) {
+    throw badRequest('This product cannot be deleted because it has one or more user-created prices.', 'id')
+  }
+  ctx.store.delete('products', id)
+  ctx.emit('product.deleted', product, { request })
+  return { id, object: 'product', deleted: true }
+}
+
 export const productRoutes: Route[] = [
   { method: 'POST', path: '/v1/products', handler: (ctx, req) => createProduct(ctx, req.body, req.request) },
   { method: 'GET', path: '/v1/products/:id', handler: (ctx, req) => getProduct(ctx, req.params.id) },
+  { method: 'DELETE', path: '/v1/products/:id', handler: (ctx, req) => deleteProduct(ctx, req.params.id, req.request) },
   {
     method: 'POST',
     path: '/v1/products/:id',

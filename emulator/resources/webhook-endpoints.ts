@@ -2,6 +2,7 @@ import { newId, randomToken } from '../ids.js'
 import { missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toList } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
+import { requireSupportedVersion } from '../versions/names.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
 import type { Obj } from '../store.js'
@@ -27,7 +28,8 @@ export const webhookEndpointRoutes: Route[] = [
       return ctx.store.put('webhook_endpoints', {
         id: newId('we'),
         object: 'webhook_endpoint',
-        api_version: nullable(p.api_version) ?? null,
+        // Its events are rendered in this version; unset, in the account's default.
+        api_version: p.api_version ? requireSupportedVersion(String(p.api_version), 'api_version') : null,
         application: null,
         created: ctx.clock.now(),
         description: nullable(p.description) ?? null,

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import { signatureHeader } from './sign.js'
+import { webhookHeaders } from './sign.js'
 import { NO_CHAOS, type Chaos } from './chaos.js'
 import type { Obj } from '../store.js'
 
@@ -9,6 +9,8 @@ export interface Endpoint {
   url: string
   secrets: string[]
   enabled_events: string[]
+  /** The version its events are rendered in; null: the version each event was created in. */
+  api_version: string | null
 }
 
 export interface DeliveryRecord {
@@ -29,6 +31,8 @@ export interface DeliveryOptions {
   maxAttempts: number
   timeoutMs: number
   random: () => number
+  /** The body one endpoint receives for an event. */
+  payload: (event: Obj, endpoint: Endpoint) => string
 }
 
 export function endpointWants (endpoint: Endpoint, type: string): boolean {
@@ -47,9 +51,8 @@ export class Deliverer {
   constructor (private readonly opts: DeliveryOptions) {}
 
   dispatch (event: Obj, endpoints: Endpoint[]): void {
-    if (endpoints.length === 0) return
-    const payload = JSON.stringify(event, null, 2)
     for (const endpoint of endpoints) {
+      const payload = this.opts.payload(event, endpoint)
       if (this.opts.random() < this.chaos.drop_rate) {
         this.record(event, endpoint, 1, 1, { status: null, error: 'dropped by chaos', outcome: 'dropped' })
         continue
@@ -112,19 +115,11 @@ export class Deliverer {
     return new Promise<Result>((resolve) => {
       const url = new URL(endpoint.url)
       const client = url.protocol === 'https:' ? https : http
-      const header = signatureHeader(payload, endpoint.secrets, Math.floor(Date.now() / 1000))
       const req = client.request(url, {
         method: 'POST',
         agent: false,
         timeout: this.opts.timeoutMs,
-        headers: {
-          'Content-Type': 'application/json; charset=utf-8',
-          'Content-Length': Buffer.byteLength(payload),
-          'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          'Stripe-Signature': header,
-          'Cache-Control': 'no-cache',
-          Accept: '*/*; q=0.5, application/xml'
-        }
+        headers: { ...webhookHeaders(payload, endpoint.secrets), 'Content-Length': Buffer.byteLength(payload) }
       })
       this.inFlight.add(req)
       const finish = (r: Result) => {
