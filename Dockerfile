@@ -12,7 +12,7 @@ RUN npm run build
 
 # Pruned from the build stage, so the runtime image depends on (and BuildKit runs) the typecheck.
 FROM build AS prod-deps
-RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm prune --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production

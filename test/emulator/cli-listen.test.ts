@@ -2,14 +2,14 @@ import t from 'tap'
 import Stripe from 'stripe'
 import WebSocket from 'ws'
 import { seedCatalog, startEmulator, startReceiver, subscribe } from './helpers.js'
-import { stripeCli } from './stripe-cli.js'
+import { NO_CLI, stripeCli } from './stripe-cli.js'
 import { waitFor } from '../helpers/env.js'
 
 const verifier = new Stripe('sk_test_verifier')
 const verified = (r: { body: string, headers: Record<string, unknown> }, secret: string) =>
   verifier.webhooks.constructEvent(r.body, String(r.headers['stripe-signature']), secret)
 
-t.test('stripe listen forwards every event, signed with the secret --print-secret prints; nothing from before it listened', async t => {
+t.test('stripe listen forwards every event, signed with the secret --print-secret prints; nothing from before it listened', { skip: NO_CLI }, async t => {
   const env = await startEmulator(t)
   const receiver = await startReceiver(t)
   const cli = await stripeCli(t, env.url)
@@ -54,7 +54,7 @@ t.test('stripe listen forwards every event, signed with the secret --print-secre
   t.equal(await again.stop('SIGINT'), 0)
 })
 
-t.test('--events filters in the CLI; a second listener gets the same events; another device has another secret', async t => {
+t.test('--events filters in the CLI; a second listener gets the same events; another device has another secret', { skip: NO_CLI }, async t => {
   const env = await startEmulator(t)
   const [a, b] = [await startReceiver(t), await startReceiver(t)]
   const cliA = await stripeCli(t, env.url)
@@ -72,7 +72,7 @@ t.test('--events filters in the CLI; a second listener gets the same events; ano
   t.equal(env.emulator.ctx.stripeCli.listeners().length, 2)
 })
 
-t.test('stripe listen renders events in the account default version, or the latest with --latest', async t => {
+t.test('stripe listen renders events in the account default version, or the latest with --latest', { skip: NO_CLI }, async t => {
   const env = await startEmulator(t, { accountApiVersion: '2025-02-24.acacia' })
   const [old, latest] = [await startReceiver(t), await startReceiver(t)]
   const cli = await stripeCli(t, env.url)
@@ -101,7 +101,7 @@ t.test('stripe listen renders events in the account default version, or the late
   t.equal(newSub.id, oldSub.id, 'one event, two renderings')
 })
 
-t.test('events keep flowing while the CLI resets its connection every reconnect_delay', async t => {
+t.test('events keep flowing while the CLI resets its connection every reconnect_delay', { skip: NO_CLI }, async t => {
   const env = await startEmulator(t, { stripeCliReconnectDelaySeconds: 1 })
   const receiver = await startReceiver(t)
   const cli = await stripeCli(t, env.url)

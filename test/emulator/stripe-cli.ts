@@ -1,19 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { stripeBinary } from '../../scripts/stripe-cli.mjs'
 import { waitFor } from '../helpers/env.js'
 
 type T = { teardown: (fn: () => unknown) => void }
 
 // The real binary of the platform package, not the npm shim: the shim would not pass a signal on
-// to `stripe listen`, and its postinstall (not approved) is not needed once the platform package is there.
-export const STRIPE_BIN = path.join(
-  path.dirname(createRequire(import.meta.url).resolve(`@stripe/cli-${process.platform}-${process.arch}/package.json`)),
-  'bin',
-  'stripe'
-)
+// to `stripe listen`. Null where npm has no CLI package for this platform: the CLI tests skip.
+export const STRIPE_BIN = stripeBinary()
+/** For a test's `skip` option: why the CLI tests cannot run here, or false. */
+export const NO_CLI = STRIPE_BIN === null && `no Stripe CLI package for ${process.platform}-${process.arch} in node_modules`
 
 export const CLI_KEY = 'sk_test_cli_0123456789'
 
@@ -52,7 +50,7 @@ export async function stripeCli (t: T, apiBase: string, opts: { key?: string, de
     NO_COLOR: '1'
   }
   const start = (args: string[]) => {
-    const child = spawn(STRIPE_BIN, [...args, '--api-base', apiBase], { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(STRIPE_BIN!, [...args, '--api-base', apiBase], { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] })
     children.add(child)
     let out = ''
     for (const s of [child.stdout!, child.stderr!]) s.on('data', (c: Buffer) => { out += c.toString() })
