@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { createCheckoutStatus } from '../../billing/use-cases/checkout-status.js'
 import { createCheckout } from '../../billing/use-cases/create-checkout.js'
 import type { Deps } from '../../deps.js'
-import { CheckoutCreated, CheckoutStatus, CreateCheckoutBody, SessionId } from '../api-schemas.js'
+import { AlreadySubscribed, CheckoutCreated, CheckoutStatus, CreateCheckoutBody, SessionId } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
 const security = [{ bearerAuth: [] }]
@@ -23,7 +23,7 @@ export default async function checkoutRoutes (base: FastifyInstance, { deps }: {
       summary: 'Start a Stripe Checkout for a plan',
       security,
       body: CreateCheckoutBody,
-      response: { 200: CheckoutCreated, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 415: ErrorBody, 429: ErrorBody, 502: ErrorBody, 503: ErrorBody }
+      response: { 200: CheckoutCreated, 400: ErrorBody, 401: ErrorBody, 409: AlreadySubscribed, 415: ErrorBody, 429: ErrorBody, 502: ErrorBody, 503: ErrorBody }
     }
   }, async req => await createCheckout(deps, req.body))
 
