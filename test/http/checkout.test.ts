@@ -5,7 +5,7 @@ import { API_KEY } from '../helpers/env.js'
 import { buildBillingApp } from '../helpers/billing.js'
 
 t.test('create-checkout', async t => {
-  const { app, deps, call, control, emulator } = await buildBillingApp(t, { RATE_LIMIT_STRIPE_PER_MINUTE: '1000' })
+  const { app, deps, call, control, emulator } = await buildBillingApp(t, { RATE_LIMIT_USER_PER_MINUTE: '1000' })
   const stripeCustomers = async () => (await deps.stripe.customers.list({ limit: 100 })).data
   const stripeSessions = async () => (await deps.stripe.checkout.sessions.list({ limit: 100 })).data
 
