@@ -46,10 +46,10 @@ function isMissingPrice (err: unknown): boolean {
 }
 
 /**
- * Starts a Stripe Checkout for a plan: validate the plan, refuse a user whose subscription may still bill them, find or
- * create their one customer, then create the session under an idempotency key so that a double
- * click yields one session. The user id travels in `client_reference_id` and both metadata maps,
- * so every later event names its user.
+ * Starts a Stripe Checkout for a plan: validate the plan, refuse a user whose subscription may still
+ * bill them, find or create their one customer, then create the session under an idempotency key so
+ * that a double click yields one session. The user id travels in `client_reference_id` and both
+ * metadata maps, so every later event names its user.
  */
 export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) {
   const plan = planOrFail(deps.catalogue, req.plan_id)
