@@ -92,10 +92,9 @@ t.test('an SMTP server rejecting the recipient by address: the address stays out
 
   const row = await outbox()
   await queueOutboxSend(deps.queues.email, row.id)
-  const job = await waitFor(async () => {
-    const j = await deps.queues.email.getJob(`outbox-${row.id}`)
-    return (await j?.isFailed()) ? j : null
-  }, 'the send job in the failed set')
+  // Read the job only once it is failed: a copy fetched a moment earlier lacks failedReason.
+  await waitFor(async () => await deps.queues.email.getJobState(`outbox-${row.id}`) === 'failed', 'the send job in the failed set')
+  const job = await deps.queues.email.getJob(`outbox-${row.id}`)
   await waitFor(() => logs.some(l => l.includes('job failed')), 'the failure logged')
 
   t.match(job!.failedReason, /550 5\.1\.1 <\[redacted\]>: Recipient address rejected/, 'the SMTP reply is kept, the address is not')

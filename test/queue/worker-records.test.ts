@@ -18,7 +18,12 @@ t.test('a worker consumes queued events and records each once in stripe_events',
     const res = await app.inject({ method: 'POST', url: '/api/v1/webhook', payload: body, headers: { 'content-type': 'application/json', 'stripe-signature': signBody(body) } })
     t.equal(res.statusCode, 200)
   }
-  const job = await waitFor(async () => { const j = await queue.getJob(event.id); return (await j?.isCompleted()) && j }, 'the job completed')
+  // Read a job only once it is completed: a copy fetched a moment earlier lacks its return value.
+  const completed = async (id: string) => {
+    await waitFor(async () => await queue.getJobState(id) === 'completed', `job ${id} completed`)
+    return (await queue.getJob(id))!
+  }
+  const job = await completed(event.id)
   t.equal(await queue.getJobCountByTypes('waiting', 'paused', 'prioritized', 'active', 'delayed', 'completed', 'failed'), 1, 'three deliveries, one job')
   t.match(job.returnvalue, { outcome: 'ignored' }, 'the worker ran it and found it not handled')
   const [row] = await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, event.id))
@@ -27,7 +32,7 @@ t.test('a worker consumes queued events and records each once in stripe_events',
 
   // Stripe redelivers after the completed job has left Redis: a second job for the same event.
   await queue.add(event.type, toEventJob(event as never), { jobId: `${event.id}-again` })
-  const again = await waitFor(async () => { const j = await queue.getJob(`${event.id}-again`); return (await j?.isCompleted()) && j }, 'the second job completed')
+  const again = await completed(`${event.id}-again`)
   t.match(again.returnvalue, { outcome: 'duplicate' }, 'the second run finds the event claimed')
   const rows = await deps.db.select().from(stripeEvents).where(eq(stripeEvents.eventId, event.id))
   t.same(rows, [row], 'and leaves its record as it was')
