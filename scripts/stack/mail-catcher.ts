@@ -19,6 +19,8 @@ export interface MailCatcher {
   /** 0 when started without the HTTP listing. */
   httpPort: number
   messages: CaughtMail[]
+  /** Client ports of the SMTP sessions open now: a fault test waits for a killed sender's to end. */
+  openSessions: Set<number>
   close: () => Promise<void>
 }
 
@@ -37,10 +39,13 @@ export interface MailCatcherOptions {
  */
 export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<MailCatcher> {
   const messages: CaughtMail[] = []
+  const openSessions = new Set<number>()
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect (session, callback) { openSessions.add(session.remotePort); callback() },
+    onClose (session) { openSessions.delete(session.remotePort) },
     onData (stream, session, callback) {
       const chunks: Buffer[] = []
       stream.on('data', (c: Buffer) => chunks.push(c))
@@ -80,6 +85,7 @@ export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<
     smtpPort,
     httpPort: api ? (api.address() as AddressInfo).port : 0,
     messages,
+    openSessions,
     async close () {
       await new Promise<void>(resolve => smtp.close(() => resolve()))
       if (api) { api.closeAllConnections(); await new Promise<void>(resolve => api!.close(() => resolve())) }

@@ -1,3 +1,5 @@
+import { statusRule } from './subscription-status.js'
+
 /**
  * Who may use the product, decided from subscription state alone (no clock, no I/O), so that the same
  * Stripe state always yields the same rows whatever order its events arrived in.
@@ -30,17 +32,17 @@ export interface AccessDecision {
 }
 
 const DAY = 86_400
-const LIVE = new Set(['active', 'trialing'])
 
 /**
- * Access policy: active/trialing → access; past_due → access for `graceDays` after the failed
- * invoice; a scheduled cancellation keeps access to its date; every other status (canceled, unpaid,
- * incomplete, incomplete_expired, paused) → none.
+ * Access policy, by the status table (subscription-status.ts): active/trialing → access; past_due →
+ * access for `graceDays` after the failed invoice; a scheduled cancellation keeps access to its date;
+ * every other status (canceled, unpaid, incomplete, incomplete_expired, paused) → none.
  */
 export function decideAccess (s: SubscriptionState, graceDays: number): AccessDecision {
   const cancelsAt = s.cancelAtPeriodEnd ? (s.cancelAt ?? s.currentPeriodEnd) : s.cancelAt
-  if (LIVE.has(s.status)) return { access: true, accessUntil: cancelsAt }
-  if (s.status === 'past_due') {
+  const { access } = statusRule(s.status)
+  if (access === 'yes') return { access: true, accessUntil: cancelsAt }
+  if (access === 'grace') {
     const graceEnds = (s.pastDueSince ?? s.currentPeriodStart ?? s.startedAt) + graceDays * DAY
     return { access: true, accessUntil: cancelsAt === null ? graceEnds : Math.min(graceEnds, cancelsAt) }
   }

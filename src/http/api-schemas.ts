@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { NEXT_STEPS } from '../billing/subscription-status.js'
 
 /**
  * TypeBox schemas of the product API. Request bodies refuse unknown fields, so a client cannot slip
@@ -18,6 +19,15 @@ export const CreateCheckoutBody = Type.Object({
 export const CheckoutCreated = Type.Object({
   checkout_url: Type.String({ description: 'Send the customer here' }),
   session_id: SessionId
+})
+
+export const AlreadySubscribed = Type.Object({
+  error: Type.Literal('already_subscribed'),
+  message: Type.String({ description: 'Names the subscription and what to do instead of a second checkout' }),
+  subscription_id: Type.String(),
+  subscription_status: Type.String({ description: "The subscription's Stripe status" }),
+  next_step: Type.Union(NEXT_STEPS.map(s => Type.Literal(s))),
+  hosted_invoice_url: Type.Union([Type.String(), Type.Null()], { description: "Stripe's payment page of the open invoice, when paying it is the way" })
 })
 
 export const CheckoutStatus = Type.Object({

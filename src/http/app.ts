@@ -2,6 +2,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Deps } from '../deps.js'
 import { loggerOptions } from '../logger.js'
+import { defaultBudgetPerSecond } from '../stripe/budget.js'
 import adminAuth from './plugins/admin-auth.js'
 import apiAuth from './plugins/api-auth.js'
 import errorsPlugin from './plugins/errors.js'
@@ -45,7 +46,15 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
   await app.register(apiAuth, { keys: config.API_KEYS })
   await app.register(adminAuth, { token: config.ADMIN_TOKEN })
   await app.register(metricsPlugin, { deps })
-  await app.register(rateLimit, { redis: deps.redis, prefix: config.QUEUE_PREFIX, stripePerMinute: config.RATE_LIMIT_STRIPE_PER_MINUTE, readPerMinute: config.RATE_LIMIT_READ_PER_MINUTE })
+  const budgetDefault = defaultBudgetPerSecond(config.STRIPE_SECRET_KEY)
+  await app.register(rateLimit, {
+    redis: deps.redis,
+    prefix: config.QUEUE_PREFIX,
+    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    readPerMinute: config.RATE_LIMIT_READ_PER_MINUTE,
+    readsPerSecond: config.STRIPE_BUDGET_READS_PER_SECOND ?? budgetDefault,
+    writesPerSecond: config.STRIPE_BUDGET_WRITES_PER_SECOND ?? budgetDefault
+  })
   await app.register(healthRoutes, { deps })
   await app.register(webhookRoutes, { deps, hooks: { onQueued: type => app.metrics.webhookQueued(type) } })
   await app.register(planRoutes, { deps })

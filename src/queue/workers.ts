@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Worker, type Processor, type WorkerOptions } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Deps } from '../deps.js'
@@ -13,6 +14,13 @@ export interface StartedWorkers {
   workers: Worker[]
   close: () => Promise<void>
 }
+
+/**
+ * The name BullMQ records on every job a worker of this process takes (`processedBy`): the queue
+ * dashboard shows which process holds a job, and after a crash the jobs of the dead process are told
+ * from those of the living.
+ */
+export const workerName = (pid = process.pid, host = hostname()) => `${host}:${pid}`
 
 /** Times a job may be found without its worker's lock (the worker died) before it is failed. */
 export const MAX_STALLED_COUNT = 5
@@ -41,6 +49,7 @@ export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Log
     const processor = processors[name]
     if (!processor) { log.warn({ queue: name }, 'no processor for queue yet; skipped'); continue }
     const opts: WorkerOptions = {
+      name: workerName(),
       connection: createRedis(deps.config.REDIS_URL, 'worker'),
       prefix: deps.config.QUEUE_PREFIX,
       concurrency: tuning.concurrency ?? (name === QUEUES.stripeEvents ? deps.config.APPLY_BATCH_SIZE : deps.config.WORKER_CONCURRENCY),

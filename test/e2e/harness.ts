@@ -146,9 +146,9 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
     SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}`,
     MAIL_FROM: 'Billing <billing@example.test>',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
-    // The journey reads entitlements right after changes; the workers drop the cache on change anyway.
-    ENTITLEMENTS_CACHE_TTL_SECONDS: '1',
-    RATE_LIMIT_STRIPE_PER_MINUTE: '10000',
+    RATE_LIMIT_USER_PER_MINUTE: '10000',
+    STRIPE_BUDGET_READS_PER_SECOND: '10000',
+    STRIPE_BUDGET_WRITES_PER_SECOND: '10000',
     ...opts.env
   }
   const logs: string[] = []

@@ -1,11 +1,13 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue } from '../../src/billing/plans.js'
-import { MAX_STALLED_COUNT } from '../../src/queue/workers.js'
+import { outboxMessageId } from '../../src/queue/processors/email.js'
+import { MAX_STALLED_COUNT, workerName } from '../../src/queue/workers.js'
 import { startJourney, type Journey, type JourneyOptions } from '../e2e/harness.js'
 import { REDIS_URL, WEBHOOK_SECRET, signBody, waitFor } from '../helpers/env.js'
 
@@ -146,16 +148,31 @@ export async function settle (j: FaultStack, ids: Iterable<string>, timeoutMs = 
   }, `${want.length} events and their email to settle`, timeoutMs, 100)
 }
 
-/**
- * Kills nothing, waits for nothing: does what BullMQ's stalled checker does once a dead worker's
- * lock has expired (30 s in production), so that tests need not wait for it. The same Lua script
- * moves the job back to wait; only time is skipped.
- */
-export async function recoverStalled (j: FaultStack, queue: string): Promise<number> {
+/** The active jobs of `queue` that the worker process `child` had taken (BullMQ's `processedBy`, see workerName). */
+export async function heldBy (j: FaultStack, queue: string, child: ChildProcess): Promise<Array<{ id: string, data: Record<string, unknown> }>> {
   const r = new Redis(j.redisUrl)
   try {
-    const active = await r.lrange(`${j.prefix}:${queue}:active`, 0, -1)
-    for (const id of active) await r.del(`${j.prefix}:${queue}:${id}:lock`)
+    const held = []
+    for (const id of await r.lrange(`${j.prefix}:${queue}:active`, 0, -1)) {
+      const [owner, data] = await r.hmget(`${j.prefix}:${queue}:${id}`, 'pb', 'data')
+      if (owner === workerName(child.pid)) held.push({ id, data: JSON.parse(data ?? '{}') as Record<string, unknown> })
+    }
+    return held
+  } finally { r.disconnect() }
+}
+
+/**
+ * Kills nothing, waits for nothing: does what BullMQ's stalled checker does once a dead worker's
+ * lock has expired (30 s in production), so that tests need not wait for it. Only the jobs the dead
+ * process `child` held lose their lock; the live workers keep theirs. The same Lua script moves them
+ * back to wait; only time is skipped. Returns how many jobs were recovered.
+ */
+export async function recoverStalled (j: FaultStack, queue: string, child: ChildProcess): Promise<number> {
+  if (child.exitCode === null && child.signalCode === null) throw new Error('recoverStalled: the worker is still running')
+  const held = await heldBy(j, queue, child)
+  const r = new Redis(j.redisUrl)
+  try {
+    for (const { id } of held) await r.del(`${j.prefix}:${queue}:${id}:lock`)
     const connection = new Redis(j.redisUrl, { maxRetriesPerRequest: null })
     // The production limit: BullMQ's default of 1 would fail a job that two kills in one run caught active.
     const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false, maxStalledCount: MAX_STALLED_COUNT })
@@ -169,8 +186,50 @@ export async function recoverStalled (j: FaultStack, queue: string): Promise<num
       await checker.close()
       connection.disconnect()
     }
-    return active.length
+    return held.length
   } finally { r.disconnect() }
+}
+
+/**
+ * Local ports of the TCP connections process `pid` holds to `port` on this host, read from /proc
+ * while it runs: after a kill, waiting for the server to see these close means it has read all the
+ * process sent.
+ */
+export function connectionsTo (pid: number, port: number): number[] {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]
+      if (inode) inodes.add(inode)
+    } catch {}
+  }
+  const ports: number[] = []
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const [, local, remote, , , , , , , inode] = line.trim().split(/\s+/)
+      if (inode && inodes.has(inode) && parseInt(remote!.split(':').pop()!, 16) === port) ports.push(parseInt(local!.split(':').pop()!, 16))
+    }
+  }
+  return ports
+}
+
+/**
+ * SIGKILLs a worker process and counts the emails it may legitimately send twice: messages of the
+ * outbox rows whose send jobs it held that the SMTP server had accepted (by their Message-ID) and
+ * Tollgate had not marked sent. Counted once the server has seen the dead process's sessions close,
+ * so a message in flight at the kill is counted exactly when the server took it. Then recovers the
+ * dead worker's jobs (and only those).
+ */
+export async function killWorker (j: FaultStack, child: ChildProcess): Promise<{ resendable: number, recovered: number }> {
+  const sessions = connectionsTo(child.pid!, j.mail.smtpPort)
+  await kill(child)
+  await waitFor(() => sessions.every(p => !j.mail.openSessions.has(p)), 'the SMTP server to see the killed worker\'s sessions end')
+  const rows = (await heldBy(j, 'email', child)).flatMap(job => (typeof job.data.outboxId === 'number' ? [job.data.outboxId] : []))
+  const accepted = new Set(j.mail.messages.map(m => m.MessageID))
+  const unmarked = rows.length === 0 ? [] : await j.sql`select id from email_outbox where id = any(${rows}) and status <> 'sent'`
+  const resendable = unmarked.filter(r => accepted.has(outboxMessageId(r.id as number, j.env.MAIL_FROM!))).length
+  const recovered = (await recoverStalled(j, 'stripe-events', child)) + (await recoverStalled(j, 'email', child))
+  return { resendable, recovered }
 }
 
 /**
@@ -203,7 +262,7 @@ export async function reached (j: FaultStack, point: string, timeoutMs = 30_000)
   return await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n'), `a process to pause at ${point}`, timeoutMs, 50)
 }
 
-export async function kill (child: import('node:child_process').ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+export async function kill (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise(resolve => child.once('exit', resolve))
   child.kill(signal)

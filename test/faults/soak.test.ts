@@ -1,6 +1,6 @@
 import t from 'tap'
 import { RedisProcess } from '../helpers/redis-server.js'
-import { emulatorEvents, kill, type Customer, pool, recoverStalled, report, Sender, settle, shuffle, startFaultStack, subscribeCustomers, tally } from './kit.js'
+import { emulatorEvents, type Customer, killWorker, pool, report, Sender, settle, shuffle, startFaultStack, subscribeCustomers, tally } from './kit.js'
 
 // Fault 10, opt-in (TOLLGATE_SOAK=1, run by `npm run test:faults`): many customers' lifecycles —
 // checkout and a renewal for every one; 10 % of the cards fail at the renewal (an email per failed
@@ -46,18 +46,19 @@ if (process.env.TOLLGATE_SOAK !== '1') {
     const faults: string[] = []
     const at = (share: number) => Math.round(deliveries.length * share)
     const plan = new Map<number, () => Promise<void>>([
-      [at(0.2), () => killWorker('worker-1')],
-      [at(0.4), () => killWorker('worker-2')],
+      [at(0.2), () => killAndRestart('worker-1')],
+      [at(0.4), () => killAndRestart('worker-2')],
       [at(0.55), restartRedis],
-      [at(0.7), () => killWorker('worker-1')]
+      [at(0.7), () => killAndRestart('worker-1')]
     ])
     let busy = Promise.resolve()
-    async function killWorker (name: string) {
-      await kill(j.processes.get(name)!)
-      await recoverStalled(j, 'stripe-events')
-      await recoverStalled(j, 'email')
+    // Emails a kill may legitimately repeat, counted at each kill (see killWorker in kit.ts).
+    let resendable = 0
+    async function killAndRestart (name: string) {
+      const killed = await killWorker(j, j.processes.get(name)!)
+      resendable += killed.resendable
       j.spawnProcess(name, 'workers/all.ts', { METRICS_PORT: '0' })
-      faults.push(`SIGKILL ${name} at ${sent}`)
+      faults.push(`SIGKILL ${name} at ${sent} (${killed.recovered} jobs recovered, ${killed.resendable} message(s) accepted by SMTP and not marked sent)`)
     }
     async function restartRedis () {
       await redis.stop('SIGKILL')
@@ -73,17 +74,15 @@ if (process.env.TOLLGATE_SOAK !== '1') {
     await settle(j, sender.acked, 1_800_000)
     const minutes = ((Date.now() - started) / 60_000).toFixed(1)
     // Email is at least once: a worker killed between the SMTP server's acceptance and marking the row
-    // sent sends that message again, with the same Message-ID. Only such re-sends are allowed.
-    const emails = new Set(customers.map(c => c.email))
-    const messageIds = j.mail.messages.filter(m => m.To.some(to => emails.has(to))).map(m => m.MessageID)
-    const resent = messageIds.length - new Set(messageIds).size
+    // sent sends that message again, with the same Message-ID. Exactly those re-sends are allowed.
+    t.equal(faults.length, 4, 'every planned fault ran')
     const notes = [
       `${CUSTOMERS} renewals, ${failing.length} declined, ${failing.length - deleted} recovered at the first retry, ${deleted} deleted after the last`,
       `clock advances ${renewalMs} ms + ${retriesMs} ms`,
       faults.join(', '),
-      ...(resent ? [`${resent} email(s) re-sent with their Message-ID after a kill, allowed`] : []),
+      ...(resendable ? [`${resendable} email(s) accepted by SMTP but not marked sent when their worker was killed: as many re-sends allowed`] : []),
       `${minutes} min`
     ]
-    report(t, await tally(j, sender, customers, { scenario: `soak: ${CUSTOMERS} customers, ${events.length} events, +30 % duplicates, shuffled`, notes: notes.join('; ') }), { duplicated: resent })
+    report(t, await tally(j, sender, customers, { scenario: `soak: ${CUSTOMERS} customers, ${events.length} events, +30 % duplicates, shuffled`, notes: notes.join('; ') }), { duplicated: resendable })
   })
 }

@@ -58,6 +58,9 @@ export function testConfig (env: Record<string, string | undefined>): Config {
     SMTP_URL: 'smtp://127.0.0.1:2525',
     MAIL_FROM: 'billing@example.test',
     LOG_LEVEL: 'silent',
+    // Tests call Stripe routes back to back, faster than a product would; the limit tests set these low.
+    STRIPE_BUDGET_READS_PER_SECOND: '10000',
+    STRIPE_BUDGET_WRITES_PER_SECOND: '10000',
     ...env
   }, '')
 }

@@ -5,7 +5,7 @@ import { API_KEY } from '../helpers/env.js'
 import { buildBillingApp } from '../helpers/billing.js'
 
 t.test('create-checkout', async t => {
-  const { app, deps, call, control } = await buildBillingApp(t, { RATE_LIMIT_STRIPE_PER_MINUTE: '1000' })
+  const { app, deps, call, control, emulator } = await buildBillingApp(t, { RATE_LIMIT_USER_PER_MINUTE: '1000' })
   const stripeCustomers = async () => (await deps.stripe.customers.list({ limit: 100 })).data
   const stripeSessions = async () => (await deps.stripe.checkout.sessions.list({ limit: 100 })).data
 
@@ -74,14 +74,50 @@ t.test('create-checkout', async t => {
     t.equal((await stripeSessions()).length, sessionsBefore, 'no session created')
   })
 
-  t.test('a user with an active subscription gets 409 with a hint', async t => {
-    const first = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_paid' })
-    await control(`checkout/${first.json().session_id}/complete`, { outcome: 'paid' })
-    const res = await call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: 'user_paid' })
-    t.equal(res.statusCode, 409)
-    t.equal(res.json().error, 'already_subscribed')
-    t.match(res.json().message, /change-plan/)
-    t.match(res.json().message, /billing-portal/)
+  t.test('a subscription that may still bill the user refuses a second checkout with 409; one that has ended lets it start', async t => {
+    const subscribe = async (user: string) => {
+      const first = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: user })
+      return (await control(`checkout/${first.json().session_id}/complete`, { outcome: 'paid' })) as { subscription: string, customer: string }
+    }
+    const second = (user: string) => call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: user })
+
+    // past_due as Stripe gets there: the renewal's payment fails, the invoice stays open.
+    const late = await subscribe('user_past_due')
+    await control(`customers/${late.customer}/fail-payments`, { fail: true })
+    await control('clock/advance', { seconds: 31 * 86_400 })
+    t.equal((await deps.stripe.subscriptions.retrieve(late.subscription)).status, 'past_due')
+    const pastDue = await second('user_past_due')
+    t.equal(pastDue.statusCode, 409)
+    t.match(pastDue.json(), { error: 'already_subscribed', subscription_id: late.subscription, subscription_status: 'past_due', next_step: 'pay_invoice', hosted_invoice_url: /\/invoice\/in_/ })
+    t.match(pastDue.json().message, new RegExp(`${late.subscription} \\(past_due\\): its latest invoice is unpaid`))
+
+    // canceled as Stripe gets there.
+    const gone = await subscribe('user_canceled')
+    await deps.stripe.subscriptions.cancel(gone.subscription)
+    t.equal((await second('user_canceled')).statusCode, 200, 'a canceled subscription bills no more')
+
+    // The emulator's Checkout makes active subscriptions only; the other statuses are set on its
+    // stored subscription, which the SDK then reads as Stripe would answer it.
+    const cases = [
+      ['active', 409, 'change_plan'], ['trialing', 409, 'change_plan'], ['unpaid', 409, 'pay_invoice'], ['paused', 409, 'resume'],
+      ['incomplete', 409, 'complete_payment'], ['incomplete_expired', 200, null]
+    ] as const
+    for (const [status, code, next] of cases) {
+      const user = `user_${status}`
+      const { subscription } = await subscribe(user)
+      emulator.ctx.store.get('subscriptions', subscription)!.status = status
+      const res = await second(user)
+      t.equal(res.statusCode, code, `${status}: ${code}`)
+      if (code === 409) {
+        t.match(res.json(), { error: 'already_subscribed', subscription_id: subscription, subscription_status: status, next_step: next, hosted_invoice_url: null }, `${status}: names the subscription and the way out`)
+        t.match(res.json().message, new RegExp(`${subscription} \\(${status}\\)`))
+      }
+    }
+    const active = await second('user_active')
+    t.match(active.json().message, /change-plan/)
+    t.match(active.json().message, /billing-portal/)
+    const sessions = (await stripeSessions()).filter(s => s.metadata?.plan_id === 'pro' && /^user_(active|trialing|unpaid|paused|incomplete|past_due)$/.test(s.client_reference_id ?? ''))
+    t.same(sessions, [], 'no second session was opened for a user who may still be billed')
   })
 
   t.test('Stripe failures answer 502 with Stripe\'s message and request id, no stack', async t => {

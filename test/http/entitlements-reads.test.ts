@@ -30,6 +30,7 @@ t.test('entitlement reads: one Redis round trip for a cached read, the per-key l
   const rest = await Promise.all([read('u_reads'), read('u_reads'), read('u_reads')])
   t.same(rest.map(r => r.statusCode), [200, 200, 429], 'the sixth read within the minute is refused (limit 5)')
   t.equal(rest[2]!.json().error, 'rate_limited')
+  t.ok(Number(rest[2]!.headers['retry-after']) >= 1, 'with Retry-After')
 
   await redis.stop()
   const down = await read('u_other')

@@ -1,12 +1,18 @@
 import t from 'tap'
+import { Writable } from 'node:stream'
 import { UnrecoverableError, type Job } from 'bullmq'
 import { eq } from 'drizzle-orm'
+import { pino } from 'pino'
+import { SMTPServer } from 'smtp-server'
 import { startMailCatcher } from '../../scripts/stack/mail-catcher.js'
 import { createDeps } from '../../src/deps.js'
 import { emailOutbox } from '../../src/db/schema.js'
+import { loggerOptions } from '../../src/logger.js'
 import { createEmailProcessor } from '../../src/queue/processors/email.js'
+import { queueOutboxSend } from '../../src/queue/processors/outbox-sweep.js'
+import { startWorkers } from '../../src/queue/workers.js'
 import type { EmailJob } from '../../src/queue/policy.js'
-import { createTestDatabase, createTestPrefix, testConfig } from '../helpers/env.js'
+import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
 
 const fakeJob = (outboxId: number, attemptsMade = 0) => ({ data: { outboxId }, attemptsMade, opts: { attempts: 20 } }) as unknown as Job<EmailJob>
@@ -64,4 +70,49 @@ t.test('a row with an unknown template fails at once', async t => {
   await t.rejects(process(fakeJob(row.id)), UnrecoverableError)
   t.match(await rowOf(row.id), { status: 'failed', lastError: /no_such_template/ })
   t.equal(mail.messages.length, 0)
+})
+
+t.test('an SMTP server rejecting the recipient by address: the address stays out of the log, the job and the outbox', async t => {
+  // A real SMTP server that refuses the recipient the way Postfix does, quoting the address.
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo (address, _session, callback) {
+      callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown in virtual mailbox table`), { responseCode: 550 }))
+    }
+  })
+  await new Promise<void>(resolve => smtp.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => smtp.close(() => resolve())))
+  const { deps, outbox, rowOf } = await setup(t, `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`)
+  const logs: string[] = []
+  const log = pino(loggerOptions('info'), new Writable({ write (chunk, _enc, cb) { logs.push(chunk.toString()); cb() } }))
+  const workers = startWorkers(deps, ['email'], log)
+  t.teardown(() => workers.close())
+
+  const row = await outbox()
+  await queueOutboxSend(deps.queues.email, row.id)
+  // Read the job only once it is failed: a copy fetched a moment earlier lacks failedReason.
+  await waitFor(async () => await deps.queues.email.getJobState(`outbox-${row.id}`) === 'failed', 'the send job in the failed set')
+  const job = await deps.queues.email.getJob(`outbox-${row.id}`)
+  await waitFor(() => logs.some(l => l.includes('job failed')), 'the failure logged')
+
+  t.match(job!.failedReason, /550 5\.1\.1 <\[redacted\]>: Recipient address rejected/, 'the SMTP reply is kept, the address is not')
+  t.match(await rowOf(row.id), { status: 'failed', lastError: /550 5\.1\.1 <\[redacted\]>/ })
+  t.match(logs.join(''), /550 5\.1\.1 <\[redacted\]>/, 'the log says why')
+  t.notMatch(logs.join(''), 'ada@example.test', 'no recipient address in the log')
+  t.notMatch(job!.failedReason, 'ada@example.test', 'nor in the job kept in Redis')
+  t.notMatch((await rowOf(row.id)).lastError, 'ada@example.test', 'nor in the outbox error')
+})
+
+t.test('the error serializer redacts addresses in any logged error, its properties and cause included', async t => {
+  const logs: string[] = []
+  const log = pino(loggerOptions('info'), new Writable({ write (chunk, _enc, cb) { logs.push(chunk.toString()); cb() } }))
+  const cause = new Error('mailbox ed@example.test is full')
+  const err = Object.assign(new Error("Can't send mail - all recipients were rejected: 550 <cy@example.test>", { cause }), { rejected: ['cy@example.test'], response: '550 <cy@example.test>' })
+  log.error({ err }, 'send failed')
+  log.warn({ err: 'plain text naming bo@example.test' }, 'job failed')
+  const text = logs.join('')
+  t.notMatch(text, /[a-z]+@example\.test/, 'no address in message, stack, properties or cause')
+  t.match(JSON.parse(logs[0]!).err, { type: 'Error', message: /rejected: 550 <\[redacted\]>/, rejected: ['[redacted]'], response: '550 <[redacted]>' })
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { UnrecoverableError, type Job } from 'bullmq'
 import { eq } from 'drizzle-orm'
+import Stripe from 'stripe'
 import { stripeEvents, subscriptions } from '../../src/db/schema.js'
 import { createStripeEventProcessor } from '../../src/queue/processors/stripe-events.js'
 import type { StripeEventJob } from '../../src/queue/policy.js'
@@ -33,12 +34,16 @@ t.test('a Stripe outage retries, and only the last attempt is recorded as failed
   await checkoutPaid(deps.stripe, em, 'u_503', 'pro', prices.pro!, 'x@example.test')
   // The checkout completion carries no subscription state: with none stored, applying it needs Stripe.
   const job = (await newEvents()).find(j => j.event.type === 'checkout.session.completed')!
+  // Three 503s: the SDK's first try and its two retries.
   await em.control('fail-api', { status: 503, count: 3 })
-  const err = await process(fakeJob(job, 0)).catch(e => e)
+  const err = await process(fakeJob(job, 0)).then(() => null, (e: unknown) => e)
+  t.ok(err instanceof Stripe.errors.StripeAPIError, `the attempt failed on Stripe: ${String(err)}`)
+  t.equal((err as Stripe.errors.StripeError | null)?.statusCode, 503)
   t.notOk(err instanceof UnrecoverableError, 'transient: BullMQ retries with backoff')
   t.same(await deps.db.select().from(stripeEvents), [], 'an early attempt leaves no trace')
   await em.control('fail-api', { status: 503, count: 3 })
-  await t.rejects(process(fakeJob(job, 11)))
-  t.match(await deps.db.select().from(stripeEvents), [{ outcome: 'failed' }], 'the last attempt leaves a failed row for the dead-letter listing')
+  const last = await process(fakeJob(job, 11)).then(() => null, (e: unknown) => e)
+  t.ok(last instanceof Stripe.errors.StripeAPIError && last.statusCode === 503, 'the last attempt failed on Stripe too')
+  t.match(await deps.db.select().from(stripeEvents), [{ eventId: job.event.id, outcome: 'failed', error: /./ }], 'the last attempt leaves a failed row for the dead-letter listing')
   t.match(await process(fakeJob(job, 0)), { outcome: 'applied' })
 })

@@ -9,7 +9,7 @@ import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/pric
 import { checkoutUrls } from '../app-links.js'
 import type { Catalogue, Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
-import { liveSubscriptionOf } from './live-subscription.js'
+import { refuseSecondCheckout } from './live-subscription.js'
 
 export interface CheckoutDeps {
   db: Db
@@ -46,17 +46,15 @@ function isMissingPrice (err: unknown): boolean {
 }
 
 /**
- * Starts a Stripe Checkout for a plan: validate the plan, refuse a user who already pays, find or
- * create their one customer, then create the session under an idempotency key so that a double
- * click yields one session. The user id travels in `client_reference_id` and both metadata maps,
- * so every later event names its user.
+ * Starts a Stripe Checkout for a plan: validate the plan, refuse a user whose subscription may still
+ * bill them, find or create their one customer, then create the session under an idempotency key so
+ * that a double click yields one session. The user id travels in `client_reference_id` and both
+ * metadata maps, so every later event names its user.
  */
 export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) {
   const plan = planOrFail(deps.catalogue, req.plan_id)
   const existing = await customerIdOf(deps.db, req.user_id)
-  if (existing && await liveSubscriptionOf(deps.stripe, existing)) {
-    throw new AppError(409, 'already_subscribed', `User ${req.user_id} already has a subscription; change it with POST /api/v1/subscriptions/change-plan or manage it in the portal (POST /api/v1/billing-portal)`)
-  }
+  if (existing) await refuseSecondCheckout(deps.stripe, req.user_id, existing)
   const price = await priceOrFail(deps, plan)
   const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null)
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)

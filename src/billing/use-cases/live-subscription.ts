@@ -1,18 +1,42 @@
 import type Stripe from 'stripe'
 import { AppError } from '../../errors.js'
 import type { Catalogue } from '../plans.js'
-
-/** Statuses in which a user still holds a subscription: a second checkout would double-bill them. */
-const LIVE = new Set(['active', 'trialing', 'past_due'])
+import { checkoutRefusal, holdsAccess } from '../subscription-status.js'
 
 /**
- * The user's live subscription as Stripe holds it now. Asked of Stripe rather than Postgres so that
- * a plan change or a second checkout right after payment sees the subscription before its webhook
- * has been applied.
+ * Every subscription of a customer that has not been canceled, as Stripe holds it now: Stripe's
+ * list without a status filter, every page. Asked of Stripe rather than Postgres so that a plan
+ * change or a second checkout right after payment sees the subscription before its webhook has been
+ * applied.
  */
+async function openSubscriptionsOf (stripe: Stripe, customerId: string, expand: string[] = []): Promise<Stripe.Subscription[]> {
+  const subs: Stripe.Subscription[] = []
+  for await (const sub of stripe.subscriptions.list({ customer: customerId, limit: 100, ...(expand.length > 0 && { expand }) })) subs.push(sub)
+  return subs
+}
+
+/** The subscription that serves the user now (active, trialing, past_due), the one commands act on. */
 export async function liveSubscriptionOf (stripe: Stripe, customerId: string): Promise<Stripe.Subscription | null> {
-  const { data } = await stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 20 })
-  return data.find(s => LIVE.has(s.status)) ?? null
+  return (await openSubscriptionsOf(stripe, customerId)).find(s => holdsAccess(s.status)) ?? null
+}
+
+/**
+ * 409 when the customer holds a subscription that may still bill them or become active (the status
+ * table in subscription-status.ts): a second checkout would be double billing. The answer names the
+ * subscription and what to do instead; where paying an invoice is the way, its payment page.
+ */
+export async function refuseSecondCheckout (stripe: Stripe, userId: string, customerId: string): Promise<void> {
+  const refusal = checkoutRefusal(await openSubscriptionsOf(stripe, customerId, ['data.latest_invoice']))
+  if (!refusal) return
+  const sub = refusal.subscription
+  const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null
+  const payable = invoice?.status === 'open' ? invoice.hosted_invoice_url ?? null : null
+  throw new AppError(409, 'already_subscribed', `User ${userId} already has subscription ${sub.id} (${sub.status}): ${refusal.advice}`, {
+    subscription_id: sub.id,
+    subscription_status: sub.status,
+    next_step: refusal.next,
+    hosted_invoice_url: payable
+  })
 }
 
 export function noSubscription (userId: string): AppError {

@@ -10,13 +10,20 @@ const codeByStatus: Record<number, string> = {
 
 /**
  * One error handler: `{error, message}` bodies, validation errors as 400, Stripe failures as 502 with
- * Stripe's message and request id, and other 5xx text masked so internals never reach a client.
+ * Stripe's message and request id (Stripe's rate limit as 429 with `Retry-After`), and other 5xx text
+ * masked so internals never reach a client.
  */
 export default fp(async function errorsPlugin (app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       if (err.statusCode >= 500) req.log.error({ err }, 'request failed')
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details })
+    }
+    if (err instanceof Stripe.errors.StripeRateLimitError) {
+      // Stripe's own limit, after the SDK's retries: the shared budget leaves room for the workers,
+      // so this is a burst Stripe saw first. The client may come back in a moment.
+      req.log.warn({ stripeError: { type: err.type, code: err.code, requestId: err.requestId } }, 'stripe rate limit reached')
+      return reply.code(429).header('retry-after', '1').send({ error: 'stripe_busy', message: 'Stripe is limiting the rate of requests; retry in 1 s', request_id: err.requestId ?? null })
     }
     if (err instanceof Stripe.errors.StripeError) {
       // Stripe's message is written for API callers and names no internals; its request id lets

@@ -13,26 +13,31 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 415: ErrorBody,
 export default async function subscriptionRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
-  const common = { config: { rateLimit: app.rateLimits.stripe } }
+  const common = { config: { rateLimit: app.rateLimits.user } }
   const schema = { tags: ['subscriptions'], security: [{ bearerAuth: [] }] }
 
   app.post('/api/v1/subscriptions/change-plan', {
     ...common,
+    // The user's subscriptions and, on a cold cache, the price; then the update.
+    preHandler: app.stripeBudget({ reads: 2, writes: 1 }),
     schema: { ...schema, summary: 'Upgrade or downgrade, prorated', body: ChangePlanBody, response: { 200: SubscriptionState, ...errors, 503: ErrorBody } }
   }, async req => await changePlan(deps, req.body.user_id, req.body.plan_id))
 
   app.post('/api/v1/subscriptions/cancel', {
     ...common,
+    preHandler: app.stripeBudget({ reads: 1, writes: 1 }),
     schema: { ...schema, summary: 'Cancel at period end (default) or now', body: CancelBody, response: { 200: SubscriptionState, ...errors } }
   }, async req => await cancelSubscription(deps, req.body.user_id, req.body.at_period_end))
 
   app.post('/api/v1/subscriptions/resume', {
     ...common,
+    preHandler: app.stripeBudget({ reads: 1, writes: 1 }),
     schema: { ...schema, summary: 'Undo a cancellation scheduled for period end', body: UserBody, response: { 200: SubscriptionState, ...errors } }
   }, async req => await resumeSubscription(deps, req.body.user_id))
 
   app.post('/api/v1/billing-portal', {
     ...common,
+    preHandler: app.stripeBudget({ reads: 0, writes: 1 }),
     schema: { tags: ['billing-portal'], security: schema.security, summary: 'A Stripe customer portal link', body: UserBody, response: { 200: PortalSession, ...errors } }
   }, async req => await billingPortal(deps, req.body.user_id))
 }

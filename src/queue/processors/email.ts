@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq'
 import type { Deps } from '../../deps.js'
 import { faultPoint } from '../../fault-points.js'
 import { markAttemptFailed, markSent, startSending } from '../../db/outbox-repo.js'
+import { redactEmails } from '../../log-redaction.js'
 import { renderEmail, UnknownTemplateError } from '../../mail/templates.js'
 import type { EmailJob } from '../policy.js'
 
@@ -32,9 +33,11 @@ export function createEmailProcessor (deps: Pick<Deps, 'db' | 'mailer' | 'config
       await deps.mailer.send({ to: row.to, messageId: outboxMessageId(row.id, deps.config.MAIL_FROM), ...mail })
     } catch (err) {
       const permanent = isPermanent(err)
-      const message = (err as Error).message
+      // SMTP replies quote the recipient ("550 <ada@…>: unknown user"); the error travels on to the
+      // outbox row, the job's failedReason in Redis and the worker's log, none of which needs the address.
+      const message = redactEmails((err as Error).message)
       await markAttemptFailed(deps.db, row.id, message, permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
-      throw permanent ? new UnrecoverableError(message) : err
+      throw permanent ? new UnrecoverableError(message) : new Error(message)
     }
     await faultPoint('after-smtp', String(row.id))
     await markSent(deps.db, row.id)

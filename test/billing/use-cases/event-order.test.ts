@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
+import { HANDLED_EVENT_TYPES } from '../../../src/billing/handled-event-types.js'
 import { groupCommit } from '../../../src/queue/group-commit.js'
 import type { StripeEventJob } from '../../../src/queue/policy.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
@@ -27,7 +28,80 @@ function permute (jobs: StripeEventJob[], random: () => number): StripeEventJob[
   return out
 }
 
-t.test('any order of a customer\'s events, with duplicates, sequential, concurrent or in batches, yields the rows of in-order delivery', async t => {
+/** Every ordering of `items` (n! of them: keep n small). */
+function * permutations<I> (items: I[]): Generator<I[]> {
+  if (items.length <= 1) { yield [...items]; return }
+  for (let i = 0; i < items.length; i++) {
+    for (const rest of permutations([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i]!, ...rest]
+  }
+}
+
+t.test('every order of the events of small lifecycles, applied one at a time, yields the rows of in-order delivery', async t => {
+  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
+  const handled = new Set<string>(HANDLED_EVENT_TYPES)
+  /** The events Stripe emitted since the last call that Tollgate acts on and that concern this customer. */
+  const eventsOf = async (customerId: string) => (await newEvents()).filter(j => handled.has(j.event.type) && (j.event.data.object as { customer?: string }).customer === customerId)
+  const applyAll = async (jobs: StripeEventJob[]) => { for (const job of jobs) await apply(job) }
+
+  /** Applies `before` in order, then every permutation of `jobs`, and compares each result with in-order delivery. */
+  async function everyOrder (name: string, jobs: StripeEventJob[], before: StripeEventJob[] = []) {
+    await truncateAll(deps)
+    await applyAll([...before, ...jobs])
+    const expected = await snapshot(deps)
+    let orders = 0
+    for (const order of permutations(jobs)) {
+      await truncateAll(deps)
+      await applyAll([...before, ...order])
+      const got = await snapshot(deps)
+      orders++
+      if (JSON.stringify(got) !== JSON.stringify(expected)) {
+        const first = Math.min(...jobs.map(j => j.event.created))
+        t.same(got, expected, `${name}: ${order.map(j => `${j.event.type}@+${j.event.created - first}s`).join(', ')}`)
+        return
+      }
+    }
+    t.pass(`${name}: all ${orders} orders of ${jobs.length} events give the in-order rows`)
+  }
+
+  // A checkout: its three events share one second, so the guard re-reads Stripe for each.
+  const cy = await checkoutPaid(deps.stripe, em, 'u_cy', 'starter', prices.starter!, 'cy@example.test')
+  const checkout = await eventsOf(cy.customerId)
+  t.same(checkout.map(j => j.event.type).sort(), ['checkout.session.completed', 'customer.subscription.created', 'invoice.paid'])
+  await everyOrder('checkout', checkout)
+  t.match((await snapshot(deps)).entitlements, [{ userId: 'u_cy', planId: 'starter', status: 'active', access: true }], 'the case ends subscribed')
+
+  // Checkout, an upgrade a minute later and a cancellation at period end a minute after that: three
+  // seconds of Stripe time, so snapshots are written when newer and dropped when older.
+  const di = await checkoutPaid(deps.stripe, em, 'u_di', 'starter', prices.starter!, 'di@example.test')
+  await em.control('clock/advance', { seconds: 60 })
+  const item = (await deps.stripe.subscriptions.retrieve(di.subscriptionId)).items.data[0]!
+  await deps.stripe.subscriptions.update(di.subscriptionId, { items: [{ id: item.id, price: prices.pro! }] })
+  await em.control('clock/advance', { seconds: 60 })
+  await deps.stripe.subscriptions.update(di.subscriptionId, { cancel_at_period_end: true })
+  const changes = await eventsOf(di.customerId)
+  t.equal(changes.length, 5)
+  t.equal(new Set(changes.map(j => j.event.created)).size, 3, 'three distinct seconds')
+  await everyOrder('checkout, upgrade, cancel at period end', changes)
+  t.match((await snapshot(deps)).entitlements, [{ userId: 'u_di', planId: 'pro', status: 'active', cancelAtPeriodEnd: true }], 'the case ends upgraded, cancelling')
+
+  // A renewal whose payment fails, from a customer already provisioned: past_due and one email.
+  const ed = await checkoutPaid(deps.stripe, em, 'u_ed', 'pro', prices.pro!, 'ed@example.test')
+  const edCheckout = await eventsOf(ed.customerId)
+  await em.control(`customers/${ed.customerId}/fail-payments`, { fail: true })
+  await em.control('clock/advance', { seconds: 31 * DAY })
+  const renewal = await eventsOf(ed.customerId)
+  t.same(renewal.map(j => j.event.type).sort(), ['customer.subscription.updated', 'customer.subscription.updated', 'invoice.payment_failed'])
+  await everyOrder('failed renewal', renewal, edCheckout)
+  t.match((await snapshot(deps)).entitlements, [{ userId: 'u_ed', status: 'past_due', access: true }], 'the case ends past_due')
+})
+
+/**
+ * Not every order: a sample. The story below has more than 25 events, far too many orderings to
+ * enumerate, so six orders are drawn from a seeded generator (ORDER_SEED replays a failing run), each
+ * with every event delivered once or, three times in ten, twice, and applied in three ways, two orders
+ * each: one at a time; all at once through two batching workers; all at once, each alone.
+ */
+t.test('six sampled orders of two customers\' whole stories, with duplicates, sequential, concurrent or in batches, yield the rows of in-order delivery', async t => {
   const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
   const applyDeps = { ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS }
   // Two workers, each committing the events it holds together.

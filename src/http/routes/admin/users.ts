@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { createSyncUser } from '../../../billing/use-cases/sync-user.js'
 import { userTimeline } from '../../../billing/use-cases/user-timeline.js'
 import type { Deps } from '../../../deps.js'
+import { userIdForLog } from '../../../log-redaction.js'
 import { SyncAnswer, Timeline } from '../../admin-schemas.js'
 import { UserId } from '../../api-schemas.js'
 import { ErrorBody } from '../../schemas.js'
@@ -23,7 +24,7 @@ export default async function adminUserRoutes (base: FastifyInstance, { deps }: 
     }
   }, async req => {
     const result = await syncUser(req.params.user_id)
-    req.log.info({ userId: req.params.user_id, subscriptions: result.subscriptions.length }, 'user synced from Stripe')
+    req.log.info({ userId: userIdForLog(req.params.user_id), subscriptions: result.subscriptions.length }, 'user synced from Stripe')
     return result
   })
 
