@@ -25,7 +25,7 @@ export function emitEvent (ctx: Ctx, type: string, object: Obj, request: Request
   if (previous && Object.keys(previous).length > 0) data.previous_attributes = structuredClone(previous)
   const event = fromTemplate(ctx.templates, 'event', {
     id: newId('evt'),
-    created: ctx.clock.now(),
+    created: ctx.now(object),
     data,
     pending_webhooks: endpoints.length,
     request: { ...request },

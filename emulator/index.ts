@@ -11,6 +11,7 @@ import { invoiceRoutes } from './resources/invoices.js'
 import { billingPortalRoutes } from './resources/billing-portal.js'
 import { webhookEndpointRoutes } from './resources/webhook-endpoints.js'
 import { eventRoutes } from './resources/events.js'
+import { testClockRoutes } from './resources/test-clocks.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
 export type { EmulatorOptions } from './context.js'
@@ -25,7 +26,8 @@ const ROUTES = [
   ...invoiceRoutes,
   ...billingPortalRoutes,
   ...webhookEndpointRoutes,
-  ...eventRoutes
+  ...eventRoutes,
+  ...testClockRoutes
 ]
 
 export interface Emulator {
@@ -76,6 +78,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
       })
     },
     close () {
+      ctx.background.close()
       ctx.deliverer.close()
       return new Promise((resolve) => {
         server.close(() => resolve())

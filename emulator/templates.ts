@@ -9,7 +9,8 @@ const NAMES = {
   product: 'product.json',
   checkoutSession: 'checkout.session.json',
   portalSession: 'billing_portal.session.json',
-  event: 'event.json'
+  event: 'event.json',
+  testClock: 'test_helpers.test_clock.json'
 } as const
 
 export type TemplateName = keyof typeof NAMES | 'subscriptionItem' | 'plan' | 'invoiceLine'

@@ -41,7 +41,7 @@ export function subscriptionItem (ctx: Ctx, subscriptionId: string, price: Obj, 
 }
 
 export function buildSubscription (ctx: Ctx, customer: Obj, lines: { price: Obj, quantity: number }[], metadata: Record<string, string>): Obj {
-  const now = ctx.clock.now()
+  const now = ctx.now(customer)
   const id = newId('sub')
   const items = lines.map((l) => subscriptionItem(ctx, id, l.price, l.quantity, now))
   return fromTemplate(ctx.templates, 'subscription', {
@@ -55,7 +55,8 @@ export function buildSubscription (ctx: Ctx, customer: Obj, lines: { price: Obj,
     latest_invoice: null,
     metadata: { ...metadata },
     start_date: now,
-    status: 'active'
+    status: 'active',
+    test_clock: customer.test_clock ?? null
   })
 }
 

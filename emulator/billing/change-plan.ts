@@ -17,7 +17,7 @@ function prorationItem (ctx: Ctx, sub: Obj, item: Obj, price: Obj, amount: numbe
     currency: price.currency,
     customer: sub.customer,
     customer_account: null,
-    date: ctx.clock.now(),
+    date: ctx.now(sub),
     description,
     discountable: false,
     discounts: [],
@@ -36,7 +36,7 @@ function prorationItem (ctx: Ctx, sub: Obj, item: Obj, price: Obj, amount: numbe
     quantity: item.quantity,
     quantity_decimal: String(item.quantity),
     tax_rates: [],
-    test_clock: null
+    test_clock: sub.test_clock ?? null
   }
   ctx.store.put('invoiceitems', ii)
   return ii
@@ -51,7 +51,7 @@ export function changeItemPrice (ctx: Ctx, sub: Obj, item: Obj, newPrice: Obj, q
   item.plan = planFromPrice(ctx, newPrice)
   item.quantity = quantity
   if (behavior === 'none') return []
-  const now = ctx.clock.now()
+  const now = ctx.now(sub)
   const { current_period_start: start, current_period_end: end } = item
   const fraction = end > start ? Math.max(0, Math.min(1, (end - now) / (end - start))) : 0
   const productName = (p: Obj) => ctx.store.get('products', p.product)?.name ?? p.product
@@ -64,7 +64,7 @@ export function changeItemPrice (ctx: Ctx, sub: Obj, item: Obj, newPrice: Obj, q
 
 // `always_invoice` bills the prorations right away instead of on the next renewal.
 export function invoiceNow (ctx: Ctx, sub: Obj, request: RequestInfo): Obj {
-  const now = ctx.clock.now()
+  const now = ctx.now(sub)
   const invoice = createInvoice(ctx, { sub, billingReason: 'subscription_update', periodStart: now, periodEnd: now, withItems: false })
   ctx.emit('invoice.created', invoice, { request })
   finalizeInvoice(ctx, invoice, request)

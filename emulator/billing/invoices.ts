@@ -88,7 +88,7 @@ export interface InvoiceInput {
 export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
   const { sub } = input
   const customer = ctx.store.get('customers', sub.customer)!
-  const now = ctx.clock.now()
+  const now = ctx.now(sub)
   const id = newId('in')
   const pending = takePendingItems(ctx, sub.id)
   const lines = [
@@ -133,6 +133,7 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
     status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
     subtotal: total,
     subtotal_excluding_tax: total,
+    test_clock: sub.test_clock ?? null,
     total,
     total_excluding_tax: total,
     webhooks_delivered_at: null
@@ -144,7 +145,7 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
 
 export function finalizeInvoice (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST): void {
   const customer = ctx.store.get('customers', invoice.customer)!
-  const now = ctx.clock.now()
+  const now = ctx.now(invoice)
   invoice.status = 'open'
   invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, '0')}`
   customer.next_invoice_sequence += 1
@@ -157,7 +158,7 @@ export function finalizeInvoice (ctx: Ctx, invoice: Obj, request: RequestInfo = 
 // Charges the customer's card; customers flagged through /_emulator/customers/:id/fail-payments
 // decline. Returns whether the invoice is now paid.
 export function attemptPayment (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST, forceSuccess = false): boolean {
-  const now = ctx.clock.now()
+  const now = ctx.now(invoice)
   invoice.attempt_count += 1
   invoice.attempted = true
   const fails = !forceSuccess && invoice.amount_due > 0 && ctx.store.failingCustomers.has(invoice.customer)
@@ -173,7 +174,7 @@ export function attemptPayment (ctx: Ctx, invoice: Obj, request: RequestInfo = N
     ctx.emit('invoice.payment_succeeded', invoice, { request })
     return true
   }
-  const wait = ctx.retryScheduleDays[invoice.attempt_count - 1]
+  const wait = ctx.settings.retryScheduleDays[invoice.attempt_count - 1]
   invoice.next_payment_attempt = wait === undefined ? null : now + wait * 86_400
   ctx.emit('invoice.payment_failed', invoice, { request })
   return false

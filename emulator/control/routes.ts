@@ -1,5 +1,5 @@
 import { completeCheckout, type CheckoutOutcome } from '../billing/checkout.js'
-import { advanceClock } from '../billing/cycle.js'
+import { advanceEveryone } from '../billing/test-clocks.js'
 import { parseChaos } from '../webhooks/chaos.js'
 import { ApiError, badRequest, missing } from '../wire/errors.js'
 import { matchRoute } from '../http/route.js'
@@ -30,7 +30,7 @@ const routes: ControlRoute[] = [
     handler: (ctx, _params, body) => {
       const seconds = Number(body.seconds)
       if (!Number.isFinite(seconds) || seconds < 0) throw badRequest('seconds must be a non-negative number', 'seconds')
-      return { now: advanceClock(ctx, seconds) }
+      return { now: advanceEveryone(ctx, seconds) }
     }
   },
   { method: 'GET', path: '/_emulator/clock', handler: (ctx) => ({ now: ctx.clock.now() }) },
@@ -67,6 +67,7 @@ const routes: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/reset',
     handler: (ctx) => {
+      ctx.background.close()
       ctx.store.reset()
       ctx.clock.reset()
       ctx.deliverer.reset()

@@ -2,6 +2,7 @@ import { randomToken } from '../ids.js'
 import { ApiError, idempotencyMismatch, injectedFailure, notFoundRoute, unauthorized } from '../wire/errors.js'
 import { parseForm, toList } from '../wire/form.js'
 import { expandPaths } from './expand.js'
+import { checkParams } from './params.js'
 import { matchRoute, type Route } from './route.js'
 import type { Ctx } from '../context.js'
 
@@ -51,6 +52,7 @@ export function handleApi (
     const matched = matchRoute(routes, input.method, input.path)
     if (!matched) throw notFoundRoute(input.method, input.path)
     const body = { ...parseForm(input.query), ...(input.method === 'POST' ? parseForm(input.rawBody) : {}) }
+    if (matched.route.params) checkParams(matched.route.params, body)
     const result = matched.route.handler(ctx, {
       params: matched.params,
       body,

@@ -16,7 +16,7 @@ export const billingPortalRoutes: Route[] = [
       const id = newId('bps')
       const session = fromTemplate(ctx.templates, 'portalSession', {
         configuration: 'bpc_emulator_default',
-        created: ctx.clock.now(),
+        created: ctx.now(customer),
         customer: customer.id,
         id,
         locale: nullable(p.locale) ?? null,

@@ -25,7 +25,7 @@ function createSession (ctx: Ctx, req: ApiRequest): Obj {
   })
   const customer = p.customer ? getCustomer(ctx, String(p.customer), 'customer') : null
   const amount = lineItems.reduce((sum: number, li: Obj) => sum + li.price.unit_amount * li.quantity, 0)
-  const now = ctx.clock.now()
+  const now = ctx.now(customer)
   const id = newId('cs_test')
   const session = fromTemplate(ctx.templates, 'checkoutSession', {
     amount_subtotal: amount,

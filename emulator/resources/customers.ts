@@ -1,24 +1,29 @@
 import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
+import { endSubscription } from '../billing/renewal.js'
 import { missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
-import { listEnvelope } from '../http/list.js'
+import { listEnvelope, matchesRange } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
-import type { Obj } from '../store.js'
+import type { Collection, Obj } from '../store.js'
 
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
+  const clock = p.test_clock ? ctx.store.get('test_clocks', String(p.test_clock)) : null
+  if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
-    created: ctx.clock.now(),
+    created: clock ? clock.frozen_time : ctx.now(),
     description: nullable(p.description) ?? null,
     email: nullable(p.email) ?? null,
     invoice_prefix: randomToken(8).toUpperCase().replace(/[^0-9A-F]/g, 'A').slice(0, 7),
     metadata: mergeMetadata({}, p.metadata),
     name: nullable(p.name) ?? null,
     next_invoice_sequence: 1,
-    phone: nullable(p.phone) ?? null
+    phone: nullable(p.phone) ?? null,
+    test_clock: clock?.id ?? null
   })
   ctx.store.put('customers', customer)
   ctx.emit('customer.created', customer, { request })
@@ -31,12 +36,54 @@ export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
   return customer
 }
 
+// Objects that belong to a customer; a deleted test clock takes all of them with it.
+const OWNED: Collection[] = ['subscriptions', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
+
+/**
+ * Deletes a customer as Stripe does: live subscriptions end now (`customer.subscription.deleted`),
+ * then `customer.deleted`; the id keeps answering with `deleted: true`. `purge` also removes everything
+ * the customer owned, as deleting its test clock does.
+ */
+export function deleteCustomer (ctx: Ctx, customer: Obj, opts: { purge?: boolean, request?: RequestInfo } = {}): Obj {
+  for (const sub of ctx.store.collections.subscriptions.values()) {
+    if (sub.customer === customer.id && !['canceled', 'incomplete_expired'].includes(sub.status)) {
+      endSubscription(ctx, sub, 'cancellation_requested', opts.request)
+    }
+  }
+  ctx.emit('customer.deleted', customer, { request: opts.request })
+  if (opts.purge) for (const collection of OWNED) ctx.store.deleteWhere(collection, (o) => o.customer === customer.id)
+  ctx.store.delete('customers', customer.id)
+  ctx.store.failingCustomers.delete(customer.id)
+  const tombstone = { id: customer.id, object: 'customer', deleted: true }
+  ctx.store.tombstones.set(customer.id, tombstone)
+  return tombstone
+}
+
+const CUSTOMER_PARAMS = {
+  description: P.str,
+  email: P.str,
+  metadata: P.map,
+  name: P.str,
+  phone: P.str
+}
+
 export const customerRoutes: Route[] = [
-  { method: 'POST', path: '/v1/customers', handler: (ctx, req) => createCustomer(ctx, req.body, req.request) },
-  { method: 'GET', path: '/v1/customers/:id', handler: (ctx, req) => getCustomer(ctx, req.params.id) },
+  {
+    method: 'POST',
+    path: '/v1/customers',
+    params: { ...CUSTOMER_PARAMS, test_clock: P.str },
+    handler: (ctx, req) => createCustomer(ctx, req.body, req.request)
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/:id',
+    params: {},
+    handler: (ctx, req) => ctx.store.tombstones.get(req.params.id) ?? getCustomer(ctx, req.params.id)
+  },
   {
     method: 'POST',
     path: '/v1/customers/:id',
+    params: CUSTOMER_PARAMS,
     handler: (ctx, req) => {
       const p = req.body
       return updateAndEmit(ctx, 'customer.updated', getCustomer(ctx, req.params.id), (c) => {
@@ -48,11 +95,20 @@ export const customerRoutes: Route[] = [
     }
   },
   {
+    method: 'DELETE',
+    path: '/v1/customers/:id',
+    params: {},
+    handler: (ctx, req) => deleteCustomer(ctx, getCustomer(ctx, req.params.id), { request: req.request })
+  },
+  {
     method: 'GET',
     path: '/v1/customers',
+    params: { ...LIST_PARAMS, email: P.str, created: P.range, test_clock: P.str },
     handler: (ctx, req) => {
-      const email = req.body.email
-      const items = ctx.store.newestFirst('customers').filter((c) => !email || c.email === email)
+      const { email, test_clock: clock, created } = req.body
+      const items = ctx.store.newestFirst('customers').filter(
+        (c) => (!email || c.email === email) && (!clock || c.test_clock === clock) && matchesRange(c.created, created)
+      )
       return listEnvelope(items, req.body, '/v1/customers', 'customer')
     }
   }

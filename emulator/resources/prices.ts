@@ -53,7 +53,7 @@ function createPrice (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   const price = fromTemplate(ctx.templates, 'price', {
     id,
     active: toBool(p.active) ?? true,
-    created: ctx.clock.now(),
+    created: ctx.now(),
     currency: String(p.currency).toLowerCase(),
     lookup_key: lookupKey,
     metadata: mergeMetadata({}, p.metadata),

@@ -11,7 +11,7 @@ import type { Obj } from '../store.js'
 
 export function createProduct (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   if (!p.name) throw paramMissing('name')
-  const now = ctx.clock.now()
+  const now = ctx.now()
   const product = fromTemplate(ctx.templates, 'product', {
     id: p.id || newId('prod'),
     active: toBool(p.active) ?? true,
@@ -50,7 +50,7 @@ export const productRoutes: Route[] = [
         if (p.description !== undefined) product.description = nullable(p.description)
         if (p.default_price !== undefined) product.default_price = nullable(p.default_price)
         product.metadata = mergeMetadata(product.metadata, p.metadata)
-        product.updated = ctx.clock.now()
+        product.updated = ctx.now()
       }, req.request)
     }
   },

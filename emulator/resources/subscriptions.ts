@@ -1,5 +1,5 @@
 import { changeItemPrice, invoiceNow } from '../billing/change-plan.js'
-import { endSubscription } from '../billing/cycle.js'
+import { endSubscription } from '../billing/renewal.js'
 import { previousAttributes } from '../events.js'
 import { badRequest, missing } from '../wire/errors.js'
 import { mergeMetadata, toBool, toInt } from '../wire/form.js'
@@ -41,7 +41,7 @@ export function updateSubscription (ctx: Ctx, req: ApiRequest): Obj {
   if (cancelAtPeriodEnd !== undefined && cancelAtPeriodEnd !== sub.cancel_at_period_end) {
     sub.cancel_at_period_end = cancelAtPeriodEnd
     sub.cancel_at = cancelAtPeriodEnd ? sub.items.data[0].current_period_end : null
-    sub.canceled_at = cancelAtPeriodEnd ? ctx.clock.now() : null
+    sub.canceled_at = cancelAtPeriodEnd ? ctx.now(sub) : null
     sub.cancellation_details = { ...sub.cancellation_details, reason: cancelAtPeriodEnd ? 'cancellation_requested' : null }
   }
   sub.metadata = mergeMetadata(sub.metadata, p.metadata)

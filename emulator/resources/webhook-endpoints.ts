@@ -29,7 +29,7 @@ export const webhookEndpointRoutes: Route[] = [
         object: 'webhook_endpoint',
         api_version: nullable(p.api_version) ?? null,
         application: null,
-        created: ctx.clock.now(),
+        created: ctx.now(),
         description: nullable(p.description) ?? null,
         enabled_events: events,
         livemode: false,
