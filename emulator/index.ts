@@ -12,6 +12,12 @@ import { billingPortalRoutes } from './resources/billing-portal.js'
 import { webhookEndpointRoutes } from './resources/webhook-endpoints.js'
 import { eventRoutes } from './resources/events.js'
 import { testClockRoutes } from './resources/test-clocks.js'
+import { paymentMethodRoutes } from './resources/payment-methods.js'
+import { paymentIntentRoutes } from './resources/payment-intents.js'
+import { setupIntentRoutes } from './resources/setup-intents.js'
+import { chargeRoutes } from './resources/charges.js'
+import { invoiceItemRoutes } from './resources/invoice-items.js'
+import { paymentPageRoutes } from './resources/payment-pages.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
 export type { EmulatorOptions } from './context.js'
@@ -27,7 +33,13 @@ const ROUTES = [
   ...billingPortalRoutes,
   ...webhookEndpointRoutes,
   ...eventRoutes,
-  ...testClockRoutes
+  ...testClockRoutes,
+  ...paymentMethodRoutes,
+  ...paymentIntentRoutes,
+  ...setupIntentRoutes,
+  ...chargeRoutes,
+  ...invoiceItemRoutes,
+  ...paymentPageRoutes
 ]
 
 export interface Emulator {

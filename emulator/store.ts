@@ -49,6 +49,7 @@ export interface StoredResponse {
 }
 
 export interface LineItemInput {
+  id: string
   price: string
   quantity: number
 }
@@ -56,7 +57,15 @@ export interface LineItemInput {
 // Checkout Session inputs Stripe keeps off the session object itself.
 export interface SessionDetails {
   lineItems: LineItemInput[]
-  subscriptionMetadata: Record<string, string>
+  subscriptionData: {
+    metadata: Record<string, string>
+    description: string | null
+    trialEnd: number | null
+    trialPeriodDays: number | null
+    missingPaymentMethod: string
+  }
+  paymentIntentData: { metadata: Record<string, string>, description: string | null, setupFutureUsage: string | null }
+  setupIntentData: { metadata: Record<string, string>, description: string | null }
 }
 
 // Invoices and invoice items are also kept per subscription (which never changes once they

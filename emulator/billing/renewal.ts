@@ -1,42 +1,54 @@
-import { attemptPayment, createInvoice, finalizeInvoice } from './invoices.js'
+import { createInvoice, finalizeInvoice, markUncollectible, pendingItemsOf, voidInvoice } from './invoices.js'
+import { payInvoice } from './invoice-payments.js'
 import { periodEnd } from './build.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
-export function renew (ctx: Ctx, sub: Obj): void {
-  const oldStart = sub.items.data[0].current_period_start
-  const oldEnd = sub.items.data[0].current_period_end
+/**
+ * Starts the subscription's next period at `from` (its current period end, or the moment a trial or
+ * pause ends): new item periods, the invoice for it with pending prorations, then collection.
+ * `mutate` runs inside the same `customer.subscription.updated` (a trial ending also changes status).
+ */
+export function startNextPeriod (ctx: Ctx, sub: Obj, from: number, mutate: (s: Obj) => void = () => {}, request?: RequestInfo): Obj {
+  const customer = ctx.store.get('customers', sub.customer)!
+  let invoice!: Obj
   updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => {
+    const oldStart = s.items.data[0].current_period_start
     for (const item of s.items.data) {
-      item.current_period_start = item.current_period_end
-      item.current_period_end = periodEnd(item.price, item.current_period_start)
+      item.current_period_start = from
+      item.current_period_end = periodEnd(item.price, from)
     }
-    const invoice = createInvoice(ctx, { sub: s, billingReason: 'subscription_cycle', periodStart: oldStart, periodEnd: oldEnd, withItems: true })
-    s.latest_invoice = invoice.id
-    ctx.emit('invoice.created', invoice)
-  })
-  const invoice = ctx.store.get('invoices', sub.latest_invoice)!
-  finalizeInvoice(ctx, invoice)
-  settle(ctx, sub, invoice)
+    mutate(s)
+    invoice = createInvoice(ctx, {
+      customer,
+      sub: s,
+      billingReason: 'subscription_cycle',
+      periodStart: oldStart,
+      periodEnd: from,
+      items: { period: { start: from, end: s.items.data[0].current_period_end } },
+      pending: pendingItemsOf(ctx, s.id)
+    })
+    ctx.emit('invoice.created', invoice, { request })
+  }, request)
+  collect(ctx, sub, invoice, request)
+  return invoice
 }
 
-export function settle (ctx: Ctx, sub: Obj, invoice: Obj): void {
-  const paid = attemptPayment(ctx, invoice)
-  if (paid && sub.status === 'past_due') {
-    updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => (s.status = 'active'))
-  } else if (!paid && invoice.next_payment_attempt === null) {
-    endSubscription(ctx, sub, 'payment_failed')
-  } else if (!paid && sub.status !== 'past_due') {
-    updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => (s.status = 'past_due'))
-  }
+export function renew (ctx: Ctx, sub: Obj): void {
+  startNextPeriod(ctx, sub, sub.items.data[0].current_period_end)
 }
 
-export function endSubscription (ctx: Ctx, sub: Obj, reason: string, request?: RequestInfo): void {
-  const now = ctx.now(sub)
-  sub.status = 'canceled'
-  sub.ended_at = now
-  sub.canceled_at = sub.canceled_at ?? now
-  sub.cancellation_details = { ...sub.cancellation_details, reason: sub.cancellation_details.reason ?? reason }
-  ctx.emit('customer.subscription.deleted', sub, { request })
+/**
+ * Finalizes and charges a subscription's new invoice, unless collection is paused (the invoice is
+ * kept as a draft, marked uncollectible or voided, as `pause_collection.behavior` says) or the
+ * subscription is `unpaid` (Stripe keeps invoicing but stops charging).
+ */
+export function collect (ctx: Ctx, sub: Obj, invoice: Obj, request?: RequestInfo): void {
+  const behavior = sub.pause_collection?.behavior
+  if (behavior === 'keep_as_draft') return
+  finalizeInvoice(ctx, invoice, request)
+  if (behavior === 'mark_uncollectible') markUncollectible(ctx, invoice, request)
+  else if (behavior === 'void') voidInvoice(ctx, invoice, request)
+  else if (sub.status !== 'unpaid') payInvoice(ctx, invoice, { request })
 }

@@ -1,8 +1,12 @@
-import { completeCheckout, type CheckoutOutcome } from '../billing/checkout.js'
 import { advanceEveryone } from '../billing/test-clocks.js'
+import { authenticate } from '../billing/intents.js'
+import { afterIntent } from '../billing/intent-results.js'
+import { authenticateSetup } from '../billing/setup-intents.js'
 import { parseChaos } from '../webhooks/chaos.js'
 import { ApiError, badRequest, missing } from '../wire/errors.js'
 import { matchRoute } from '../http/route.js'
+import { completeFromControl, settleFromControl } from './checkout.js'
+import { updateSettings } from './settings.js'
 import type { Ctx } from '../context.js'
 
 interface ControlRoute {
@@ -11,19 +15,27 @@ interface ControlRoute {
   handler: (ctx: Ctx, params: Record<string, string>, body: Record<string, any>) => unknown
 }
 
+/** The customer passes (`succeeded`) or fails the 3-D Secure challenge of a PaymentIntent or SetupIntent. */
+function authenticateIntent (ctx: Ctx, id: string, outcome: unknown): unknown {
+  if (outcome !== 'succeeded' && outcome !== 'failed') throw badRequest('outcome must be "succeeded" or "failed"', 'outcome')
+  const pi = ctx.store.get('payment_intents', id)
+  const si = pi ? undefined : ctx.store.get('setup_intents', id)
+  const intent = pi ?? si
+  if (!intent) throw missing('payment_intent', id)
+  if (intent.status !== 'requires_action') throw badRequest(`${id} is ${intent.status}, not requires_action.`, 'id')
+  if (si) {
+    authenticateSetup(ctx, si, outcome === 'succeeded')
+    return si
+  }
+  afterIntent(ctx, pi!, authenticate(ctx, pi!, outcome === 'succeeded'))
+  return pi
+}
+
 // Test and demo hooks outside Stripe's namespace; JSON in, JSON out, no API key.
 const routes: ControlRoute[] = [
-  {
-    method: 'POST',
-    path: '/_emulator/checkout/:id/complete',
-    handler: (ctx, params, body) => {
-      const session = ctx.store.get('checkout_sessions', params.id)
-      if (!session) throw missing('checkout.session', params.id)
-      const outcome = (body.outcome ?? 'paid') as CheckoutOutcome
-      if (outcome !== 'paid' && outcome !== 'declined') throw badRequest('outcome must be "paid" or "declined"', 'outcome')
-      return completeCheckout(ctx, session, outcome)
-    }
-  },
+  { method: 'POST', path: '/_emulator/checkout/:id/complete', handler: (ctx, params, body) => completeFromControl(ctx, params.id, body) },
+  { method: 'POST', path: '/_emulator/checkout/:id/async', handler: (ctx, params, body) => settleFromControl(ctx, params.id, body) },
+  { method: 'POST', path: '/_emulator/payment_intents/:id/authenticate', handler: (ctx, params, body) => authenticateIntent(ctx, params.id, body.outcome) },
   {
     method: 'POST',
     path: '/_emulator/clock/advance',
@@ -34,6 +46,8 @@ const routes: ControlRoute[] = [
     }
   },
   { method: 'GET', path: '/_emulator/clock', handler: (ctx) => ({ now: ctx.clock.now() }) },
+  { method: 'GET', path: '/_emulator/settings', handler: (ctx) => ctx.settings },
+  { method: 'POST', path: '/_emulator/settings', handler: (ctx, _params, body) => updateSettings(ctx, body) },
   {
     method: 'POST',
     path: '/_emulator/customers/:id/fail-payments',
@@ -78,7 +92,7 @@ const routes: ControlRoute[] = [
   {
     method: 'GET',
     path: '/_emulator/state',
-    handler: (ctx) => ({ now: ctx.clock.now(), chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() })
+    handler: (ctx) => ({ now: ctx.clock.now(), settings: ctx.settings, chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() })
   }
 ]
 

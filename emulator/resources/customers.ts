@@ -1,7 +1,8 @@
 import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
-import { endSubscription } from '../billing/renewal.js'
+import { endSubscription } from '../billing/subscription-status.js'
+import { attachedPaymentMethod, attachPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
 import { missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
@@ -25,9 +26,32 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
     phone: nullable(p.phone) ?? null,
     test_clock: clock?.id ?? null
   })
+  // `payment_method` is attached, and may be named again (the same test token) as the default.
+  const pm = p.payment_method ? checkAttachable(ctx, resolvePaymentMethod(ctx, String(p.payment_method))) : undefined
+  const chosen = p.invoice_settings?.default_payment_method
+  if (chosen) {
+    customer.invoice_settings.default_payment_method = chosen === p.payment_method
+      ? pm!.id
+      : attachedPaymentMethod(ctx, String(chosen), customer.id, 'invoice_settings[default_payment_method]').id
+  }
   ctx.store.put('customers', customer)
   ctx.emit('customer.created', customer, { request })
+  if (pm) attachPaymentMethod(ctx, pm, customer, request)
   return customer
+}
+
+function updateInvoiceSettings (ctx: Ctx, customer: Obj, patch: Params | '' | undefined): void {
+  if (patch === undefined) return
+  if (patch === '') {
+    customer.invoice_settings.default_payment_method = null
+    return
+  }
+  if (patch.default_payment_method !== undefined) {
+    customer.invoice_settings.default_payment_method = patch.default_payment_method === ''
+      ? null
+      : attachedPaymentMethod(ctx, String(patch.default_payment_method), customer.id, 'invoice_settings[default_payment_method]').id
+  }
+  if (patch.footer !== undefined) customer.invoice_settings.footer = nullable(patch.footer)
 }
 
 export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
@@ -62,6 +86,7 @@ export function deleteCustomer (ctx: Ctx, customer: Obj, opts: { purge?: boolean
 const CUSTOMER_PARAMS = {
   description: P.str,
   email: P.str,
+  invoice_settings: P.obj({ default_payment_method: P.str, footer: P.str }),
   metadata: P.map,
   name: P.str,
   phone: P.str
@@ -71,7 +96,7 @@ export const customerRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/customers',
-    params: { ...CUSTOMER_PARAMS, test_clock: P.str },
+    params: { ...CUSTOMER_PARAMS, payment_method: P.str, test_clock: P.str },
     handler: (ctx, req) => createCustomer(ctx, req.body, req.request)
   },
   {
@@ -91,6 +116,7 @@ export const customerRoutes: Route[] = [
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }
         c.metadata = mergeMetadata(c.metadata, p.metadata)
+        updateInvoiceSettings(ctx, c, p.invoice_settings)
       }, req.request)
     }
   },

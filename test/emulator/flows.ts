@@ -26,3 +26,15 @@ export async function eventsOf (stripe: Stripe, id: string): Promise<Stripe.Even
 }
 
 export const T0 = Date.UTC(2030, 0, 15, 12) / 1000
+
+type Env = { stripe: Stripe }
+
+/** A customer whose default payment method is the test card `token` (pm_card_visa, pm_card_chargeCustomerFail, …). */
+export async function customerWithCard (env: Env, token = 'pm_card_visa', extra: Stripe.CustomerCreateParams = {}): Promise<Stripe.Customer> {
+  return await env.stripe.customers.create({ email: 'card@example.com', payment_method: token, invoice_settings: { default_payment_method: token }, ...extra })
+}
+
+/** Event types about one object, oldest first. */
+export async function typesOf (stripe: Stripe, id: string): Promise<string[]> {
+  return (await eventsOf(stripe, id)).map(e => e.type)
+}
