@@ -1,6 +1,7 @@
 import { missing } from '../wire/errors.js'
 import { toList } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Route } from '../http/route.js'
 
 // `invoice.*` style wildcards are accepted by Stripe's `type` filter.
@@ -12,6 +13,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/events/:id',
+    params: {},
     handler: (ctx, req) => {
       const event = ctx.store.get('events', req.params.id)
       if (!event) throw missing('event', req.params.id)
@@ -21,6 +23,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/events',
+    params: { ...LIST_PARAMS, type: P.str, types: P.arr(P.str), created: P.range, delivery_success: P.bool },
     handler: (ctx, req) => {
       const q = req.body
       const types = [...toList(q.types), ...(q.type ? [String(q.type)] : [])]

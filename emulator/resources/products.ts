@@ -4,6 +4,7 @@ import { updateAndEmit } from '../events.js'
 import { missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Ctx } from '../context.js'
 import type { RequestInfo } from '../events.js'
 import type { Route } from '../http/route.js'
@@ -36,12 +37,15 @@ export function getProduct (ctx: Ctx, id: string, param = 'id'): Obj {
   return product
 }
 
+export const PRODUCT_PARAMS = { active: P.bool, description: P.str, metadata: P.map, name: P.str, statement_descriptor: P.str, unit_label: P.str, url: P.str }
+
 export const productRoutes: Route[] = [
-  { method: 'POST', path: '/v1/products', handler: (ctx, req) => createProduct(ctx, req.body, req.request) },
-  { method: 'GET', path: '/v1/products/:id', handler: (ctx, req) => getProduct(ctx, req.params.id) },
+  { method: 'POST', path: '/v1/products', params: { ...PRODUCT_PARAMS, id: P.str }, handler: (ctx, req) => createProduct(ctx, req.body, req.request) },
+  { method: 'GET', path: '/v1/products/:id', params: {}, handler: (ctx, req) => getProduct(ctx, req.params.id) },
   {
     method: 'POST',
     path: '/v1/products/:id',
+    params: { ...PRODUCT_PARAMS, default_price: P.str },
     handler: (ctx, req) => {
       const p = req.body
       return updateAndEmit(ctx, 'product.updated', getProduct(ctx, req.params.id), (product) => {
@@ -57,6 +61,7 @@ export const productRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/products',
+    params: { ...LIST_PARAMS, active: P.bool, created: P.range },
     handler: (ctx, req) => {
       const active = toBool(req.body.active)
       const items = ctx.store.newestFirst('products').filter((p) => active === undefined || p.active === active)
