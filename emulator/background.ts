@@ -2,8 +2,19 @@
 // and runnable at once when something needs its result first.
 export class Background {
   private jobs = new Map<string, { timer: NodeJS.Timeout, run: () => void }>()
+  private handlers = new Map<string, (id: string) => void>()
 
   constructor (private readonly onError: (err: unknown) => void) {}
+
+  /** Names the work for a kind of job, so modules can schedule it without importing what it does. */
+  on (kind: string, handler: (id: string) => void): void {
+    this.handlers.set(kind, handler)
+  }
+
+  later (kind: string, id: string, delayMs: number): void {
+    const handler = this.handlers.get(kind)
+    if (handler) this.schedule(`${kind}:${id}`, () => handler(id), delayMs)
+  }
 
   /** Schedules `run` under `key` after `delayMs`; a job already queued under the key is replaced. */
   schedule (key: string, run: () => void, delayMs = 0): void {

@@ -14,6 +14,8 @@ export interface BillingSettings {
   retryScheduleDays: number[]
   retriesExhausted: RetriesExhausted
   testClockAdvanceMs: number
+  /** How long a bank debit stays `processing` before its test IBAN settles it. */
+  asyncSettleMs: number
 }
 
 export interface EmulatorOptions {
@@ -30,6 +32,8 @@ export interface EmulatorOptions {
   retriesExhausted?: RetriesExhausted
   /** How long a test clock says `advancing` before its work runs (0: right after the answer). */
   testClockAdvanceMs?: number
+  /** How long a SEPA debit stays `processing` before it settles by itself (default 1000 ms). */
+  asyncSettleMs?: number
   host?: string
   /**
    * Base of the URLs the emulator hands out (checkout, portal, invoices) when browsers reach it by
@@ -57,7 +61,7 @@ export interface Ctx {
   emit: (type: string, object: Obj, opts?: { request?: RequestInfo, previous?: Obj }) => Obj
 }
 
-export const DEFAULT_SETTINGS: BillingSettings = { retryScheduleDays: [3, 5, 7], retriesExhausted: 'cancel', testClockAdvanceMs: 0 }
+export const DEFAULT_SETTINGS: BillingSettings = { retryScheduleDays: [3, 5, 7], retriesExhausted: 'cancel', testClockAdvanceMs: 0, asyncSettleMs: 1000 }
 
 export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ctx {
   const deliverer = new Deliverer({
@@ -80,7 +84,8 @@ export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ct
     settings: {
       retryScheduleDays: opts.retryScheduleDays ?? DEFAULT_SETTINGS.retryScheduleDays,
       retriesExhausted: opts.retriesExhausted ?? DEFAULT_SETTINGS.retriesExhausted,
-      testClockAdvanceMs: opts.testClockAdvanceMs ?? DEFAULT_SETTINGS.testClockAdvanceMs
+      testClockAdvanceMs: opts.testClockAdvanceMs ?? DEFAULT_SETTINGS.testClockAdvanceMs,
+      asyncSettleMs: opts.asyncSettleMs ?? DEFAULT_SETTINGS.asyncSettleMs
     },
     failApi: { status: 500, count: 0 },
     baseUrl,

@@ -18,6 +18,7 @@ import { setupIntentRoutes } from './resources/setup-intents.js'
 import { chargeRoutes } from './resources/charges.js'
 import { invoiceItemRoutes } from './resources/invoice-items.js'
 import { paymentPageRoutes } from './resources/payment-pages.js'
+import { settleIntentNow } from './billing/checkout-async.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
 export type { EmulatorOptions } from './context.js'
@@ -66,6 +67,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
   }
   const publicUrl = opts.publicUrl?.replace(/\/+$/, '')
   const ctx = createContext(opts, publicUrl ? () => publicUrl : baseUrl)
+  ctx.background.on('settle', (id) => settleIntentNow(ctx, id))
   const server = http.createServer(createRequestListener(ctx, ROUTES))
   // Stripe's SDK keeps connections alive; short idle timeouts let close() finish promptly.
   server.keepAliveTimeout = 1000

@@ -27,6 +27,8 @@ const EXPIRED: Decline = { code: 'expired_card', decline_code: 'expired_card', m
 const CVC: Decline = { code: 'incorrect_cvc', decline_code: 'incorrect_cvc', message: "Your card's security code is incorrect." }
 const PROCESSING: Decline = { code: 'processing_error', decline_code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' }
 const FRAUD: Decline = { code: 'card_declined', decline_code: 'fraudulent', message: 'Your card was declined.' }
+const LOST: Decline = { code: 'card_declined', decline_code: 'lost_card', message: 'Your card was declined.' }
+const STOLEN: Decline = { code: 'card_declined', decline_code: 'stolen_card', message: 'Your card was declined.' }
 
 const card = (name: string, number: string, brand: string, charge: ChargeBehaviour, setup: TestCard['setup'] = 'succeeds', funding: TestCard['funding'] = 'credit'): TestCard =>
   ({ name, number, brand, funding, country: 'US', charge, setup })
@@ -37,6 +39,12 @@ const CARDS: TestCard[] = [
   card('mastercard', '5555555555554444', 'mastercard', 'succeeds'),
   card('amex', '378282246310005', 'amex', 'succeeds'),
   card('chargeDeclined', '4000000000000002', 'visa', GENERIC, GENERIC),
+  card('visa_chargeDeclined', '4000000000000002', 'visa', GENERIC, GENERIC),
+  card('visa_chargeDeclinedInsufficientFunds', '4000000000009995', 'visa', INSUFFICIENT, INSUFFICIENT),
+  card('visa_chargeDeclinedLostCard', '4000000000009987', 'visa', LOST, LOST),
+  card('visa_chargeDeclinedStolenCard', '4000000000009979', 'visa', STOLEN, STOLEN),
+  // Funds available at once in Stripe; here every successful charge is.
+  card('bypassPending', '4000000000000077', 'visa', 'succeeds'),
   card('chargeDeclinedInsufficientFunds', '4000000000009995', 'visa', INSUFFICIENT, INSUFFICIENT),
   card('chargeDeclinedExpiredCard', '4000000000000069', 'visa', EXPIRED, EXPIRED),
   card('chargeDeclinedIncorrectCvc', '4000000000000127', 'visa', CVC, CVC),
@@ -52,7 +60,8 @@ const CARDS: TestCard[] = [
 ]
 
 const byToken = new Map(CARDS.flatMap((c) => [[`pm_card_${c.name}`, c], [`tok_${c.name}`, c]] as [string, TestCard][]))
-const byNumber = new Map(CARDS.map((c) => [c.number, c]))
+// Where two tokens share a number (chargeDeclined, visa_chargeDeclined), the first names it.
+const byNumber = new Map([...CARDS].reverse().map((c) => [c.number, c]))
 
 export const VISA = byNumber.get('4242424242424242')!
 

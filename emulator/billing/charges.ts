@@ -31,13 +31,15 @@ function methodDetails (ctx: Ctx, pm: Obj, amount: number): Obj {
 export function createCharge (ctx: Ctx, pi: Obj, pm: Obj, status: ChargeStatus, decline?: Decline): Obj {
   const id = newId('ch')
   const paid = status === 'succeeded'
+  // A manual-capture payment is authorized now and captured later.
+  const captured = paid && pi.capture_method !== 'manual'
   const charge = fromTemplate(ctx.templates, 'charge', {
     amount: pi.amount,
-    amount_captured: paid ? pi.amount : 0,
-    balance_transaction: paid ? `txn_${randomToken(24)}` : null,
+    amount_captured: captured ? pi.amount : 0,
+    balance_transaction: captured ? `txn_${randomToken(24)}` : null,
     billing_details: structuredClone(pm.billing_details),
     calculated_statement_descriptor: 'TOLLGATE EMULATOR',
-    captured: paid,
+    captured,
     created: ctx.now(pi),
     currency: pi.currency,
     customer: pi.customer,
@@ -80,4 +82,10 @@ export function settleCharge (ctx: Ctx, charge: Obj, decline?: Decline): void {
   charge.failure_code = decline?.code ?? null
   charge.failure_message = decline?.message ?? null
   ctx.emit(`charge.${charge.status}`, charge)
+}
+
+/** Captures an authorized charge (a PaymentIntent with capture_method=manual). */
+export function captureCharge (ctx: Ctx, charge: Obj, amount: number): void {
+  Object.assign(charge, { captured: true, amount_captured: amount, balance_transaction: `txn_${randomToken(24)}` })
+  ctx.emit('charge.captured', charge)
 }

@@ -7,9 +7,6 @@ import type { RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
-/** How long a bank debit paid on the page stays `processing` before its test IBAN settles it. */
-export const SETTLE_MS = 1000
-
 function processingIntent (ctx: Ctx, session: Obj): Obj | undefined {
   if (session.payment_intent) return ctx.store.get('payment_intents', session.payment_intent)
   const invoice = session.invoice ? ctx.store.get('invoices', session.invoice) : undefined
@@ -26,20 +23,24 @@ export function settleCheckout (ctx: Ctx, session: Obj, ok: boolean, request?: R
   if (session.status !== 'complete' || !pi || pi.status !== 'processing') {
     throw badRequest(`Checkout Session ${session.id} has no payment in processing.`, 'session')
   }
+  ctx.store.internal(pi.payment_method).manualSettle = false
+  ctx.background.cancel(`settle:${pi.id}`)
   afterIntent(ctx, pi, settleProcessing(ctx, pi, ok, request), request)
   if (ok) session.payment_status = 'paid'
   ctx.emit(`checkout.session.async_payment_${ok ? 'succeeded' : 'failed'}`, session, { request })
   return session
 }
 
-/** A bank debit made on the page settles by itself, as its test IBAN says, shortly after. */
-export function settleCheckoutLater (ctx: Ctx, session: Obj): void {
-  ctx.background.schedule(`checkout:${session.id}`, () => {
-    const pi = processingIntent(ctx, session)
-    const pm = pi && ctx.store.get('payment_methods', pi.payment_method)
-    const instrument = pm && instrumentOf(ctx, pm)
-    if (pi?.status === 'processing') settleCheckout(ctx, session, !(instrument?.kind === 'sepa_debit' && instrument.fails))
-  }, SETTLE_MS)
+/** A bank debit in `processing` settles as its test IBAN says: through its Checkout Session if it has one. */
+export function settleIntentNow (ctx: Ctx, piId: string): void {
+  const pi = ctx.store.get('payment_intents', piId)
+  if (pi?.status !== 'processing') return
+  const pm = ctx.store.get('payment_methods', pi.payment_method)
+  const instrument = pm && instrumentOf(ctx, pm)
+  const ok = !(instrument?.kind === 'sepa_debit' && instrument.fails)
+  const session = ctx.store.get('checkout_sessions', ctx.store.internal(pi.id).session ?? '')
+  if (session) settleCheckout(ctx, session, ok)
+  else afterIntent(ctx, pi, settleProcessing(ctx, pi, ok))
 }
 
 /** An open session expires (at `expires_at`, or when asked to): its payment, if any was begun, is canceled. */

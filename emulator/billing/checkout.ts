@@ -2,11 +2,11 @@ import { createCustomer } from '../resources/customers.js'
 import { customerDetails } from './build.js'
 import { VISA } from './cards.js'
 import { createInvoiceItem } from './invoice-items.js'
+import { paymentIntentOf } from './invoices.js'
 import { confirmPaymentIntent, createPaymentIntent, predictCharge } from './intents.js'
 import { attachPaymentMethod, cardPaymentMethod, instrumentOf, sepaPaymentMethod } from './payment-methods.js'
 import { createSetupIntent, confirmSetupIntent } from './setup-intents.js'
 import { startSubscription } from './start-subscription.js'
-import { settleCheckoutLater } from './checkout-async.js'
 import { badRequest } from '../wire/errors.js'
 import type { Ctx } from '../context.js'
 import type { Obj, SessionDetails } from '../store.js'
@@ -137,9 +137,12 @@ export function completeCheckout (ctx: Ctx, session: Obj, pm: Obj | null): Check
   if (session.mode === 'subscription') {
     subscribe(ctx, session, customer!, pm)
     const invoice = ctx.store.get('invoices', session.invoice)!
+    const pi = paymentIntentOf(ctx, invoice)
+    if (pi) ctx.store.internal(pi.id).session = session.id
     status = dueToday(ctx, session) === 0 ? 'no_payment_required' : invoice.status === 'paid' ? 'paid' : 'unpaid'
   } else if (session.mode === 'payment') {
     const outcome = pay(ctx, session, customer, pm!)
+    ctx.store.internal(session.payment_intent).session = session.id
     const pi = ctx.store.get('payment_intents', session.payment_intent)!
     if (outcome === 'requires_payment_method') return { session, decline: pi.last_payment_error }
     status = outcome === 'succeeded' ? 'paid' : 'unpaid'
@@ -154,6 +157,5 @@ export function completeCheckout (ctx: Ctx, session: Obj, pm: Obj | null): Check
     url: null
   })
   ctx.emit('checkout.session.completed', session)
-  if (pm && instrumentOf(ctx, pm)?.kind === 'sepa_debit' && !ctx.store.internal(session.id).manualSettle) settleCheckoutLater(ctx, session)
   return { session }
 }

@@ -1,13 +1,13 @@
 import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
-import { createCharge, settleCharge } from './charges.js'
+import { captureCharge, createCharge, settleCharge } from './charges.js'
 import { instrumentOf } from './payment-methods.js'
 import type { ChargeBehaviour, Decline } from './cards.js'
 import type { RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
-export type IntentOutcome = 'succeeded' | 'requires_payment_method' | 'requires_action' | 'processing'
+export type IntentOutcome = 'succeeded' | 'requires_payment_method' | 'requires_action' | 'processing' | 'requires_capture'
 
 /** What a PaymentIntent pays: an invoice, a Checkout Session, or nothing Stripe tracks (a direct payment). */
 export interface IntentPurpose {
@@ -35,7 +35,8 @@ export function createPaymentIntent (ctx: Ctx, input: Obj, purpose: IntentPurpos
   const pi = fromTemplate(ctx.templates, 'paymentIntent', {
     amount: input.amount,
     automatic_payment_methods: input.automatic_payment_methods ?? null,
-    capture_method: 'automatic',
+    capture_method: input.capture_method ?? 'automatic',
+    confirmation_method: input.confirmation_method ?? 'automatic',
     client_secret: `${id}_secret_${randomToken(25)}`,
     created: ctx.now(input.customer),
     currency: input.currency,
@@ -47,6 +48,7 @@ export function createPaymentIntent (ctx: Ctx, input: Obj, purpose: IntentPurpos
     payment_method_types: input.payment_method_types ?? ['card'],
     receipt_email: input.receipt_email ?? null,
     setup_future_usage: input.setup_future_usage ?? null,
+    shipping: input.shipping ?? null,
     status: input.payment_method ? 'requires_confirmation' : 'requires_payment_method'
   })
   ctx.store.put('payment_intents', pi)
@@ -73,6 +75,11 @@ function failed (ctx: Ctx, pi: Obj, pm: Obj, decline: Decline, charge: Obj | nul
 
 function succeeded (ctx: Ctx, pi: Obj, pm: Obj, request?: RequestInfo): IntentOutcome {
   const charge = createCharge(ctx, pi, pm, 'succeeded')
+  if (pi.capture_method === 'manual') {
+    Object.assign(pi, { status: 'requires_capture', amount_capturable: pi.amount, latest_charge: charge.id, next_action: null, last_payment_error: null })
+    ctx.emit('payment_intent.amount_capturable_updated', pi, { request })
+    return 'requires_capture'
+  }
   Object.assign(pi, { status: 'succeeded', amount_received: pi.amount, latest_charge: charge.id, next_action: null, last_payment_error: null })
   ctx.emit('payment_intent.succeeded', pi, { request })
   return 'succeeded'
@@ -107,6 +114,8 @@ export function confirmPaymentIntent (ctx: Ctx, pi: Obj, pm: Obj, opts: ConfirmO
     pi.status = 'processing'
     pi.latest_charge = createCharge(ctx, pi, pm, 'pending').id
     ctx.emit('payment_intent.processing', pi, { request: opts.request })
+    // Settled by its test IBAN shortly after, unless a test settles it (/_emulator/checkout/:id/async).
+    if (!ctx.store.internal(pm.id).manualSettle) ctx.background.later('settle', pi.id, ctx.settings.asyncSettleMs)
     return 'processing'
   }
   if (behaviour === 'authenticates' && !ctx.store.internal(pi.id).authenticated) {
@@ -149,5 +158,14 @@ export function settleProcessing (ctx: Ctx, pi: Obj, ok: boolean, request?: Requ
 export function cancelPaymentIntent (ctx: Ctx, pi: Obj, reason: string | null, request?: RequestInfo): Obj {
   Object.assign(pi, { status: 'canceled', canceled_at: ctx.now(pi), cancellation_reason: reason, next_action: null })
   ctx.emit('payment_intent.canceled', pi, { request })
+  return pi
+}
+
+/** Captures a PaymentIntent in `requires_capture` (all of it, or `amount`). */
+export function capturePaymentIntent (ctx: Ctx, pi: Obj, amount: number, request?: RequestInfo): Obj {
+  const charge = ctx.store.get('charges', pi.latest_charge)
+  if (charge) captureCharge(ctx, charge, amount)
+  Object.assign(pi, { status: 'succeeded', amount_received: amount, amount_capturable: 0 })
+  ctx.emit('payment_intent.succeeded', pi, { request })
   return pi
 }

@@ -24,11 +24,12 @@ export function completeFromControl (ctx: Ctx, id: string, body: Obj): Obj {
   const session = sessionOf(ctx, id)
   const outcome = (body.outcome ?? 'paid') as CheckoutOutcome
   if (!OUTCOMES.includes(outcome)) throw badRequest('outcome must be "paid", "declined" or "processing"', 'outcome')
-  if (outcome === 'processing') ctx.store.internal(session.id).manualSettle = true
   const needsMethod = collectsPaymentMethod(ctx, session)
   const pm = outcome === 'declined'
     ? cardPaymentMethod(ctx, cardByToken('pm_card_chargeDeclined')!)
     : needsMethod || outcome === 'processing' ? pageMethod(ctx, outcome, session.customer_email) : null
+  // The debit stays processing until the test settles it through /_emulator/checkout/:id/async.
+  if (pm && outcome === 'processing') ctx.store.internal(pm.id).manualSettle = true
   return completeCheckout(ctx, session, pm).session
 }
 

@@ -15,10 +15,11 @@ export function updateSettings (ctx: Ctx, body: Record<string, unknown>): Billin
     if (!FATES.includes(String(body.retries_exhausted))) throw badRequest('retries_exhausted must be "cancel", "unpaid" or "past_due"', 'retries_exhausted')
     next.retriesExhausted = body.retries_exhausted as BillingSettings['retriesExhausted']
   }
-  if (body.test_clock_advance_ms !== undefined) {
-    const ms = Number(body.test_clock_advance_ms)
-    if (!(ms >= 0)) throw badRequest('test_clock_advance_ms must be a non-negative number', 'test_clock_advance_ms')
-    next.testClockAdvanceMs = ms
+  for (const [param, field] of [['test_clock_advance_ms', 'testClockAdvanceMs'], ['async_settle_ms', 'asyncSettleMs']] as const) {
+    if (body[param] === undefined) continue
+    const ms = Number(body[param])
+    if (!(ms >= 0)) throw badRequest(`${param} must be a non-negative number of milliseconds`, param)
+    next[field] = ms
   }
   ctx.settings = next
   return next

@@ -25,6 +25,17 @@ export const P = {
   either: (...options: Spec[]): Spec => ({ kind: 'either', options })
 }
 
+// Parameters Stripe takes (somewhere) that the emulator does not act on: refused with a message that
+// says so, instead of Stripe's "unknown parameter", which would be untrue.
+const NOT_EMULATED = new Set([
+  'add_invoice_items', 'application_fee_amount', 'application_fee_percent', 'automatic_tax', 'backdate_start_date', 'balance',
+  'billing_cycle_anchor', 'billing_cycle_anchor_config', 'billing_thresholds', 'cash_balance', 'coupon', 'currency_options',
+  'custom_fields', 'custom_text', 'custom_unit_amount', 'default_tax_rates', 'invoice_settings', 'on_behalf_of',
+  'payment_method_data', 'payment_method_options', 'pending_invoice_item_interval', 'promotion_code', 'shipping',
+  'shipping_address_collection', 'source', 'statement_descriptor', 'tax', 'tax_code', 'tax_exempt', 'tax_id_data',
+  'tax_rates', 'tiers', 'tiers_mode', 'transfer_data', 'transform_quantity', 'discounts', 'schedule'
+])
+
 export const LIST_PARAMS: Fields = { limit: P.int, starting_after: P.str, ending_before: P.str }
 
 const invalid = (param: string, message: string) => new ApiError(400, 'invalid_request_error', message, 'parameter_invalid', param)
@@ -74,7 +85,12 @@ function unknownIn (fields: Fields, body: Record<string, unknown>, prefix: strin
   for (const [key, value] of Object.entries(body)) {
     const path = prefix ? `${prefix}[${key}]` : key
     const spec = fields[key]
-    if (!spec) return new ApiError(400, 'invalid_request_error', `Received unknown parameter: ${path}`, 'parameter_unknown', path)
+    if (!spec) {
+      const message = !prefix && NOT_EMULATED.has(key)
+        ? `The emulator does not support the parameter \`${key}\` here (Stripe does): see docs/EMULATOR.md for what is emulated.`
+        : `Received unknown parameter: ${path}`
+      return new ApiError(400, 'invalid_request_error', message, 'parameter_unknown', path)
+    }
     const found = problem(spec, value, path)
     if (found) return found
   }

@@ -11,6 +11,15 @@ import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
 import type { Collection, Obj } from '../store.js'
 
+function addressOf (patch: Params | '' | undefined, current: Obj | null): Obj | null {
+  if (patch === undefined) return current
+  if (patch === '') return null
+  const base = current ?? { city: null, country: null, line1: null, line2: null, postal_code: null, state: null }
+  const next = { ...base }
+  for (const [k, v] of Object.entries(patch)) next[k] = nullable(v) ?? null
+  return next
+}
+
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   const clock = p.test_clock ? ctx.store.get('test_clocks', String(p.test_clock)) : null
   if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
@@ -24,6 +33,7 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
     name: nullable(p.name) ?? null,
     next_invoice_sequence: 1,
     phone: nullable(p.phone) ?? null,
+    address: addressOf(p.address, null),
     test_clock: clock?.id ?? null
   })
   // `payment_method` is attached, and may be named again (the same test token) as the default.
@@ -83,7 +93,10 @@ export function deleteCustomer (ctx: Ctx, customer: Obj, opts: { purge?: boolean
   return tombstone
 }
 
+const ADDRESS = P.obj({ city: P.str, country: P.str, line1: P.str, line2: P.str, postal_code: P.str, state: P.str })
+
 const CUSTOMER_PARAMS = {
+  address: ADDRESS,
   description: P.str,
   email: P.str,
   invoice_settings: P.obj({ default_payment_method: P.str, footer: P.str }),
@@ -116,6 +129,7 @@ export const customerRoutes: Route[] = [
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }
         c.metadata = mergeMetadata(c.metadata, p.metadata)
+        if (p.address !== undefined) c.address = addressOf(p.address, c.address)
         updateInvoiceSettings(ctx, c, p.invoice_settings)
       }, req.request)
     }

@@ -155,6 +155,18 @@ export const invoiceRoutes: Route[] = [
   },
   {
     method: 'POST',
+    path: '/v1/invoices/:id/send',
+    params: {},
+    handler: (ctx, req) => {
+      const invoice = getInvoice(ctx, req.params.id)
+      if (invoice.status === 'draft') finalizeInvoice(ctx, invoice, req.request)
+      requireStatus(invoice, ['open'], 'send')
+      ctx.emit('invoice.sent', invoice, { request: req.request })
+      return invoice
+    }
+  },
+  {
+    method: 'POST',
     path: '/v1/invoices/:id/mark_uncollectible',
     params: {},
     handler: (ctx, req) => {

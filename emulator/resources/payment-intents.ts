@@ -1,4 +1,4 @@
-import { cancelPaymentIntent, confirmPaymentIntent, createPaymentIntent, type IntentOutcome } from '../billing/intents.js'
+import { cancelPaymentIntent, capturePaymentIntent, confirmPaymentIntent, createPaymentIntent, type IntentOutcome } from '../billing/intents.js'
 import { afterIntent } from '../billing/intent-results.js'
 import { resolvePaymentMethod } from '../billing/payment-methods.js'
 import { updateAndEmit } from '../events.js'
@@ -46,6 +46,17 @@ function confirm (ctx: Ctx, pi: Obj, p: Params, request: RequestInfo): Obj {
   return pi
 }
 
+function shippingOf (s: Params): Obj {
+  const a = s.address ?? {}
+  return {
+    address: { city: a.city ?? null, country: a.country ?? null, line1: a.line1 ?? null, line2: a.line2 ?? null, postal_code: a.postal_code ?? null, state: a.state ?? null },
+    carrier: s.carrier ?? null,
+    name: s.name ?? null,
+    phone: s.phone ?? null,
+    tracking_number: s.tracking_number ?? null
+  }
+}
+
 function createIntent (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   const amount = toInt(p.amount)
   if (amount === undefined) throw paramMissing('amount')
@@ -63,10 +74,21 @@ function createIntent (ctx: Ctx, p: Params, request: RequestInfo): Obj {
     payment_method_types: Array.isArray(p.payment_method_types) ? p.payment_method_types : ['card'],
     automatic_payment_methods: p.automatic_payment_methods ? { allow_redirects: p.automatic_payment_methods.allow_redirects ?? 'always', enabled: toBool(p.automatic_payment_methods.enabled) ?? true } : null,
     receipt_email: nullable(p.receipt_email) ?? null,
-    setup_future_usage: nullable(p.setup_future_usage) ?? null
+    setup_future_usage: nullable(p.setup_future_usage) ?? null,
+    capture_method: p.capture_method,
+    confirmation_method: p.confirmation_method,
+    shipping: p.shipping ? shippingOf(p.shipping) : null
   }, {}, request)
   return toBool(p.confirm) ? confirm(ctx, pi, { off_session: p.off_session }, request) : pi
 }
+
+const SHIPPING = P.obj({
+  name: P.str,
+  phone: P.str,
+  carrier: P.str,
+  tracking_number: P.str,
+  address: P.obj({ city: P.str, country: P.str, line1: P.str, line2: P.str, postal_code: P.str, state: P.str })
+})
 
 const INTENT_FIELDS = {
   amount: P.int,
@@ -86,8 +108,11 @@ export const paymentIntentRoutes: Route[] = [
     params: {
       ...INTENT_FIELDS,
       automatic_payment_methods: P.obj({ enabled: P.bool, allow_redirects: P.enum('always', 'never') }),
-      capture_method: P.enum('automatic', 'automatic_async'),
+      capture_method: P.enum('automatic', 'automatic_async', 'manual'),
+      confirmation_method: P.enum('automatic', 'manual'),
       confirm: P.bool,
+      mandate_data: P.any,
+      shipping: SHIPPING,
       off_session: P.either(P.bool, P.enum('one_off', 'recurring')),
       payment_method_types: P.arr(P.str),
       return_url: P.str,
@@ -119,6 +144,20 @@ export const paymentIntentRoutes: Route[] = [
     path: '/v1/payment_intents/:id/confirm',
     params: { payment_method: P.str, off_session: P.either(P.bool, P.enum('one_off', 'recurring')), return_url: P.str, setup_future_usage: P.enum('off_session', 'on_session', ''), receipt_email: P.str },
     handler: (ctx, req) => confirm(ctx, getPaymentIntent(ctx, req.params.id), req.body, req.request)
+  },
+  {
+    method: 'POST',
+    path: '/v1/payment_intents/:id/capture',
+    params: { amount_to_capture: P.int },
+    handler: (ctx, req) => {
+      const pi = getPaymentIntent(ctx, req.params.id)
+      if (pi.status !== 'requires_capture') {
+        throw badRequest(`This PaymentIntent could not be captured because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`, undefined, 'payment_intent_unexpected_state')
+      }
+      const amount = toInt(req.body.amount_to_capture) ?? pi.amount
+      if (amount > pi.amount) throw badRequest('The amount to capture cannot be greater than the amount that was authorized.', 'amount_to_capture')
+      return capturePaymentIntent(ctx, pi, amount, req.request)
+    }
   },
   {
     method: 'POST',

@@ -129,3 +129,37 @@ t.test('a declined card leaves the session open; promotion codes and discounts a
   const both = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], discounts: [{ coupon: 'SPRING' }], allow_promotion_codes: true }).catch(e => e)
   t.match(both, { statusCode: 400, message: /only specify one of/ })
 })
+
+t.test('the API Stripe’s page calls (stripe trigger): a card pays, a SEPA debit settles by itself, a decline is a 402', async t => {
+  const receiver = await startReceiver(t)
+  const env = await startEmulator(t, { webhookUrl: receiver.url, webhookSecrets: ['whsec_test'], asyncSettleMs: 50 })
+  const { product } = await seedCatalog(env.stripe)
+  const eur = await env.stripe.prices.create({ product: product.id, unit_amount: 1500, currency: 'eur' })
+  const post = async (path: string, body: string) => {
+    const res = await fetch(`${env.url}/v1/${path}`, { method: 'POST', body, headers: { authorization: 'Bearer sk_test_x', 'content-type': 'application/x-www-form-urlencoded' } })
+    return { status: res.status, body: await res.json() as any }
+  }
+  const start = () => session(env, { mode: 'payment', line_items: [{ price: eur.id, quantity: 2 }], payment_method_types: ['sepa_debit'] })
+  const sepa = async (iban: string) => (await env.stripe.paymentMethods.create({ type: 'sepa_debit', sepa_debit: { iban } })).id
+
+  const good = await start()
+  t.equal((await fetch(`${env.url}/v1/payment_pages/${good.id}`, { headers: { authorization: 'Bearer sk_test_x' } })).status, 200)
+  const wrongAmount = await post(`payment_pages/${good.id}/confirm`, `payment_method=${await sepa('AT611904300234573201')}&expected_amount=1`)
+  t.equal(wrongAmount.status, 400)
+  const confirmed = await post(`payment_pages/${good.id}/confirm`, `payment_method=${await sepa('AT611904300234573201')}&expected_amount=3000`)
+  t.match(confirmed.body, { status: 'complete', payment_status: 'unpaid' })
+  const succeeded = await waitFor(() => receiver.received.find(r => r.event.type === 'checkout.session.async_payment_succeeded'))
+  t.match(succeeded.event.data.object, { id: good.id, payment_status: 'paid' })
+
+  const bad = await start()
+  await post(`payment_pages/${bad.id}/confirm`, `payment_method=${await sepa('AT861904300235473202')}&expected_amount=3000`)
+  const failed = await waitFor(() => receiver.received.find(r => r.event.type === 'checkout.session.async_payment_failed'))
+  t.equal(failed.event.data.object.id, bad.id)
+
+  const usd = await session(env, { mode: 'payment', line_items: [{ price: (await env.stripe.prices.create({ product: product.id, unit_amount: 900, currency: 'usd' })).id, quantity: 1 }] })
+  const declined = await post(`payment_pages/${usd.id}/confirm`, 'payment_method=pm_card_chargeDeclined&expected_amount=900')
+  t.match(declined, { status: 402, body: { error: { type: 'card_error', code: 'card_declined' } } })
+  t.equal((await env.stripe.checkout.sessions.retrieve(usd.id)).status, 'open')
+  const paid = await post(`payment_pages/${usd.id}/confirm`, 'payment_method=pm_card_visa&expected_amount=900')
+  t.match(paid.body, { status: 'complete', payment_status: 'paid' })
+})

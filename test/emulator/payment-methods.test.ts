@@ -1,6 +1,6 @@
 import t from 'tap'
 import Stripe from 'stripe'
-import { startEmulator } from './helpers.js'
+import { startEmulator, waitFor } from './helpers.js'
 import { customerWithCard, typesOf } from './flows.js'
 
 t.test('payment methods: test tokens and numbers, attach, list, default, detach', async t => {
@@ -106,4 +106,31 @@ t.test('a one-off invoice (stripe trigger invoice.payment_failed / invoice.paid)
   t.equal((await typesOf(env.stripe, second.id)).at(-1), 'invoice.payment_action_required')
   const voided = await env.stripe.invoices.voidInvoice(second.id)
   t.equal(voided.status, 'void')
+})
+
+t.test('a SEPA debit stays processing, then settles by itself as its test IBAN says', async t => {
+  const env = await startEmulator(t, { asyncSettleMs: 50 })
+  const pay = async (iban: string) => {
+    const pm = await env.stripe.paymentMethods.create({ type: 'sepa_debit', sepa_debit: { iban }, billing_details: { name: 'Jenny Rosen', email: 'jenny@example.com' } })
+    return await env.stripe.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method: pm.id, payment_method_types: ['sepa_debit'], confirm: true })
+  }
+  const good = await pay('AT611904300234573201')
+  t.equal(good.status, 'processing')
+  t.equal((await env.stripe.charges.retrieve(good.latest_charge as string)).status, 'pending')
+  await waitFor(async () => (await env.stripe.paymentIntents.retrieve(good.id)).status === 'succeeded')
+  t.equal((await env.stripe.charges.retrieve(good.latest_charge as string)).status, 'succeeded')
+  const bad = await pay('AT861904300235473202')
+  await waitFor(async () => (await env.stripe.paymentIntents.retrieve(bad.id)).status === 'requires_payment_method')
+  t.same(await typesOf(env.stripe, bad.id), ['payment_intent.created', 'payment_intent.processing', 'payment_intent.payment_failed'])
+})
+
+t.test('manual capture: authorized first, captured later', async t => {
+  const env = await startEmulator(t)
+  const pi = await env.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', capture_method: 'manual', confirm: true })
+  t.match(pi, { status: 'requires_capture', amount_capturable: 2000, amount_received: 0 })
+  t.equal((await env.stripe.charges.retrieve(pi.latest_charge as string)).captured, false)
+  const captured = await env.stripe.paymentIntents.capture(pi.id, { amount_to_capture: 1500 })
+  t.match(captured, { status: 'succeeded', amount_received: 1500 })
+  t.match(await env.stripe.charges.retrieve(pi.latest_charge as string), { captured: true, amount_captured: 1500 })
+  t.same(await typesOf(env.stripe, pi.id), ['payment_intent.created', 'payment_intent.amount_capturable_updated', 'payment_intent.succeeded'])
 })
