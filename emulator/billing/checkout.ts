@@ -13,8 +13,6 @@ import type { Obj, SessionDetails } from '../store.js'
 
 export type CheckoutOutcome = 'paid' | 'declined' | 'processing'
 
-export const PAYING_CARD = VISA.number
-export const DECLINING_CARD = '4000000000000002'
 /** The SEPA test IBAN whose debit settles successfully. */
 export const PROCESSING_IBAN = 'AT611904300234573201'
 

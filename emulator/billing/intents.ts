@@ -30,26 +30,33 @@ export function purposeOf (ctx: Ctx, pi: Obj): IntentPurpose {
   return ctx.store.internal(pi.id).purpose ?? {}
 }
 
-export function createPaymentIntent (ctx: Ctx, input: Obj, purpose: IntentPurpose = {}, request?: RequestInfo): Obj {
-  const id = newId('pi')
-  const pi = fromTemplate(ctx.templates, 'paymentIntent', {
-    amount: input.amount,
-    automatic_payment_methods: input.automatic_payment_methods ?? null,
-    capture_method: input.capture_method ?? 'automatic',
-    confirmation_method: input.confirmation_method ?? 'automatic',
+/** What PaymentIntents and SetupIntents share when they are made. */
+export function intentFields (ctx: Ctx, id: string, input: Obj): Obj {
+  return {
     client_secret: `${id}_secret_${randomToken(25)}`,
     created: ctx.now(input.customer),
-    currency: input.currency,
     customer: input.customer ?? null,
     description: input.description ?? null,
     id,
     metadata: { ...(input.metadata ?? {}) },
     payment_method: input.payment_method ?? null,
     payment_method_types: input.payment_method_types ?? ['card'],
+    status: input.payment_method ? 'requires_confirmation' : 'requires_payment_method'
+  }
+}
+
+export function createPaymentIntent (ctx: Ctx, input: Obj, purpose: IntentPurpose = {}, request?: RequestInfo): Obj {
+  const id = newId('pi')
+  const pi = fromTemplate(ctx.templates, 'paymentIntent', {
+    ...intentFields(ctx, id, input),
+    amount: input.amount,
+    automatic_payment_methods: input.automatic_payment_methods ?? null,
+    capture_method: input.capture_method ?? 'automatic',
+    confirmation_method: input.confirmation_method ?? 'automatic',
+    currency: input.currency,
     receipt_email: input.receipt_email ?? null,
     setup_future_usage: input.setup_future_usage ?? null,
-    shipping: input.shipping ?? null,
-    status: input.payment_method ? 'requires_confirmation' : 'requires_payment_method'
+    shipping: input.shipping ?? null
   })
   ctx.store.put('payment_intents', pi)
   ctx.store.internal(id).purpose = purpose

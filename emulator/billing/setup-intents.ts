@@ -1,6 +1,7 @@
 import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { instrumentOf } from './payment-methods.js'
+import { intentFields } from './intents.js'
 import type { RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
@@ -10,15 +11,7 @@ export type SetupOutcome = 'succeeded' | 'requires_action' | 'requires_payment_m
 export function createSetupIntent (ctx: Ctx, input: Obj, request?: RequestInfo): Obj {
   const id = newId('seti')
   const si = fromTemplate(ctx.templates, 'setupIntent', {
-    client_secret: `${id}_secret_${randomToken(32)}`,
-    created: ctx.now(input.customer),
-    customer: input.customer ?? null,
-    description: input.description ?? null,
-    id,
-    metadata: { ...(input.metadata ?? {}) },
-    payment_method: input.payment_method ?? null,
-    payment_method_types: input.payment_method_types ?? ['card'],
-    status: input.payment_method ? 'requires_confirmation' : 'requires_payment_method',
+    ...intentFields(ctx, id, input),
     usage: input.usage ?? 'off_session'
   })
   ctx.store.put('setup_intents', si)

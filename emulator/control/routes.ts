@@ -1,34 +1,16 @@
 import { advanceEveryone } from '../billing/test-clocks.js'
-import { authenticate } from '../billing/intents.js'
-import { afterIntent } from '../billing/intent-results.js'
-import { authenticateSetup } from '../billing/setup-intents.js'
 import { parseChaos } from '../webhooks/chaos.js'
 import { ApiError, badRequest, missing } from '../wire/errors.js'
 import { matchRoute } from '../http/route.js'
 import { completeFromControl, settleFromControl } from './checkout.js'
 import { updateSettings } from './settings.js'
+import { authenticateIntent } from './authenticate.js'
 import type { Ctx } from '../context.js'
 
 interface ControlRoute {
   method: 'GET' | 'POST'
   path: string
   handler: (ctx: Ctx, params: Record<string, string>, body: Record<string, any>) => unknown
-}
-
-/** The customer passes (`succeeded`) or fails the 3-D Secure challenge of a PaymentIntent or SetupIntent. */
-function authenticateIntent (ctx: Ctx, id: string, outcome: unknown): unknown {
-  if (outcome !== 'succeeded' && outcome !== 'failed') throw badRequest('outcome must be "succeeded" or "failed"', 'outcome')
-  const pi = ctx.store.get('payment_intents', id)
-  const si = pi ? undefined : ctx.store.get('setup_intents', id)
-  const intent = pi ?? si
-  if (!intent) throw missing('payment_intent', id)
-  if (intent.status !== 'requires_action') throw badRequest(`${id} is ${intent.status}, not requires_action.`, 'id')
-  if (si) {
-    authenticateSetup(ctx, si, outcome === 'succeeded')
-    return si
-  }
-  afterIntent(ctx, pi!, authenticate(ctx, pi!, outcome === 'succeeded'))
-  return pi
 }
 
 // Test and demo hooks outside Stripe's namespace; JSON in, JSON out, no API key.

@@ -163,3 +163,39 @@ t.test('the API Stripe’s page calls (stripe trigger): a card pays, a SEPA debi
   const paid = await post(`payment_pages/${usd.id}/confirm`, 'payment_method=pm_card_visa&expected_amount=900')
   t.match(paid.body, { status: 'complete', payment_status: 'paid' })
 })
+
+t.test('the hosted page asks for 3-D Secure with 4000 0027 6000 3184; passing it pays, failing it keeps the session open', async t => {
+  const { env, pro } = await setup(t)
+  const s = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], customer_email: '3ds@example.com' })
+  const post = (body: string) => fetch(s.url!, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+  const challenge = await post('card_number=4000002760003184&action=pay')
+  t.match(await challenge.text(), /id="authenticate-complete"/)
+  const failed = await post('card_number=4000002760003184&action=authenticate_fail')
+  t.equal(failed.status, 402)
+  t.equal((await env.stripe.checkout.sessions.retrieve(s.id)).status, 'open')
+  const passed = await post('card_number=4000002760003184&action=authenticate_complete')
+  t.equal(passed.status, 303)
+  const done = await env.stripe.checkout.sessions.retrieve(s.id)
+  t.match(done, { status: 'complete', payment_status: 'paid' })
+  t.equal((await env.stripe.subscriptions.retrieve(done.subscription as string)).status, 'active')
+})
+
+t.test('next_action points at a challenge page that passes or fails the authentication', async t => {
+  const { env, pro } = await setup(t)
+  const start = async () => {
+    const customer = await env.stripe.customers.create({ payment_method: 'pm_card_authenticationRequired', invoice_settings: { default_payment_method: 'pm_card_authenticationRequired' } })
+    const sub = await env.stripe.subscriptions.create({ customer: customer.id, items: [{ price: pro.id }], expand: ['latest_invoice.payment_intent'] })
+    return { sub, pi: (sub.latest_invoice as any).payment_intent as Stripe.PaymentIntent }
+  }
+  const { sub, pi } = await start()
+  const url = (pi.next_action as any).use_stripe_sdk.stripe_js as string
+  t.match(await (await fetch(url)).text(), /id="authenticate-fail"/)
+  const failed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=fail' })
+  t.match(await failed.text(), /Authentication failed/)
+  t.match(await env.stripe.paymentIntents.retrieve(pi.id), { status: 'requires_payment_method', last_payment_error: { code: 'payment_intent_authentication_failure' } })
+  t.equal((await typesOf(env.stripe, sub.latest_invoice && (sub.latest_invoice as Stripe.Invoice).id)).at(-1), 'invoice.payment_failed')
+  t.equal((await fetch(url)).status, 410, 'nothing left to authenticate')
+  const second = await start()
+  await fetch((second.pi.next_action as any).use_stripe_sdk.stripe_js, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=complete' })
+  t.equal((await env.stripe.subscriptions.retrieve(second.sub.id)).status, 'active')
+})
