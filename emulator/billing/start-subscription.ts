@@ -65,9 +65,8 @@ export function startSubscription (ctx: Ctx, input: StartInput): Obj {
     fields: { default_payment_method: input.paymentMethod?.id ?? null, ...input.fields }
   })
   ctx.store.put('subscriptions', sub)
-  ctx.emit('customer.subscription.created', sub, { request })
-  if (trialing && trialNoticeDue(ctx, sub)! <= now) sendTrialNotice(ctx, sub, request)
   const item = sub.items.data[0]
+  // The first invoice exists when the subscription is announced: its event names it as latest_invoice.
   const invoice = createInvoice(ctx, {
     customer,
     sub,
@@ -77,6 +76,8 @@ export function startSubscription (ctx: Ctx, input: StartInput): Obj {
     items: { period: { start: item.current_period_start, end: item.current_period_end }, trial: trialing },
     pending: extras
   })
+  ctx.emit('customer.subscription.created', sub, { request })
+  if (trialing && trialNoticeDue(ctx, sub)! <= now) sendTrialNotice(ctx, sub, request)
   ctx.emit('invoice.created', invoice, { request })
   finalizeInvoice(ctx, invoice, request)
   if (!charging && dueToday > 0) {
