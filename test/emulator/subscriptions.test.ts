@@ -83,6 +83,16 @@ t.test('default_incomplete: nothing is charged until the client confirms the fir
   t.equal(after.status, 'active')
   t.equal(after.default_payment_method, confirmed.payment_method, 'save_default_payment_method keeps the card that paid')
   t.equal((await env.stripe.invoices.retrieve(invoice.id)).status, 'paid')
+
+  // A customer with a default card is not charged either: the intent waits for confirmation with it.
+  const carded = await customerWithCard(env)
+  const waiting = await env.stripe.subscriptions.create({ customer: carded.id, items: [{ price: pro.id }], payment_behavior: 'default_incomplete', expand: ['latest_invoice.payment_intent'] })
+  t.equal(waiting.status, 'incomplete')
+  const intent = (waiting.latest_invoice as any).payment_intent as Stripe.PaymentIntent
+  t.match(intent, { status: 'requires_confirmation', payment_method: carded.invoice_settings.default_payment_method })
+  t.same((await env.stripe.charges.list({ customer: carded.id })).data, [], 'no charge until confirmed')
+  t.equal((await env.stripe.paymentIntents.confirm(intent.id)).status, 'succeeded')
+  t.equal((await env.stripe.subscriptions.retrieve(waiting.id)).status, 'active')
 })
 
 t.test('a card that needs 3-D Secure: requires_action and invoice.payment_action_required; confirming with a card that pays completes it', async t => {
@@ -168,6 +178,7 @@ t.test('pause_collection keeps the status and holds the invoices; pause and resu
   const [invoice] = (await env.stripe.invoices.list({ subscription: sub.id, limit: 1 })).data
   t.match(invoice, { status: 'paid', amount_paid: 2000 })
   t.equal(resumed.items.data[0]!.current_period_start, invoice!.lines.data[0]!.period.start, 'a new period starts now')
+  t.equal(resumed.billing_cycle_anchor, resumed.items.data[0]!.current_period_start, 'and anchors the billing cycle')
   t.equal((await typesOf(env.stripe, sub.id)).at(-1), 'customer.subscription.resumed')
   const notPaused = await env.stripe.subscriptions.resume(sub.id).catch(e => e)
   t.equal(notPaused.statusCode, 400)
