@@ -2,6 +2,7 @@ import { newId } from './ids.js'
 import { fromTemplate } from './templates.js'
 import { endpointWants, type Endpoint } from './webhooks/delivery.js'
 import type { Ctx } from './context.js'
+import { renderTree } from './render.js'
 import type { Obj } from './store.js'
 
 export interface RequestInfo {
@@ -21,14 +22,14 @@ export function activeEndpoints (ctx: Ctx): Endpoint[] {
 // The event carries a snapshot: later changes to the object must not leak into old events.
 export function emitEvent (ctx: Ctx, type: string, object: Obj, request: RequestInfo = NO_REQUEST, previous?: Obj): Obj {
   const endpoints = activeEndpoints(ctx).filter((e) => endpointWants(e, type))
-  const data: Obj = { object: structuredClone(object) }
+  const data: Obj = { object: renderTree(ctx, structuredClone(object)) }
   if (previous && Object.keys(previous).length > 0) data.previous_attributes = structuredClone(previous)
   // Stored in the latest version's shapes, stamped with the account's version of the moment:
   // GET /v1/events and endpoints without a version of their own render it in that one.
   const event = fromTemplate(ctx.templates, 'event', {
     api_version: ctx.apiVersion,
     id: newId('evt'),
-    created: ctx.clock.now(),
+    created: ctx.now(object),
     data,
     pending_webhooks: endpoints.length,
     request: { ...request },

@@ -13,12 +13,21 @@ import { webhookEndpointRoutes } from './resources/webhook-endpoints.js'
 import { eventRoutes } from './resources/events.js'
 import { stripeCliRoutes } from './stripecli/sessions.js'
 import { attachCliWebsocket } from './stripecli/websocket.js'
+import { testClockRoutes } from './resources/test-clocks.js'
+import { paymentMethodRoutes } from './resources/payment-methods.js'
+import { paymentIntentRoutes } from './resources/payment-intents.js'
+import { setupIntentRoutes } from './resources/setup-intents.js'
+import { chargeRoutes } from './resources/charges.js'
+import { invoiceItemRoutes } from './resources/invoice-items.js'
+import { paymentPageRoutes } from './resources/payment-pages.js'
+import { settleIntentNow } from './billing/checkout-async.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
 export type { EmulatorOptions } from './context.js'
 export type { DeliveryRecord } from './webhooks/delivery.js'
 
-const ROUTES = [
+/** Every /v1 route, in matching order (tests walk them to check that no input makes one fail with a 500). */
+export const ROUTES = [
   ...productRoutes,
   ...priceRoutes,
   ...customerRoutes,
@@ -28,7 +37,14 @@ const ROUTES = [
   ...billingPortalRoutes,
   ...webhookEndpointRoutes,
   ...eventRoutes,
-  ...stripeCliRoutes
+  ...stripeCliRoutes,
+  ...testClockRoutes,
+  ...paymentMethodRoutes,
+  ...paymentIntentRoutes,
+  ...setupIntentRoutes,
+  ...chargeRoutes,
+  ...invoiceItemRoutes,
+  ...paymentPageRoutes
 ]
 
 export interface Emulator {
@@ -54,6 +70,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
   }
   const publicUrl = opts.publicUrl?.replace(/\/+$/, '')
   const ctx = createContext(opts, publicUrl ? () => publicUrl : baseUrl)
+  ctx.background.on('settle', (id) => settleIntentNow(ctx, id))
   const server = http.createServer(createRequestListener(ctx, ROUTES))
   // Stripe's SDK keeps connections alive; short idle timeouts let close() finish promptly.
   server.keepAliveTimeout = 1000
@@ -80,6 +97,7 @@ export function createEmulator (opts: EmulatorOptions = {}): Emulator {
       })
     },
     close () {
+      ctx.background.close()
       ctx.deliverer.close()
       ctx.stripeCli.close()
       return new Promise((resolve) => {

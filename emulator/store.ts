@@ -11,7 +11,13 @@ export const COLLECTIONS = [
   'invoiceitems',
   'portal_sessions',
   'webhook_endpoints',
-  'events'
+  'events',
+  'test_clocks',
+  'payment_methods',
+  'payment_intents',
+  'setup_intents',
+  'charges',
+  'invoice_payments'
 ] as const
 export type Collection = (typeof COLLECTIONS)[number]
 
@@ -26,7 +32,13 @@ const PREFIXES: [string, Collection, string][] = [
   ['ii_', 'invoiceitems', 'invoiceitem'],
   ['bps_', 'portal_sessions', 'billing_portal.session'],
   ['we_', 'webhook_endpoints', 'webhook_endpoint'],
-  ['evt_', 'events', 'event']
+  ['evt_', 'events', 'event'],
+  ['clock_', 'test_clocks', 'test_helpers.test_clock'],
+  ['pm_', 'payment_methods', 'payment_method'],
+  ['pi_', 'payment_intents', 'payment_intent'],
+  ['seti_', 'setup_intents', 'setup_intent'],
+  ['ch_', 'charges', 'charge'],
+  ['inpay_', 'invoice_payments', 'invoice_payment']
 ]
 
 export interface StoredResponse {
@@ -37,6 +49,7 @@ export interface StoredResponse {
 }
 
 export interface LineItemInput {
+  id: string
   price: string
   quantity: number
 }
@@ -44,7 +57,15 @@ export interface LineItemInput {
 // Checkout Session inputs Stripe keeps off the session object itself.
 export interface SessionDetails {
   lineItems: LineItemInput[]
-  subscriptionMetadata: Record<string, string>
+  subscriptionData: {
+    metadata: Record<string, string>
+    description: string | null
+    trialEnd: number | null
+    trialPeriodDays: number | null
+    missingPaymentMethod: string
+  }
+  paymentIntentData: { metadata: Record<string, string>, description: string | null, setupFutureUsage: string | null }
+  setupIntentData: { metadata: Record<string, string>, description: string | null }
 }
 
 // Invoices and invoice items are also kept per subscription (which never changes once they
@@ -59,6 +80,10 @@ export class Store {
   sessionDetails = new Map<string, SessionDetails>()
   failingCustomers = new Set<string>()
   idempotency = new Map<string, StoredResponse>()
+  /** Deleted customers: Stripe still answers their id, with `deleted: true`. */
+  tombstones = new Map<string, Obj>()
+  /** What the emulator remembers about an object that Stripe keeps off the object itself. */
+  private internals = new Map<string, Obj>()
 
   constructor () {
     this.reset()
@@ -70,6 +95,14 @@ export class Store {
     this.sessionDetails.clear()
     this.failingCustomers.clear()
     this.idempotency.clear()
+    this.internals.clear()
+    this.tombstones.clear()
+  }
+
+  internal (id: string): Obj {
+    let record = this.internals.get(id)
+    if (!record) this.internals.set(id, (record = {}))
+    return record
   }
 
   get (collection: Collection, id: string): Obj | undefined {
@@ -91,9 +124,15 @@ export class Store {
   delete (collection: Collection, id: string): void {
     const obj = this.collections[collection].get(id)
     this.collections[collection].delete(id)
+    this.internals.delete(id)
     const index = this.perSubscription(collection)
     const subId = obj && subscriptionOf(obj)
     if (index && subId) index.set(subId, (index.get(subId) ?? []).filter((o) => o !== obj))
+  }
+
+  /** Deletes every object of a collection that `match` picks. */
+  deleteWhere (collection: Collection, match: (obj: Obj) => boolean): void {
+    for (const obj of [...this.collections[collection].values()]) if (match(obj)) this.delete(collection, obj.id)
   }
 
   private perSubscription (collection: Collection): Map<string, Obj[]> | undefined {

@@ -9,7 +9,14 @@ const NAMES = {
   product: 'product.json',
   checkoutSession: 'checkout.session.json',
   portalSession: 'billing_portal.session.json',
-  event: 'event.json'
+  event: 'event.json',
+  testClock: 'test_helpers.test_clock.json',
+  paymentMethod: 'payment_method.json',
+  paymentIntent: 'payment_intent.json',
+  setupIntent: 'setup_intent.json',
+  charge: 'charge.json',
+  invoiceItem: 'invoiceitem.json',
+  checkoutItem: 'item.json'
 } as const
 
 export type TemplateName = keyof typeof NAMES | 'subscriptionItem' | 'plan' | 'invoiceLine'
@@ -30,6 +37,13 @@ export function loadTemplates (): Templates {
   return cache
 }
 
+// Parsing a template's JSON text is about twice as fast as structuredClone of the object, and the
+// billing clock builds several objects per renewal.
+const texts = new WeakMap<object, string>()
+
 export function fromTemplate (templates: Templates, name: TemplateName, overrides: Record<string, any>): any {
-  return { ...structuredClone(templates[name]), ...overrides }
+  const template = templates[name]
+  let text = texts.get(template)
+  if (text === undefined) texts.set(template, (text = JSON.stringify(template)))
+  return { ...JSON.parse(text), ...overrides }
 }

@@ -1,4 +1,4 @@
-import { newId, randomToken } from '../ids.js'
+import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { addInterval } from './period.js'
 import type { Ctx } from '../context.js'
@@ -26,36 +26,61 @@ export function periodEnd (price: Obj, start: number): number {
   return addInterval(start, price.recurring?.interval ?? 'month', price.recurring?.interval_count ?? 1)
 }
 
-export function subscriptionItem (ctx: Ctx, subscriptionId: string, price: Obj, quantity: number, start: number): Obj {
+export interface ItemInput {
+  price: Obj
+  quantity: number
+  metadata?: Record<string, string>
+}
+
+/**
+ * A subscription item holds the price object itself (not a copy), so that the item always shows the
+ * price as it is now, as Stripe renders it; `plan` is derived from it when the item is read.
+ */
+export function subscriptionItem (ctx: Ctx, subscriptionId: string, line: ItemInput, start: number, end: number): Obj {
   return fromTemplate(ctx.templates, 'subscriptionItem', {
     created: start,
     current_period_start: start,
-    current_period_end: periodEnd(price, start),
+    current_period_end: end,
     id: newId('si'),
-    metadata: {},
-    plan: planFromPrice(ctx, price),
-    price: structuredClone(price),
-    quantity,
+    metadata: { ...(line.metadata ?? {}) },
+    plan: planFromPrice(ctx, line.price),
+    price: line.price,
+    quantity: line.quantity,
     subscription: subscriptionId
   })
 }
 
-export function buildSubscription (ctx: Ctx, customer: Obj, lines: { price: Obj, quantity: number }[], metadata: Record<string, string>): Obj {
-  const now = ctx.clock.now()
+export interface SubscriptionInput {
+  customer: Obj
+  lines: ItemInput[]
+  metadata: Record<string, string>
+  status: string
+  /** End of the trial (the first period ends with it), or null. */
+  trialEnd: number | null
+  fields?: Obj
+}
+
+export function buildSubscription (ctx: Ctx, input: SubscriptionInput): Obj {
+  const { customer } = input
+  const now = ctx.now(customer)
   const id = newId('sub')
-  const items = lines.map((l) => subscriptionItem(ctx, id, l.price, l.quantity, now))
+  const items = input.lines.map((l) => subscriptionItem(ctx, id, l, now, input.trialEnd ?? periodEnd(l.price, now)))
   return fromTemplate(ctx.templates, 'subscription', {
-    billing_cycle_anchor: now,
+    billing_cycle_anchor: input.trialEnd ?? now,
     created: now,
-    currency: lines[0].price.currency,
+    currency: input.lines[0].price.currency,
     customer: customer.id,
-    default_payment_method: `pm_${randomToken(24)}`,
+    default_payment_method: null,
     id,
     items: { object: 'list', data: items, has_more: false, url: `/v1/subscription_items?subscription=${id}` },
     latest_invoice: null,
-    metadata: { ...metadata },
+    metadata: { ...input.metadata },
     start_date: now,
-    status: 'active'
+    status: input.status,
+    test_clock: customer.test_clock ?? null,
+    trial_end: input.trialEnd,
+    trial_start: input.trialEnd ? now : null,
+    ...input.fields
   })
 }
 

@@ -1,112 +1,65 @@
-import { attemptPayment, createInvoice, finalizeInvoice } from './invoices.js'
-import { periodEnd } from './build.js'
 import { DueQueue } from './due-queue.js'
-import { updateAndEmit, type RequestInfo } from '../events.js'
+import { DUE_KINDS, type DueKind } from './due-kinds.js'
+import { clockIdOf } from '../time.js'
 import type { Ctx } from '../context.js'
-import type { Obj } from '../store.js'
+import type { Collection, Obj } from '../store.js'
 
-type Kind = 'period_end' | 'retry'
-
-interface DueWork {
+interface Queued {
   at: number
-  kind: Kind
-  run: () => void
-}
-
-interface Queued extends DueWork {
-  sub: Obj
-  // Creation order of the subscription: ties at one moment run subscription by subscription, a
-  // period end before a retry.
+  /** Position in DUE_KINDS: at one moment, one object's work runs in that order. */
+  kind: number
+  owner: Obj
+  // Creation order of the owner: ties at one moment run object by object.
   rank: number
   generation: number
-}
-
-const LIVE = new Set(['active', 'past_due', 'trialing'])
-
-function openRetryInvoice (ctx: Ctx, sub: Obj): Obj | undefined {
-  return ctx.store.ofSubscription('invoices', sub.id).find((inv) => inv.status === 'open' && inv.next_payment_attempt !== null)
-}
-
-function renew (ctx: Ctx, sub: Obj): void {
-  const oldStart = sub.items.data[0].current_period_start
-  const oldEnd = sub.items.data[0].current_period_end
-  updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => {
-    for (const item of s.items.data) {
-      item.current_period_start = item.current_period_end
-      item.current_period_end = periodEnd(item.price, item.current_period_start)
-    }
-    const invoice = createInvoice(ctx, { sub: s, billingReason: 'subscription_cycle', periodStart: oldStart, periodEnd: oldEnd, withItems: true })
-    s.latest_invoice = invoice.id
-    ctx.emit('invoice.created', invoice)
-  })
-  const invoice = ctx.store.get('invoices', sub.latest_invoice)!
-  finalizeInvoice(ctx, invoice)
-  settle(ctx, sub, invoice)
-}
-
-function settle (ctx: Ctx, sub: Obj, invoice: Obj): void {
-  const paid = attemptPayment(ctx, invoice)
-  if (paid && sub.status === 'past_due') {
-    updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => (s.status = 'active'))
-  } else if (!paid && invoice.next_payment_attempt === null) {
-    endSubscription(ctx, sub, 'payment_failed')
-  } else if (!paid && sub.status !== 'past_due') {
-    updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => (s.status = 'past_due'))
-  }
-}
-
-export function endSubscription (ctx: Ctx, sub: Obj, reason: string, request?: RequestInfo): void {
-  const now = ctx.clock.now()
-  sub.status = 'canceled'
-  sub.ended_at = now
-  sub.canceled_at = sub.canceled_at ?? now
-  sub.cancellation_details = { ...sub.cancellation_details, reason: sub.cancellation_details.reason ?? reason }
-  ctx.emit('customer.subscription.deleted', sub, { request })
-}
-
-function dueWork (ctx: Ctx, sub: Obj): DueWork[] {
-  if (!LIVE.has(sub.status)) return []
-  const work: DueWork[] = [
-    {
-      at: sub.items.data[0].current_period_end,
-      kind: 'period_end',
-      run: () => (sub.cancel_at_period_end ? endSubscription(ctx, sub, 'cancellation_requested') : renew(ctx, sub))
-    }
-  ]
-  const retry = openRetryInvoice(ctx, sub)
-  if (retry) work.push({ at: retry.next_payment_attempt, kind: 'retry', run: () => settle(ctx, sub, retry) })
-  return work
+  run: () => Obj[] | void
 }
 
 const runsFirst = (a: Queued, b: Queued): boolean =>
-  a.at !== b.at ? a.at < b.at : a.rank !== b.rank ? a.rank < b.rank : a.kind === 'period_end' && b.kind === 'retry'
+  a.at !== b.at ? a.at < b.at : a.rank !== b.rank ? a.rank < b.rank : a.kind < b.kind
 
-// Steps the clock to each due moment in order, so events carry the time they would have
-// happened at and a renewal never overtakes an earlier retry. A subscription's due work changes
-// only when its own work runs, so each step reschedules that one subscription; entries it had
-// queued before are stale and skipped.
-export function advanceClock (ctx: Ctx, seconds: number): number {
-  const target = ctx.clock.now() + Math.max(0, Math.floor(seconds))
+const COLLECTIONS = [...new Set(DUE_KINDS.map((k) => k.collection))]
+const kindsOf = new Map<Collection, [number, DueKind][]>(
+  COLLECTIONS.map((c) => [c, DUE_KINDS.map((k, i) => [i, k] as [number, DueKind]).filter(([, k]) => k.collection === c)])
+)
+
+/**
+ * Runs, in time order, the due work of every object living in one time — the account's (`clockId`
+ * null) or a test clock's — up to `target`, moving that time to each moment before its work runs, so
+ * events carry the moment they happened at and a renewal never overtakes an earlier retry. An
+ * object's due work changes only when its own work runs (or work that names it as touched), so each
+ * step reschedules those objects alone; entries they had queued before are stale and skipped.
+ */
+export function runDueWork (ctx: Ctx, clockId: string | null, target: number, moveTo: (at: number) => void): void {
   const queue = new DueQueue<Queued>(runsFirst)
   const generations = new Map<Obj, number>()
-  const schedule = (sub: Obj, rank: number, ran?: Queued): void => {
-    const generation = (generations.get(sub) ?? 0) + 1
-    generations.set(sub, generation)
-    for (const work of dueWork(ctx, sub)) {
-      if (!(work.at <= target)) continue // later, or not a moment at all (NaN)
-      // A period that does not move forward (a price with interval_count 0) would renew forever.
-      if (ran?.kind === 'period_end' && work.kind === 'period_end' && work.at <= ran.at) continue
-      queue.push({ ...work, sub, rank, generation })
+  const ranks = new Map<Obj, { rank: number, collection: Collection }>()
+  const schedule = (owner: Obj, ran?: Queued): void => {
+    const { rank, collection } = ranks.get(owner)!
+    const generation = (generations.get(owner) ?? 0) + 1
+    generations.set(owner, generation)
+    for (const [kind, dueKind] of kindsOf.get(collection)!) {
+      const work = dueKind.due(ctx, owner)
+      if (!work || !(work.at <= target)) continue // nothing, later, or not a moment at all (NaN)
+      // Work that does not move its own moment forward (a price with interval_count 0) would run forever.
+      if (ran?.kind === kind && work.at <= ran.at) continue
+      queue.push({ at: work.at, kind, owner, rank, generation, run: work.run })
     }
   }
   let rank = 0
-  for (const sub of ctx.store.collections.subscriptions.values()) schedule(sub, rank++)
-  for (let next = queue.pop(); next; next = queue.pop()) {
-    if (generations.get(next.sub) !== next.generation) continue
-    ctx.clock.advanceTo(next.at)
-    next.run()
-    schedule(next.sub, next.rank, next)
+  for (const collection of COLLECTIONS) {
+    for (const owner of ctx.store.collections[collection].values()) {
+      if (clockIdOf(ctx, owner) !== clockId) continue
+      ranks.set(owner, { rank: rank++, collection })
+      schedule(owner)
+    }
   }
-  ctx.clock.advanceTo(target)
-  return ctx.clock.now()
+  for (let next = queue.pop(); next; next = queue.pop()) {
+    if (generations.get(next.owner) !== next.generation) continue
+    moveTo(next.at)
+    const touched = next.run() ?? []
+    schedule(next.owner, next)
+    for (const other of touched) if (other !== next.owner && ranks.has(other)) schedule(other)
+  }
+  moveTo(target)
 }

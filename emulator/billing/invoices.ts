@@ -1,118 +1,56 @@
 import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { NO_REQUEST, type RequestInfo } from '../events.js'
+import { lineForInvoiceItem, lineForItem } from './invoice-lines.js'
+import { applyTotals } from './totals.js'
+import { cancelPaymentIntent, createPaymentIntent } from './intents.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
-function money (amount: number, currency: string): string {
-  return `${currency === 'usd' ? '$' : ''}${(amount / 100).toFixed(2)}${currency === 'usd' ? '' : ` ${currency.toUpperCase()}`}`
-}
+export const subscriptionIdOf = (invoice: Obj): string | undefined => invoice.parent?.subscription_details?.subscription
 
-function productName (ctx: Ctx, productId: string): string {
-  return ctx.store.get('products', productId)?.name ?? productId
-}
-
-export function lineForItem (ctx: Ctx, sub: Obj, item: Obj): Obj {
-  const price = item.price
-  const amount = price.unit_amount * item.quantity
-  return fromTemplate(ctx.templates, 'invoiceLine', {
-    amount,
-    currency: price.currency,
-    description: `${item.quantity} × ${productName(ctx, price.product)} (at ${money(price.unit_amount, price.currency)} / ${price.recurring?.interval ?? 'month'})`,
-    discountable: true,
-    id: newId('il'),
-    metadata: {},
-    parent: {
-      invoice_item_details: null,
-      subscription_item_details: {
-        invoice_item: null,
-        proration: false,
-        proration_details: { credited_items: null },
-        subscription: sub.id,
-        subscription_item: item.id
-      },
-      type: 'subscription_item_details'
-    },
-    period: { start: item.current_period_start, end: item.current_period_end },
-    pricing: { price_details: { price: price.id, product: price.product }, type: 'price_details', unit_amount_decimal: price.unit_amount_decimal },
-    quantity: item.quantity,
-    quantity_decimal: String(item.quantity),
-    subscription: sub.id,
-    subtotal: amount
-  })
-}
-
-export function lineForInvoiceItem (ctx: Ctx, ii: Obj): Obj {
-  const details = ii.parent.subscription_details
-  return fromTemplate(ctx.templates, 'invoiceLine', {
-    amount: ii.amount,
-    currency: ii.currency,
-    description: ii.description,
-    discountable: ii.discountable,
-    id: newId('il'),
-    metadata: {},
-    parent: {
-      invoice_item_details: null,
-      subscription_item_details: {
-        invoice_item: ii.id,
-        proration: ii.proration,
-        proration_details: ii.proration_details,
-        subscription: details.subscription,
-        subscription_item: details.subscription_item
-      },
-      type: 'subscription_item_details'
-    },
-    period: { ...ii.period },
-    pricing: structuredClone(ii.pricing),
-    quantity: ii.quantity,
-    quantity_decimal: String(ii.quantity),
-    subscription: details.subscription,
-    subtotal: ii.amount
-  })
-}
-
-// Pending invoice items (prorations) of a subscription are swept into its next invoice.
-export function takePendingItems (ctx: Ctx, subId: string): Obj[] {
+/** Pending invoice items of a subscription (prorations), swept into its next invoice. */
+export function pendingItemsOf (ctx: Ctx, subId: string): Obj[] {
   return ctx.store.ofSubscription('invoiceitems', subId).filter((ii) => ii.invoice === null)
 }
 
 export interface InvoiceInput {
-  sub: Obj
+  customer: Obj
+  sub?: Obj
   billingReason: string
   periodStart: number
   periodEnd: number
-  withItems: boolean
+  /** Lines of the subscription's items: for the period given, or `trial` lines at no charge. */
+  items?: { period: { start: number, end: number }, trial?: boolean }
+  /** Pending invoice items to take: a subscription's, or (for a one-off invoice) the customer's own. */
+  pending: Obj[]
+  fields?: Obj
 }
 
-// Builds a draft invoice; callers emit `invoice.created` where Stripe would in their flow.
+/** Builds a draft invoice; callers emit `invoice.created` where Stripe would in their flow. */
 export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
-  const { sub } = input
-  const customer = ctx.store.get('customers', sub.customer)!
-  const now = ctx.clock.now()
+  const { customer, sub } = input
+  const now = ctx.now(customer)
   const id = newId('in')
-  const pending = takePendingItems(ctx, sub.id)
-  const lines = [
-    ...pending.map((ii) => lineForInvoiceItem(ctx, ii)),
-    ...(input.withItems ? sub.items.data.map((item: Obj) => lineForItem(ctx, sub, item)) : [])
-  ].map((l) => ({ ...l, invoice: id }))
-  for (const ii of pending) ii.invoice = id
-  const total = lines.reduce((sum, l) => sum + l.amount, 0)
-  const due = Math.max(0, total)
+  const itemLines = sub && input.items ? sub.items.data.map((item: Obj) => lineForItem(ctx, sub, item, input.items!.period, input.items!.trial)) : []
+  const lines = [...input.pending.map((ii) => lineForInvoiceItem(ctx, ii)), ...itemLines].map((l) => ({ ...l, invoice: id }))
+  for (const ii of input.pending) ii.invoice = id
   const invoice = fromTemplate(ctx.templates, 'invoice', {
-    amount_due: due,
     amount_paid: 0,
-    amount_remaining: due,
     attempt_count: 0,
     attempted: false,
-    auto_advance: true,
+    auto_advance: Boolean(sub),
     billing_reason: input.billingReason,
+    collection_method: sub?.collection_method ?? 'charge_automatically',
     created: now,
-    currency: sub.currency,
+    currency: sub?.currency ?? input.pending[0]?.currency ?? 'usd',
     customer: customer.id,
     customer_address: customer.address,
     customer_email: customer.email,
     customer_name: customer.name,
     customer_phone: customer.phone,
+    default_payment_method: null,
+    description: null,
     effective_at: null,
     ending_balance: null,
     hosted_invoice_url: `${ctx.baseUrl()}/invoice/${id}`,
@@ -122,59 +60,121 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
     metadata: {},
     next_payment_attempt: null,
     number: null,
-    parent: {
-      quote_details: null,
-      subscription_details: { metadata: { ...sub.metadata }, subscription: sub.id },
-      type: 'subscription_details'
-    },
+    parent: sub
+      ? { quote_details: null, subscription_details: { metadata: { ...sub.metadata }, subscription: sub.id }, type: 'subscription_details' }
+      : null,
     period_end: input.periodEnd,
     period_start: input.periodStart,
     status: 'draft',
     status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
-    subtotal: total,
-    subtotal_excluding_tax: total,
-    total,
-    total_excluding_tax: total,
-    webhooks_delivered_at: null
+    test_clock: customer.test_clock ?? null,
+    total_discount_amounts: [],
+    webhooks_delivered_at: null,
+    ...input.fields
   })
+  applyTotals(invoice)
   ctx.store.put('invoices', invoice)
-  sub.latest_invoice = id
+  if (sub) sub.latest_invoice = id
   return invoice
+}
+
+export function paymentIntentOf (ctx: Ctx, invoice: Obj): Obj | undefined {
+  const payment = ctx.store.get('invoice_payments', ctx.store.internal(invoice.id).payment)
+  return payment && ctx.store.get('payment_intents', payment.payment.payment_intent)
+}
+
+export function invoicePaymentOf (ctx: Ctx, invoice: Obj): Obj | undefined {
+  return ctx.store.get('invoice_payments', ctx.store.internal(invoice.id).payment)
+}
+
+const INTENT_DESCRIPTIONS: Record<string, string> = {
+  subscription_create: 'Subscription creation',
+  subscription_cycle: 'Subscription update',
+  subscription_update: 'Subscription update'
+}
+
+/** Stripe opens a PaymentIntent when it finalizes an invoice it will charge. */
+function openPayment (ctx: Ctx, invoice: Obj, request: RequestInfo): void {
+  const pi = createPaymentIntent(ctx, {
+    amount: invoice.amount_remaining,
+    currency: invoice.currency,
+    customer: invoice.customer,
+    description: INTENT_DESCRIPTIONS[invoice.billing_reason] ?? `Invoice ${invoice.number}`
+  }, { invoice: invoice.id }, request)
+  const payment = {
+    id: newId('inpay'),
+    object: 'invoice_payment',
+    amount_paid: null,
+    amount_requested: invoice.amount_remaining,
+    created: pi.created,
+    currency: invoice.currency,
+    invoice: invoice.id,
+    is_default: true,
+    livemode: false,
+    payment: { payment_intent: pi.id, type: 'payment_intent' },
+    status: 'open',
+    status_transitions: { canceled_at: null, paid_at: null }
+  }
+  ctx.store.put('invoice_payments', payment)
+  ctx.store.internal(invoice.id).payment = payment.id
 }
 
 export function finalizeInvoice (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST): void {
   const customer = ctx.store.get('customers', invoice.customer)!
-  const now = ctx.clock.now()
+  const now = ctx.now(invoice)
   invoice.status = 'open'
   invoice.number = `${customer.invoice_prefix}-${String(customer.next_invoice_sequence).padStart(4, '0')}`
   customer.next_invoice_sequence += 1
   invoice.effective_at = now
   invoice.status_transitions.finalized_at = now
   invoice.webhooks_delivered_at = now
+  if (invoice.collection_method === 'send_invoice' && !invoice.due_date) invoice.due_date = now + 30 * 86_400
   ctx.emit('invoice.finalized', invoice, { request })
+  if (invoice.collection_method === 'charge_automatically' && invoice.amount_remaining > 0) openPayment(ctx, invoice, request)
 }
 
-// Charges the customer's card; customers flagged through /_emulator/customers/:id/fail-payments
-// decline. Returns whether the invoice is now paid.
-export function attemptPayment (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST, forceSuccess = false): boolean {
-  const now = ctx.clock.now()
-  invoice.attempt_count += 1
-  invoice.attempted = true
-  const fails = !forceSuccess && invoice.amount_due > 0 && ctx.store.failingCustomers.has(invoice.customer)
-  if (!fails) {
-    invoice.status = 'paid'
-    invoice.amount_paid = invoice.amount_due
-    invoice.amount_remaining = 0
-    invoice.ending_balance = 0
-    invoice.next_payment_attempt = null
-    invoice.auto_advance = false
-    invoice.status_transitions.paid_at = now
-    ctx.emit('invoice.paid', invoice, { request })
-    ctx.emit('invoice.payment_succeeded', invoice, { request })
-    return true
+export function markPaid (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST, outOfBand = false): void {
+  const now = ctx.now(invoice)
+  Object.assign(invoice, {
+    status: 'paid',
+    amount_paid: invoice.amount_paid + invoice.amount_remaining,
+    amount_remaining: 0,
+    ending_balance: 0,
+    next_payment_attempt: null,
+    auto_advance: false
+  })
+  invoice.status_transitions.paid_at = now
+  ctx.emit('invoice.paid', invoice, { request })
+  if (!outOfBand) ctx.emit('invoice.payment_succeeded', invoice, { request })
+  const payment = invoicePaymentOf(ctx, invoice)
+  if (payment && !outOfBand) {
+    Object.assign(payment, { status: 'paid', amount_paid: payment.amount_requested })
+    payment.status_transitions.paid_at = now
+    ctx.emit('invoice_payment.paid', payment, { request })
   }
-  const wait = ctx.retryScheduleDays[invoice.attempt_count - 1]
-  invoice.next_payment_attempt = wait === undefined ? null : now + wait * 86_400
-  ctx.emit('invoice.payment_failed', invoice, { request })
-  return false
+}
+
+function closePayment (ctx: Ctx, invoice: Obj, reason: string, request: RequestInfo): void {
+  const pi = paymentIntentOf(ctx, invoice)
+  if (pi && !['succeeded', 'canceled'].includes(pi.status)) cancelPaymentIntent(ctx, pi, reason, request)
+  const payment = invoicePaymentOf(ctx, invoice)
+  if (payment && payment.status === 'open') {
+    payment.status = 'canceled'
+    payment.status_transitions.canceled_at = ctx.now(invoice)
+  }
+}
+
+export function voidInvoice (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST): Obj {
+  Object.assign(invoice, { status: 'void', next_payment_attempt: null, auto_advance: false, amount_remaining: 0 })
+  invoice.status_transitions.voided_at = ctx.now(invoice)
+  closePayment(ctx, invoice, 'void_invoice', request)
+  ctx.emit('invoice.voided', invoice, { request })
+  return invoice
+}
+
+export function markUncollectible (ctx: Ctx, invoice: Obj, request: RequestInfo = NO_REQUEST): Obj {
+  Object.assign(invoice, { status: 'uncollectible', next_payment_attempt: null, auto_advance: false })
+  invoice.status_transitions.marked_uncollectible_at = ctx.now(invoice)
+  ctx.emit('invoice.marked_uncollectible', invoice, { request })
+  return invoice
 }

@@ -1,9 +1,11 @@
-import { completeCheckout, type CheckoutOutcome } from '../billing/checkout.js'
-import { advanceClock } from '../billing/cycle.js'
+import { advanceEveryone } from '../billing/test-clocks.js'
 import { parseChaos } from '../webhooks/chaos.js'
 import { ApiError, badRequest, missing } from '../wire/errors.js'
 import { matchRoute } from '../http/route.js'
 import { requireSupportedVersion } from '../versions/names.js'
+import { completeFromControl, settleFromControl } from './checkout.js'
+import { updateSettings } from './settings.js'
+import { authenticateIntent } from './authenticate.js'
 import type { Ctx } from '../context.js'
 
 interface ControlRoute {
@@ -14,27 +16,21 @@ interface ControlRoute {
 
 // Test and demo hooks outside Stripe's namespace; JSON in, JSON out, no API key.
 const routes: ControlRoute[] = [
-  {
-    method: 'POST',
-    path: '/_emulator/checkout/:id/complete',
-    handler: (ctx, params, body) => {
-      const session = ctx.store.get('checkout_sessions', params.id)
-      if (!session) throw missing('checkout.session', params.id)
-      const outcome = (body.outcome ?? 'paid') as CheckoutOutcome
-      if (outcome !== 'paid' && outcome !== 'declined') throw badRequest('outcome must be "paid" or "declined"', 'outcome')
-      return completeCheckout(ctx, session, outcome)
-    }
-  },
+  { method: 'POST', path: '/_emulator/checkout/:id/complete', handler: (ctx, params, body) => completeFromControl(ctx, params.id, body) },
+  { method: 'POST', path: '/_emulator/checkout/:id/async', handler: (ctx, params, body) => settleFromControl(ctx, params.id, body) },
+  { method: 'POST', path: '/_emulator/payment_intents/:id/authenticate', handler: (ctx, params, body) => authenticateIntent(ctx, params.id, body.outcome) },
   {
     method: 'POST',
     path: '/_emulator/clock/advance',
     handler: (ctx, _params, body) => {
       const seconds = Number(body.seconds)
       if (!Number.isFinite(seconds) || seconds < 0) throw badRequest('seconds must be a non-negative number', 'seconds')
-      return { now: advanceClock(ctx, seconds) }
+      return { now: advanceEveryone(ctx, seconds) }
     }
   },
   { method: 'GET', path: '/_emulator/clock', handler: (ctx) => ({ now: ctx.clock.now() }) },
+  { method: 'GET', path: '/_emulator/settings', handler: (ctx) => ctx.settings },
+  { method: 'POST', path: '/_emulator/settings', handler: (ctx, _params, body) => updateSettings(ctx, body) },
   {
     // Upgrading the account's default version, as in Stripe's Workbench: later events use the new one.
     method: 'POST',
@@ -78,6 +74,7 @@ const routes: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/reset',
     handler: (ctx) => {
+      ctx.background.close()
       ctx.store.reset()
       ctx.clock.reset()
       ctx.deliverer.reset()
@@ -88,7 +85,7 @@ const routes: ControlRoute[] = [
   {
     method: 'GET',
     path: '/_emulator/state',
-    handler: (ctx) => ({ now: ctx.clock.now(), chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() })
+    handler: (ctx) => ({ now: ctx.clock.now(), settings: ctx.settings, chaos: ctx.deliverer.chaos, fail_api: ctx.failApi, failing_customers: [...ctx.store.failingCustomers], ...ctx.store.dump() })
   }
 ]
 

@@ -2,6 +2,8 @@ import { randomToken } from '../ids.js'
 import { ApiError, idempotencyMismatch, injectedFailure, notFoundRoute, unauthorized } from '../wire/errors.js'
 import { parseForm, toList } from '../wire/form.js'
 import { expandPaths } from './expand.js'
+import { checkParams } from './params.js'
+import { renderTree } from '../render.js'
 import { matchRoute, type Route } from './route.js'
 import type { Ctx } from '../context.js'
 
@@ -55,18 +57,23 @@ export function handleApi (
     const matched = matchRoute(routes, input.method, input.path)
     if (!matched) throw notFoundRoute(input.method, input.path)
     const body = { ...parseForm(input.query), ...(input.method === 'POST' ? parseForm(input.rawBody) : {}) }
+    if (matched.route.params) checkParams(matched.route.params, body)
     const result = matched.route.handler(ctx, {
       params: matched.params,
       body,
       headers: input.headers,
       request: { id: input.requestId, idempotency_key: idempotencyKey }
     })
-    const answer = expandPaths(ctx.store, structuredClone(result), toList(body.expand))
+    const answer = renderTree(ctx, expandPaths(ctx, structuredClone(result), toList(body.expand)))
     if (idempotencyKey) {
       ctx.store.idempotency.set(idempotencyKey, { fingerprint, status: 200, body: JSON.stringify(answer), requestId: input.requestId })
     }
     return { status: 200, body: answer, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {} }
   } catch (err) {
+    // A declined payment happened (its objects and events exist): a retry with the key replays the 402.
+    if (err instanceof ApiError && err.status === 402 && idempotencyKey) {
+      ctx.store.idempotency.set(idempotencyKey, { fingerprint, status: 402, body: JSON.stringify(err.body()), requestId: input.requestId })
+    }
     if (err instanceof ApiError) return errorAnswer(err)
     ctx.log('internal error', err)
     return errorAnswer(injectedFailure(500))

@@ -1,32 +1,37 @@
 import { badRequest } from '../wire/errors.js'
-import type { Obj, Store } from '../store.js'
+import { includable } from './includable.js'
+import type { Ctx } from '../context.js'
+import type { Obj } from '../store.js'
 
-// Replaces id strings along each dotted path with the objects they name. Works on a clone,
-// so stored objects keep ids like Stripe's do.
-export function expandPaths (store: Store, root: Obj, paths: string[]): Obj {
+// Replaces id strings along each dotted path with the objects they name, and fills in the fields
+// Stripe includes only when asked (an invoice's `payments`, a session's `line_items`). Works on a
+// clone, so stored objects keep ids like Stripe's do.
+export function expandPaths (ctx: Ctx, root: Obj, paths: string[]): Obj {
   for (const path of paths) {
-    expandAt(store, root, path.split('.'), path)
+    expandAt(ctx, root, path.split('.'), path)
   }
   return root
 }
 
-function expandAt (store: Store, node: any, segments: string[], full: string): void {
+function expandAt (ctx: Ctx, node: any, segments: string[], full: string): void {
   if (node === null || node === undefined) return
   if (Array.isArray(node)) {
-    for (const el of node) expandAt(store, el, segments, full)
+    for (const el of node) expandAt(ctx, el, segments, full)
     return
   }
   const [head, ...rest] = segments
+  if (typeof node === 'object' && !(head in node)) {
+    const value = includable(ctx, node, head)
+    if (value !== undefined) node[head] = value
+  }
   if (typeof node !== 'object' || !(head in node)) {
     throw badRequest(`This property cannot be expanded (${full}).`, 'expand')
   }
-  if (rest.length === 0) {
-    const value = node[head]
-    if (typeof value === 'string') {
-      const found = store.findById(value)
-      if (found) node[head] = structuredClone(found)
-    }
-    return
+  // Every id along the path is expanded, as `latest_invoice.payment_intent` expands the invoice first.
+  const value = node[head]
+  if (typeof value === 'string') {
+    const found = ctx.store.findById(value)
+    if (found) node[head] = structuredClone(found)
   }
-  expandAt(store, node[head], rest, full)
+  if (rest.length > 0) expandAt(ctx, node[head], rest, full)
 }

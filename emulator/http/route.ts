@@ -2,6 +2,7 @@ import type { Ctx } from '../context.js'
 import type { RequestInfo } from '../events.js'
 import type { Obj } from '../store.js'
 import type { Params } from '../wire/form.js'
+import type { Fields } from './params.js'
 
 export interface ApiRequest {
   params: Record<string, string>
@@ -14,6 +15,8 @@ export interface ApiRequest {
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE'
   path: string
+  /** The parameters the route takes (besides `expand`); anything else is refused as Stripe refuses it. */
+  params?: Fields
   handler: (ctx: Ctx, req: ApiRequest) => Obj
 }
 

@@ -4,6 +4,7 @@ import { handleControl } from '../control/routes.js'
 import { checkoutPage } from '../pages/checkout-page.js'
 import { portalPage } from '../pages/portal-page.js'
 import { LATEST_VERSION } from '../versions/names.js'
+import { authenticatePage } from '../pages/authenticate-page.js'
 import type { Route } from './route.js'
 import type { Ctx } from '../context.js'
 import type { PageAnswer } from '../pages/types.js'
@@ -64,6 +65,11 @@ export function createRequestListener (ctx: Ctx, routes: Route[]) {
       const checkout = /^\/checkout\/([^/]+)$/.exec(url.pathname)
       if (checkout && (method === 'GET' || method === 'POST')) {
         sendPage(res, checkoutPage(ctx, method, decodeURIComponent(checkout[1]), rawBody))
+        return
+      }
+      const challenge = /^\/authenticate\/([^/]+)$/.exec(url.pathname)
+      if (challenge && (method === 'GET' || method === 'POST')) {
+        sendPage(res, authenticatePage(ctx, method, decodeURIComponent(challenge[1]), rawBody))
         return
       }
       const portal = /^\/billing_portal\/([^/]+)$/.exec(url.pathname)

@@ -17,7 +17,7 @@ export function portalPage (ctx: Ctx, method: string, sessionId: string, rawBody
       const cancel = form.action === 'cancel'
       sub.cancel_at_period_end = cancel
       sub.cancel_at = cancel ? sub.items.data[0].current_period_end : null
-      sub.canceled_at = cancel ? ctx.clock.now() : null
+      sub.canceled_at = cancel ? ctx.now(sub) : null
       sub.cancellation_details = { ...sub.cancellation_details, reason: cancel ? 'cancellation_requested' : null }
       const previous = previousAttributes(before, sub)
       if (Object.keys(previous).length > 0) ctx.emit('customer.subscription.updated', sub, { previous })

@@ -1,29 +1,67 @@
 import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
+import { endSubscription } from '../billing/subscription-status.js'
+import { attachedPaymentMethod, attachPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
 import { missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
-import { listEnvelope } from '../http/list.js'
-import { endSubscription } from '../billing/cycle.js'
+import { listEnvelope, matchesRange } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
-import type { Obj } from '../store.js'
+import type { Collection, Obj } from '../store.js'
+
+function addressOf (patch: Params | '' | undefined, current: Obj | null): Obj | null {
+  if (patch === undefined) return current
+  if (patch === '') return null
+  const base = current ?? { city: null, country: null, line1: null, line2: null, postal_code: null, state: null }
+  const next = { ...base }
+  for (const [k, v] of Object.entries(patch)) next[k] = nullable(v) ?? null
+  return next
+}
 
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
+  const clock = p.test_clock ? ctx.store.get('test_clocks', String(p.test_clock)) : null
+  if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
-    created: ctx.clock.now(),
+    created: clock ? clock.frozen_time : ctx.now(),
     description: nullable(p.description) ?? null,
     email: nullable(p.email) ?? null,
     invoice_prefix: randomToken(8).toUpperCase().replace(/[^0-9A-F]/g, 'A').slice(0, 7),
     metadata: mergeMetadata({}, p.metadata),
     name: nullable(p.name) ?? null,
     next_invoice_sequence: 1,
-    phone: nullable(p.phone) ?? null
+    phone: nullable(p.phone) ?? null,
+    address: addressOf(p.address, null),
+    test_clock: clock?.id ?? null
   })
+  // `payment_method` is attached, and may be named again (the same test token) as the default.
+  const pm = p.payment_method ? checkAttachable(ctx, resolvePaymentMethod(ctx, String(p.payment_method))) : undefined
+  const chosen = p.invoice_settings?.default_payment_method
+  if (chosen) {
+    customer.invoice_settings.default_payment_method = chosen === p.payment_method
+      ? pm!.id
+      : attachedPaymentMethod(ctx, String(chosen), customer.id, 'invoice_settings[default_payment_method]').id
+  }
   ctx.store.put('customers', customer)
   ctx.emit('customer.created', customer, { request })
+  if (pm) attachPaymentMethod(ctx, pm, customer, request)
   return customer
+}
+
+function updateInvoiceSettings (ctx: Ctx, customer: Obj, patch: Params | '' | undefined): void {
+  if (patch === undefined) return
+  if (patch === '') {
+    customer.invoice_settings.default_payment_method = null
+    return
+  }
+  if (patch.default_payment_method !== undefined) {
+    customer.invoice_settings.default_payment_method = patch.default_payment_method === ''
+      ? null
+      : attachedPaymentMethod(ctx, String(patch.default_payment_method), customer.id, 'invoice_settings[default_payment_method]').id
+  }
+  if (patch.footer !== undefined) customer.invoice_settings.footer = nullable(patch.footer)
 }
 
 export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
@@ -32,32 +70,58 @@ export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
   return customer
 }
 
-// Deleting a customer ends its subscriptions at once; the id then reads as a deleted stub.
-function deleteCustomer (ctx: Ctx, id: string, request: RequestInfo): Obj {
-  const customer = getCustomer(ctx, id)
+// Objects that belong to a customer; a deleted test clock takes all of them with it.
+const OWNED: Collection[] = ['subscriptions', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
+
+/**
+ * Deletes a customer as Stripe does: live subscriptions end now (`customer.subscription.deleted`),
+ * then `customer.deleted`; the id keeps answering with `deleted: true`. `purge` also removes everything
+ * the customer owned, as deleting its test clock does.
+ */
+export function deleteCustomer (ctx: Ctx, customer: Obj, opts: { purge?: boolean, request?: RequestInfo } = {}): Obj {
   for (const sub of ctx.store.collections.subscriptions.values()) {
-    if (sub.customer === id && sub.status !== 'canceled') endSubscription(ctx, sub, 'cancellation_requested', request)
+    if (sub.customer === customer.id && !['canceled', 'incomplete_expired'].includes(sub.status)) {
+      endSubscription(ctx, sub, 'cancellation_requested', opts.request)
+    }
   }
-  const stub = { id, object: 'customer', deleted: true }
-  ctx.store.put('customers', stub)
-  ctx.emit('customer.deleted', customer, { request })
-  return stub
+  ctx.emit('customer.deleted', customer, { request: opts.request })
+  if (opts.purge) for (const collection of OWNED) ctx.store.deleteWhere(collection, (o) => o.customer === customer.id)
+  ctx.store.delete('customers', customer.id)
+  ctx.store.failingCustomers.delete(customer.id)
+  const tombstone = { id: customer.id, object: 'customer', deleted: true }
+  ctx.store.tombstones.set(customer.id, tombstone)
+  return tombstone
+}
+
+const ADDRESS = P.obj({ city: P.str, country: P.str, line1: P.str, line2: P.str, postal_code: P.str, state: P.str })
+
+const CUSTOMER_PARAMS = {
+  address: ADDRESS,
+  description: P.str,
+  email: P.str,
+  invoice_settings: P.obj({ default_payment_method: P.str, footer: P.str }),
+  metadata: P.map,
+  name: P.str,
+  phone: P.str
 }
 
 export const customerRoutes: Route[] = [
-  { method: 'POST', path: '/v1/customers', handler: (ctx, req) => createCustomer(ctx, req.body, req.request) },
+  {
+    method: 'POST',
+    path: '/v1/customers',
+    params: { ...CUSTOMER_PARAMS, payment_method: P.str, test_clock: P.str },
+    handler: (ctx, req) => createCustomer(ctx, req.body, req.request)
+  },
   {
     method: 'GET',
     path: '/v1/customers/:id',
-    handler: (ctx, req) => {
-      const customer = ctx.store.get('customers', req.params.id)
-      return customer?.deleted ? customer : getCustomer(ctx, req.params.id)
-    }
+    params: {},
+    handler: (ctx, req) => ctx.store.tombstones.get(req.params.id) ?? getCustomer(ctx, req.params.id)
   },
-  { method: 'DELETE', path: '/v1/customers/:id', handler: (ctx, req) => deleteCustomer(ctx, req.params.id, req.request) },
   {
     method: 'POST',
     path: '/v1/customers/:id',
+    params: CUSTOMER_PARAMS,
     handler: (ctx, req) => {
       const p = req.body
       return updateAndEmit(ctx, 'customer.updated', getCustomer(ctx, req.params.id), (c) => {
@@ -65,15 +129,26 @@ export const customerRoutes: Route[] = [
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }
         c.metadata = mergeMetadata(c.metadata, p.metadata)
+        if (p.address !== undefined) c.address = addressOf(p.address, c.address)
+        updateInvoiceSettings(ctx, c, p.invoice_settings)
       }, req.request)
     }
   },
   {
+    method: 'DELETE',
+    path: '/v1/customers/:id',
+    params: {},
+    handler: (ctx, req) => deleteCustomer(ctx, getCustomer(ctx, req.params.id), { request: req.request })
+  },
+  {
     method: 'GET',
     path: '/v1/customers',
+    params: { ...LIST_PARAMS, email: P.str, created: P.range, test_clock: P.str },
     handler: (ctx, req) => {
-      const email = req.body.email
-      const items = ctx.store.newestFirst('customers').filter((c) => !c.deleted && (!email || c.email === email))
+      const { email, test_clock: clock, created } = req.body
+      const items = ctx.store.newestFirst('customers').filter(
+        (c) => (!email || c.email === email) && (!clock || c.test_clock === clock) && matchesRange(c.created, created)
+      )
       return listEnvelope(items, req.body, '/v1/customers', 'customer')
     }
   }

@@ -3,6 +3,7 @@ import { toList } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
 import { renderEvent } from '../versions/render.js'
 import { storeLookup } from '../versions/lookup.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Route } from '../http/route.js'
 import type { Obj } from '../store.js'
 
@@ -15,6 +16,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/events/:id',
+    params: {},
     handler: (ctx, req) => {
       const event = ctx.store.get('events', req.params.id)
       if (!event) throw missing('event', req.params.id)
@@ -24,6 +26,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/events',
+    params: { ...LIST_PARAMS, type: P.str, types: P.arr(P.str), created: P.range, delivery_success: P.bool },
     handler: (ctx, req) => {
       const q = req.body
       const types = [...toList(q.types), ...(q.type ? [String(q.type)] : [])]

@@ -4,7 +4,8 @@ import { updateAndEmit, type RequestInfo } from '../events.js'
 import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, toInt, toList, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
-import { createProduct, getProduct } from './products.js'
+import { LIST_PARAMS, P } from '../http/params.js'
+import { createProduct, getProduct, PRODUCT_PARAMS } from './products.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
 import type { Obj } from '../store.js'
@@ -53,7 +54,7 @@ function createPrice (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   const price = fromTemplate(ctx.templates, 'price', {
     id,
     active: toBool(p.active) ?? true,
-    created: ctx.clock.now(),
+    created: ctx.now(),
     currency: String(p.currency).toLowerCase(),
     lookup_key: lookupKey,
     metadata: mergeMetadata({}, p.metadata),
@@ -70,12 +71,28 @@ function createPrice (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   return price
 }
 
+const UPDATABLE = { active: P.bool, lookup_key: P.str, metadata: P.map, nickname: P.str, tax_behavior: P.enum('exclusive', 'inclusive', 'unspecified'), transfer_lookup_key: P.bool }
+
 export const priceRoutes: Route[] = [
-  { method: 'POST', path: '/v1/prices', handler: (ctx, req) => createPrice(ctx, req.body, req.request) },
-  { method: 'GET', path: '/v1/prices/:id', handler: (ctx, req) => getPrice(ctx, req.params.id) },
+  {
+    method: 'POST',
+    path: '/v1/prices',
+    params: {
+      ...UPDATABLE,
+      currency: P.str,
+      product: P.str,
+      product_data: P.obj({ ...PRODUCT_PARAMS, id: P.str }),
+      recurring: P.obj({ interval: P.enum('day', 'week', 'month', 'year'), interval_count: P.int, trial_period_days: P.int, usage_type: P.enum('licensed', 'metered') }),
+      unit_amount: P.int,
+      unit_amount_decimal: P.str
+    },
+    handler: (ctx, req) => createPrice(ctx, req.body, req.request)
+  },
+  { method: 'GET', path: '/v1/prices/:id', params: {}, handler: (ctx, req) => getPrice(ctx, req.params.id) },
   {
     method: 'POST',
     path: '/v1/prices/:id',
+    params: UPDATABLE,
     handler: (ctx, req) => {
       const p = req.body
       const price = getPrice(ctx, req.params.id)
@@ -93,6 +110,7 @@ export const priceRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/prices',
+    params: { ...LIST_PARAMS, active: P.bool, currency: P.str, lookup_keys: P.arr(P.str), product: P.str, type: P.enum('one_time', 'recurring'), created: P.range },
     handler: (ctx, req) => {
       const q = req.body
       const keys = toList(q.lookup_keys)

@@ -4,6 +4,7 @@ import { updateAndEmit } from '../events.js'
 import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Ctx } from '../context.js'
 import type { RequestInfo } from '../events.js'
 import type { Route } from '../http/route.js'
@@ -11,7 +12,7 @@ import type { Obj } from '../store.js'
 
 export function createProduct (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   if (!p.name) throw paramMissing('name')
-  const now = ctx.clock.now()
+  const now = ctx.now()
   const product = fromTemplate(ctx.templates, 'product', {
     id: p.id || newId('prod'),
     active: toBool(p.active) ?? true,
@@ -47,13 +48,16 @@ function deleteProduct (ctx: Ctx, id: string, request: RequestInfo): Obj {
   return { id, object: 'product', deleted: true }
 }
 
+export const PRODUCT_PARAMS = { active: P.bool, description: P.str, metadata: P.map, name: P.str, statement_descriptor: P.str, unit_label: P.str, url: P.str }
+
 export const productRoutes: Route[] = [
-  { method: 'POST', path: '/v1/products', handler: (ctx, req) => createProduct(ctx, req.body, req.request) },
-  { method: 'GET', path: '/v1/products/:id', handler: (ctx, req) => getProduct(ctx, req.params.id) },
-  { method: 'DELETE', path: '/v1/products/:id', handler: (ctx, req) => deleteProduct(ctx, req.params.id, req.request) },
+  { method: 'POST', path: '/v1/products', params: { ...PRODUCT_PARAMS, id: P.str }, handler: (ctx, req) => createProduct(ctx, req.body, req.request) },
+  { method: 'GET', path: '/v1/products/:id', params: {}, handler: (ctx, req) => getProduct(ctx, req.params.id) },
+  { method: 'DELETE', path: '/v1/products/:id', params: {}, handler: (ctx, req) => deleteProduct(ctx, req.params.id, req.request) },
   {
     method: 'POST',
     path: '/v1/products/:id',
+    params: { ...PRODUCT_PARAMS, default_price: P.str },
     handler: (ctx, req) => {
       const p = req.body
       return updateAndEmit(ctx, 'product.updated', getProduct(ctx, req.params.id), (product) => {
@@ -62,13 +66,14 @@ export const productRoutes: Route[] = [
         if (p.description !== undefined) product.description = nullable(p.description)
         if (p.default_price !== undefined) product.default_price = nullable(p.default_price)
         product.metadata = mergeMetadata(product.metadata, p.metadata)
-        product.updated = ctx.clock.now()
+        product.updated = ctx.now()
       }, req.request)
     }
   },
   {
     method: 'GET',
     path: '/v1/products',
+    params: { ...LIST_PARAMS, active: P.bool, created: P.range },
     handler: (ctx, req) => {
       const active = toBool(req.body.active)
       const items = ctx.store.newestFirst('products').filter((p) => active === undefined || p.active === active)

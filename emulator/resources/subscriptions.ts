@@ -1,9 +1,14 @@
-import { changeItemPrice, invoiceNow } from '../billing/change-plan.js'
-import { endSubscription } from '../billing/cycle.js'
-import { previousAttributes } from '../events.js'
-import { badRequest, missing } from '../wire/errors.js'
-import { mergeMetadata, toBool, toInt } from '../wire/form.js'
-import { listEnvelope } from '../http/list.js'
+import { startSubscription, type PaymentBehavior } from '../billing/start-subscription.js'
+import { PRORATION, trialEndParam, updateSubscription } from '../billing/update-subscription.js'
+import { attachedPaymentMethod } from '../billing/payment-methods.js'
+import { endSubscription } from '../billing/subscription-status.js'
+import { pauseSubscription } from '../billing/trials.js'
+import { resumeSubscription } from '../billing/resume.js'
+import { badRequest, missing, paramMissing } from '../wire/errors.js'
+import { mergeMetadata, nullable, toBool, toInt, type Params } from '../wire/form.js'
+import { listEnvelope, matchesRange } from '../http/list.js'
+import { LIST_PARAMS, P } from '../http/params.js'
+import { getCustomer } from './customers.js'
 import { getPrice } from './prices.js'
 import type { Ctx } from '../context.js'
 import type { ApiRequest, Route } from '../http/route.js'
@@ -15,67 +20,159 @@ export function getSubscription (ctx: Ctx, id: string): Obj {
   return sub
 }
 
-const PRORATION = new Set(['create_prorations', 'always_invoice', 'none'])
+/** A price a subscription item may take: recurring and active. */
+function recurringPrice (ctx: Ctx, id: string, param: string): Obj {
+  const price = getPrice(ctx, id, param)
+  if (price.type !== 'recurring') throw badRequest('The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.', param)
+  if (!price.active) throw badRequest('The price specified is inactive. This field only accepts active prices.', param)
+  return price
+}
 
-export function updateSubscription (ctx: Ctx, req: ApiRequest): Obj {
+function createSubscription (ctx: Ctx, req: ApiRequest): Obj {
   const p = req.body
-  const sub = getSubscription(ctx, req.params.id)
-  if (sub.status === 'canceled' && (p.items || p.cancel_at_period_end !== undefined)) {
-    throw badRequest('A canceled subscription can only update its cancellation_details and metadata.')
-  }
-  const behavior = p.proration_behavior ?? 'create_prorations'
-  if (!PRORATION.has(behavior)) throw badRequest(`Invalid proration_behavior: ${behavior}`, 'proration_behavior')
-  const before = structuredClone(sub)
-  const prorations: Obj[] = []
-  const items = Array.isArray(p.items) ? p.items : []
-  items.forEach((change: Obj, i: number) => {
-    const item = sub.items.data.find((it: Obj) => it.id === change.id)
-    if (!item) throw missing('subscription item', String(change.id ?? ''), `items[${i}][id]`)
-    const price = change.price ? getPrice(ctx, String(change.price), `items[${i}][price]`) : item.price
-    const quantity = toInt(change.quantity) ?? item.quantity
-    if (price.id !== item.price.id || quantity !== item.quantity) {
-      prorations.push(...changeItemPrice(ctx, sub, item, price, quantity, behavior, req.request))
-    }
+  if (!p.customer) throw paramMissing('customer')
+  const customer = getCustomer(ctx, String(p.customer), 'customer')
+  const rawItems: Params[] = Array.isArray(p.items) ? p.items : []
+  if (rawItems.length === 0) throw paramMissing('items')
+  const lines = rawItems.map((item, i) => {
+    if (!item.price) throw paramMissing(`items[${i}][price]`)
+    return { price: recurringPrice(ctx, String(item.price), `items[${i}][price]`), quantity: toInt(item.quantity) ?? 1, metadata: mergeMetadata({}, item.metadata) }
   })
-  const cancelAtPeriodEnd = toBool(p.cancel_at_period_end)
-  if (cancelAtPeriodEnd !== undefined && cancelAtPeriodEnd !== sub.cancel_at_period_end) {
-    sub.cancel_at_period_end = cancelAtPeriodEnd
-    sub.cancel_at = cancelAtPeriodEnd ? sub.items.data[0].current_period_end : null
-    sub.canceled_at = cancelAtPeriodEnd ? ctx.clock.now() : null
-    sub.cancellation_details = { ...sub.cancellation_details, reason: cancelAtPeriodEnd ? 'cancellation_requested' : null }
+  const behavior = (p.payment_behavior ?? 'allow_incomplete') as PaymentBehavior | 'pending_if_incomplete'
+  if (behavior === 'pending_if_incomplete') throw badRequest('payment_behavior=pending_if_incomplete is only supported when updating a subscription.', 'payment_behavior')
+  if (p.trial_end !== undefined && p.trial_period_days !== undefined) throw badRequest('You may only specify one of these parameters: trial_end, trial_period_days.', 'trial_end')
+  const now = ctx.now(customer)
+  const trialEnd = trialEndParam(ctx, p.trial_end, now)
+  const trialDays = toInt(p.trial_period_days) ?? (toBool(p.trial_from_plan) ? lines[0].price.recurring?.trial_period_days : undefined)
+  const cancelAtPeriodEnd = toBool(p.cancel_at_period_end) ?? false
+  const sub = startSubscription(ctx, {
+    customer,
+    lines,
+    metadata: mergeMetadata({}, p.metadata),
+    paymentBehavior: behavior,
+    paymentMethod: p.default_payment_method ? attachedPaymentMethod(ctx, String(p.default_payment_method), customer.id, 'default_payment_method') : null,
+    trialEnd: typeof trialEnd === 'number' ? trialEnd : trialDays ? now + trialDays * 86_400 : null,
+    fields: {
+      cancel_at: toInt(p.cancel_at) ?? null,
+      collection_method: p.collection_method ?? 'charge_automatically',
+      days_until_due: toInt(p.days_until_due) ?? null,
+      description: nullable(p.description) ?? null,
+      payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: p.payment_settings?.save_default_payment_method ?? 'off' },
+      trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: p.trial_settings?.end_behavior?.missing_payment_method ?? 'create_invoice' } }
+    },
+    request: req.request
+  })
+  if (cancelAtPeriodEnd) {
+    Object.assign(sub, { cancel_at_period_end: true, cancel_at: sub.items.data[0].current_period_end, canceled_at: now })
+    sub.cancellation_details.reason = 'cancellation_requested'
   }
-  sub.metadata = mergeMetadata(sub.metadata, p.metadata)
-  for (const ii of prorations) ctx.emit('invoiceitem.created', ii, { request: req.request })
-  if (prorations.length > 0 && behavior === 'always_invoice') invoiceNow(ctx, sub, req.request)
-  const previous = previousAttributes(before, sub)
-  if (Object.keys(previous).length > 0) ctx.emit('customer.subscription.updated', sub, { request: req.request, previous })
   return sub
 }
 
+const ITEM = P.obj({ id: P.str, price: P.str, quantity: P.int, metadata: P.map, deleted: P.bool })
+const TRIAL_SETTINGS = P.obj({ end_behavior: P.obj({ missing_payment_method: P.enum('cancel', 'create_invoice', 'pause') }) })
+const COMMON = {
+  cancel_at: P.int,
+  cancel_at_period_end: P.bool,
+  collection_method: P.enum('charge_automatically', 'send_invoice'),
+  days_until_due: P.int,
+  default_payment_method: P.str,
+  description: P.str,
+  metadata: P.map,
+  off_session: P.bool,
+  payment_settings: P.obj({ save_default_payment_method: P.enum('off', 'on_subscription'), payment_method_types: P.arr(P.str) }),
+  proration_behavior: P.enum(...PRORATION),
+  trial_end: P.either(P.enum('now'), P.int),
+  trial_settings: TRIAL_SETTINGS
+}
+
 export const subscriptionRoutes: Route[] = [
-  { method: 'GET', path: '/v1/subscriptions/:id', handler: (ctx, req) => getSubscription(ctx, req.params.id) },
-  { method: 'POST', path: '/v1/subscriptions/:id', handler: updateSubscription },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions',
+    params: {
+      ...COMMON,
+      customer: P.str,
+      items: P.arr(ITEM),
+      currency: P.str,
+      payment_behavior: P.enum('allow_incomplete', 'error_if_incomplete', 'pending_if_incomplete', 'default_incomplete'),
+      trial_from_plan: P.bool,
+      trial_period_days: P.int
+    },
+    handler: createSubscription
+  },
+  { method: 'GET', path: '/v1/subscriptions/:id', params: {}, handler: (ctx, req) => getSubscription(ctx, req.params.id) },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions/:id',
+    params: {
+      ...COMMON,
+      items: P.arr(ITEM),
+      payment_behavior: P.enum('allow_incomplete', 'error_if_incomplete', 'pending_if_incomplete', 'default_incomplete'),
+      pause_collection: P.obj({ behavior: P.enum('keep_as_draft', 'mark_uncollectible', 'void'), resumes_at: P.int }),
+      cancellation_details: P.obj({ comment: P.str, feedback: P.str }),
+      proration_date: P.int
+    },
+    handler: (ctx, req) => updateSubscription(ctx, getSubscription(ctx, req.params.id), req.body, req.request, (id, param) => recurringPrice(ctx, id, param))
+  },
   {
     method: 'DELETE',
     path: '/v1/subscriptions/:id',
+    params: { invoice_now: P.bool, prorate: P.bool, cancellation_details: P.obj({ comment: P.str, feedback: P.str }) },
     handler: (ctx, req) => {
       const sub = getSubscription(ctx, req.params.id)
-      if (sub.status !== 'canceled') endSubscription(ctx, sub, 'cancellation_requested', req.request)
+      const details = req.body.cancellation_details
+      if (details) for (const field of ['comment', 'feedback'] as const) if (details[field] !== undefined) sub.cancellation_details[field] = nullable(details[field])
+      if (!['canceled', 'incomplete_expired'].includes(sub.status)) endSubscription(ctx, sub, 'cancellation_requested', req.request)
       return sub
     }
   },
   {
+    method: 'POST',
+    path: '/v1/subscriptions/:id/pause',
+    params: { type: P.enum('subscription'), invoicing_behavior: P.enum('invoice', 'pending_invoice_item'), bill_for: P.any },
+    handler: (ctx, req) => {
+      const sub = getSubscription(ctx, req.params.id)
+      if (!['active', 'trialing', 'past_due'].includes(sub.status)) throw badRequest(`A subscription with status ${sub.status} cannot be paused.`, undefined, 'subscription_pause_unavailable')
+      pauseSubscription(ctx, sub, req.request)
+      return sub
+    }
+  },
+  {
+    method: 'POST',
+    path: '/v1/subscriptions/:id/resume',
+    params: {
+      billing_cycle_anchor: P.either(P.enum('now', 'unchanged'), P.obj({ type: P.enum('now', 'unchanged') })),
+      payment_behavior: P.enum('resume_on_payment_attempt', 'resume_on_payment_success'),
+      proration_behavior: P.enum(...PRORATION),
+      proration_date: P.int
+    },
+    handler: (ctx, req) => resumeSubscription(ctx, getSubscription(ctx, req.params.id), req.body, req.request)
+  },
+  {
     method: 'GET',
     path: '/v1/subscriptions',
+    params: {
+      ...LIST_PARAMS,
+      customer: P.str,
+      price: P.str,
+      status: P.enum('active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'),
+      test_clock: P.str,
+      created: P.range,
+      collection_method: P.str
+    },
     handler: (ctx, req) => {
       const q = req.body
       // Stripe hides canceled subscriptions unless asked for them by status.
-      const status = q.status ?? 'active_or_live'
+      const status = q.status ?? 'live'
+      const ended = (s: Obj) => s.status === 'canceled' || s.status === 'incomplete_expired'
       const items = ctx.store.newestFirst('subscriptions').filter(
         (s) =>
           (!q.customer || s.customer === q.customer) &&
           (!q.price || s.items.data.some((it: Obj) => it.price.id === q.price)) &&
-          (status === 'all' || (status === 'active_or_live' ? s.status !== 'canceled' : s.status === status))
+          (!q.test_clock || s.test_clock === q.test_clock) &&
+          matchesRange(s.created, q.created) &&
+          (status === 'all' || (status === 'live' ? !ended(s) : status === 'ended' ? ended(s) : s.status === status))
       )
       return listEnvelope(items, q, '/v1/subscriptions', 'subscription')
     }

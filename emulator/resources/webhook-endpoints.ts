@@ -3,6 +3,7 @@ import { missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toList } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
 import { requireSupportedVersion } from '../versions/names.js'
+import { LIST_PARAMS, P } from '../http/params.js'
 import type { Ctx } from '../context.js'
 import type { Route } from '../http/route.js'
 import type { Obj } from '../store.js'
@@ -20,6 +21,7 @@ export const webhookEndpointRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/webhook_endpoints',
+    params: { url: P.str, enabled_events: P.arr(P.str), api_version: P.str, description: P.str, metadata: P.map, connect: P.bool },
     handler: (ctx, req) => {
       const p = req.body
       if (!p.url) throw paramMissing('url')
@@ -31,7 +33,7 @@ export const webhookEndpointRoutes: Route[] = [
         // Its events are rendered in this version; unset, in the account's default.
         api_version: p.api_version ? requireSupportedVersion(String(p.api_version), 'api_version') : null,
         application: null,
-        created: ctx.clock.now(),
+        created: ctx.now(),
         description: nullable(p.description) ?? null,
         enabled_events: events,
         livemode: false,
@@ -42,10 +44,11 @@ export const webhookEndpointRoutes: Route[] = [
       })
     }
   },
-  { method: 'GET', path: '/v1/webhook_endpoints/:id', handler: (ctx, req) => withoutSecret(getEndpoint(ctx, req.params.id)) },
+  { method: 'GET', path: '/v1/webhook_endpoints/:id', params: {}, handler: (ctx, req) => withoutSecret(getEndpoint(ctx, req.params.id)) },
   {
     method: 'POST',
     path: '/v1/webhook_endpoints/:id',
+    params: { url: P.str, enabled_events: P.arr(P.str), description: P.str, disabled: P.bool, metadata: P.map },
     handler: (ctx, req) => {
       const endpoint = getEndpoint(ctx, req.params.id)
       const p = req.body
@@ -59,6 +62,7 @@ export const webhookEndpointRoutes: Route[] = [
   {
     method: 'DELETE',
     path: '/v1/webhook_endpoints/:id',
+    params: {},
     handler: (ctx, req) => {
       getEndpoint(ctx, req.params.id)
       ctx.store.delete('webhook_endpoints', req.params.id)
@@ -68,6 +72,7 @@ export const webhookEndpointRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/webhook_endpoints',
+    params: LIST_PARAMS,
     handler: (ctx, req) =>
       listEnvelope(ctx.store.newestFirst('webhook_endpoints').map(withoutSecret), req.body, '/v1/webhook_endpoints', 'webhook_endpoint')
   }

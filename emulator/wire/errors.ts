@@ -7,13 +7,15 @@ export class ApiError extends Error {
     message: string,
     readonly code?: string,
     readonly param?: string,
-    readonly headers: Record<string, string> = {}
+    readonly headers: Record<string, string> = {},
+    /** Fields some errors carry besides these (a card error's decline_code, payment_intent, charge). */
+    readonly extra: Record<string, unknown> = {}
   ) {
     super(message)
   }
 
-  body (): { error: Record<string, string> } {
-    const error: Record<string, string> = { message: this.message, type: this.type }
+  body (): { error: Record<string, unknown> } {
+    const error: Record<string, unknown> = { message: this.message, type: this.type, ...this.extra }
     if (this.code) {
       error.code = this.code
       error.doc_url = `https://stripe.com/docs/error-codes/${this.code.replace(/_/g, '-')}`
@@ -34,6 +36,10 @@ export const paramInvalid = (param: string, message: string) =>
 
 export const badRequest = (message: string, param?: string, code = 'parameter_invalid') =>
   new ApiError(400, 'invalid_request_error', message, code, param)
+
+/** A 402 the SDK raises as StripeCardError: declines, and payments that need authentication. */
+export const cardError = (code: string, message: string, extra: Record<string, unknown> = {}, param?: string) =>
+  new ApiError(402, 'card_error', message, code, param, {}, extra)
 
 export const notFoundRoute = (method: string, path: string) =>
   new ApiError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`)

@@ -124,7 +124,7 @@ t.test('chaos: duplicates, reordering, failed first attempts and drops', async (
   t.equal(env.emulator.deliveries().find((d) => d.event_id === events.data[0].id)?.outcome, 'dropped');
 });
 
-t.test('hosted checkout page pays with 4242 and redirects; 0002 declines to the cancel URL', async (t) => {
+t.test('hosted checkout page pays with 4242 and redirects; 0002 is declined and the session stays open', async (t) => {
   const env = await startEmulator(t);
   const { pro } = await seedCatalog(env.stripe);
   const make = () =>
@@ -147,8 +147,14 @@ t.test('hosted checkout page pays with 4242 and redirects; 0002 declines to the 
   t.equal(after.payment_status, 'paid');
 
   const declined = await make();
-  const decline = await fetch(declined.url!, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'card_number=4000000000000002&action=pay' });
-  t.equal(decline.headers.get('location'), 'https://example.com/cancel');
-  t.equal((await env.stripe.checkout.sessions.retrieve(declined.id)).subscription, null);
+  const post = (body: string) => fetch(declined.url!, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const decline = await post('card_number=4000000000000002&action=pay');
+  t.equal(decline.status, 402);
+  t.match(await decline.text(), /id="message"[^>]*>Your card was declined\./);
+  const open = await env.stripe.checkout.sessions.retrieve(declined.id);
+  t.match(open, { status: 'open', subscription: null }, 'the session stays open for another try');
   t.equal((await env.stripe.subscriptions.list({ status: 'all' })).data.length, 1, 'no subscription for the declined card');
+  const retry = await post('card_number=4242424242424242&action=pay');
+  t.equal(retry.status, 303, 'another card on the same session pays');
+  t.equal((await env.stripe.checkout.sessions.retrieve(declined.id)).status, 'complete');
 });
