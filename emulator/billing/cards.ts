@@ -78,4 +78,4 @@ export function cardByNumber (number: string): TestCard | undefined {
 export const isTestToken = (id: string) => /^(pm_card_|tok_)/.test(id)
 
 // SEPA Direct Debit test IBANs: payments stay `processing`, then succeed or fail.
-export const SEPA_FAILS = new Set(['AT861904300235473202', 'DE62370400440532013001'])
+export const SEPA_FAILS = new Set(['AT861904300235473202', 'DE62370400440532013001', 'IT60X0542811101000000123456'])

@@ -42,9 +42,12 @@ t.test('stripe trigger against the emulator', { skip: NO_CLI }, async t => {
     if (o.code !== 0) {
       t.match(o.out, /Trigger failed: Request failed, status=4\d\d, body=\{\s*"error": \{\s*"message": "[^"]*(Unrecognized request URL \((GET|POST|DELETE): \/v1\/[^)]+\)|supports only|param)[\s\S]*"type": "invalid_request_error"/, `${trigger.event}: the CLI shows the emulator's 4xx naming what is missing`)
     }
-    t.test(`stripe trigger ${trigger.event} delivers ${trigger.event}`, { todo: trigger.fails ? `fails on ${trigger.fails}` : false }, async t => {
-      t.equal(o.code, 0, o.out)
-      t.ok(o.delivered, 'the event reached the webhook endpoint')
-    })
+    if (trigger.fails) {
+      // Kept exact both ways: once the emulator serves a listed trigger, this asks for its entry to go.
+      t.notOk(o.delivered, `${trigger.event} is listed as failing on ${trigger.fails} but now delivers: remove its \`fails\` in cli-triggers.ts`)
+    } else {
+      t.equal(o.code, 0, `stripe trigger ${trigger.event} succeeds\n${o.out}`)
+      t.ok(o.delivered, `stripe trigger ${trigger.event} delivers ${trigger.event} to the endpoint`)
+    }
   }
 })
