@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs'
+
+/** The README's curl walkthrough: the first `sh` block under its heading, exactly as a reader copies it. */
+export function readmeWalkthrough (readme = new URL('../../README.md', import.meta.url)): string {
+  const text = readFileSync(readme, 'utf8')
+  const at = text.indexOf('### Walk through it with curl')
+  if (at < 0) throw new Error('README.md has no "Walk through it with curl" section')
+  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at))
+  if (!block) throw new Error('the walkthrough section has no sh block')
+  return block[1]!
+}
+
+export interface Promise_ {
+  /** First and last line (1-based) of the command the comment belongs to. */
+  from: number
+  to: number
+  command: string
+  /** `"key":value` fragments appear verbatim in the command's output; plain `"text"` appears as text. */
+  fragments: string[]
+}
+
+const FRAGMENT = /"[^"]*"(?::(?:"[^"]*"|true|false|null|-?\d+|\{"[^"]*":(?:"[^"]*"|true|false|null|-?\d+)(?:,"[^"]*":(?:"[^"]*"|true|false|null|-?\d+))*))?/g
+
+/** Every command with a trailing comment that quotes what it prints, such as `# "plan_id":"pro"`. */
+export function promisesOf (script: string): Promise_[] {
+  const lines = script.split('\n')
+  const out: Promise_[] = []
+  let from = 1
+  lines.forEach((line, i) => {
+    const continued = /\\$/.test(line)
+    const comment = /\s#\s(.*)$/.exec(line)
+    if (!line.trimStart().startsWith('#') && comment) {
+      const fragments = (comment[1]!.match(FRAGMENT) ?? []).map(f => (f.includes('":') ? f : f.slice(1, -1)))
+      if (fragments.length) out.push({ from, to: i + 1, command: lines.slice(from - 1, i + 1).join('\n'), fragments })
+    }
+    if (!continued) from = i + 2
+  })
+  return out
+}
+
+/** The script with bash tracing on, each trace naming its line (the added first line is subtracted again). */
+export function traced (script: string): string {
+  return `exec 2>&1; PS4='+@\${LINENO}@ '; set -x\n${script}`
+}
+
+/** A traced run's output cut at each trace: what was printed after the command on `line` started. */
+export function outputByLine (output: string): Array<{ line: number, text: string }> {
+  const parts = output.split(/\++@(\d+)@ [^\n]*\n/)
+  const out: Array<{ line: number, text: string }> = []
+  for (let i = 1; i < parts.length; i += 2) out.push({ line: Number(parts[i]) - 1, text: parts[i + 1] ?? '' })
+  return out
+}
+
+/**
+ * What a promised command printed: from its first trace to the trace of a later line (traces of a
+ * function defined above, wait_for, belong to the command that called it).
+ */
+export function outputOf (p: Promise_, byLine: Array<{ line: number, text: string }>): string {
+  let text = ''
+  for (let i = byLine.findIndex(o => o.line >= p.from && o.line <= p.to); i >= 0 && i < byLine.length && byLine[i]!.line <= p.to; i++) text += byLine[i]!.text
+  return text
+}
