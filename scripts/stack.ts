@@ -20,6 +20,7 @@ import { ensureDatabase } from './stack/database.js'
 import { ProcessGroup } from './stack/processes.js'
 import { removeStackEnv, runAgainstStack, STACK_ENV_FILE, writeStackEnv } from './stack/stack-env.js'
 import { loadCatalogue } from '../src/billing/plans.js'
+import { DEMO_VALUES, EXAMPLE_PLACEHOLDERS } from '../src/config/placeholders.js'
 import { QUEUES } from '../src/queue/policy.js'
 import { priceCacheKey } from '../src/stripe/price-cache.js'
 
@@ -29,17 +30,18 @@ if (command) process.exit(await runAgainstStack(command, commandArgs))
 const DEMO = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tollgate',
   REDIS_URL: 'redis://127.0.0.1:6379',
-  STRIPE_SECRET_KEY: 'sk_test_offline_demo_0123456789',
-  STRIPE_WEBHOOK_SECRET: 'whsec_offline_demo_0123456789',
-  API_KEYS: 'demo-api-key-0123456789',
-  ADMIN_TOKEN: 'demo-admin-token-0123456789',
+  ...DEMO_VALUES,
   APP_URL: 'http://localhost:8080',
   MAIL_FROM: 'Billing <billing@example.com>',
   LOG_LEVEL: 'info'
 }
 
-// Same precedence as the app: the environment over .env, and the demo values under both.
-const fromFile = existsSync('.env') ? parseEnv(readFileSync('.env', 'utf8')) : {}
+// Same precedence as the app: the environment over .env, and the demo values under both. A .env
+// fresh from `cp .env.example .env` still holds the example's placeholders: the demo's values stand
+// in for them.
+const fromFile: Record<string, string | undefined> = existsSync('.env') ? parseEnv(readFileSync('.env', 'utf8')) : {}
+const replaced = Object.entries(EXAMPLE_PLACEHOLDERS).filter(([name, value]) => fromFile[name] === value).map(([name]) => name)
+for (const name of replaced) delete fromFile[name]
 const env: Record<string, string | undefined> = { ...DEMO, ...fromFile, ...process.env }
 const num = (v: string | undefined, fallback: number) => (v && /^\d+$/.test(v) ? Number(v) : fallback)
 const port = num(env.PORT, 3000)
@@ -64,10 +66,8 @@ async function main (): Promise<void> {
   await ensureDatabase(env.DATABASE_URL!, fresh)
   if (fresh) group.print('stack', `started ${env.DATABASE_URL} afresh`)
   else if (useEmulator) group.print('stack', 'warning: rows from an earlier run name emulator objects that no longer exist (STACK_RESET_DATABASE=1 empties the database)')
-  if (!env.SMTP_URL) {
-    mail = await startMailCatcher({ smtpPort: num(env.STACK_SMTP_PORT, 1025), httpPort: num(env.STACK_MAIL_HTTP_PORT, 8025), log: line => group.print('mail', line) })
-    env.SMTP_URL = `smtp://127.0.0.1:${mail.smtpPort}`
-  }
+  if (replaced.length) group.print('stack', `.env holds .env.example's placeholders for ${replaced.join(', ')}: the demo's own values are used`)
+  await startMail()
   if (useEmulator) {
     group.start('emulator', 'emulator/main.ts', {
       ...env,
@@ -91,6 +91,23 @@ async function main (): Promise<void> {
   await waitWorkers()
   writeStackEnv(env)
   group.print('stack', `ready\n${banner().map(l => `  ${l}`).join('\n')}`)
+}
+
+/**
+ * The catcher, unless SMTP_URL names another server: `.env.example`'s SMTP_URL is the catcher's own
+ * address, so a copied .env still gets it, and a Mailpit already listening there is used instead.
+ */
+async function startMail (): Promise<void> {
+  const smtpPort = num(env.STACK_SMTP_PORT, 1025)
+  const configured = env.SMTP_URL ? new URL(env.SMTP_URL) : null
+  if (configured && !(['127.0.0.1', 'localhost'].includes(configured.hostname) && Number(configured.port) === smtpPort)) return
+  try {
+    mail = await startMailCatcher({ smtpPort, httpPort: num(env.STACK_MAIL_HTTP_PORT, 8025), log: line => group.print('mail', line) })
+    env.SMTP_URL = `smtp://127.0.0.1:${mail.smtpPort}`
+  } catch (err) {
+    if (!configured || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    group.print('stack', `${env.SMTP_URL} is taken by another SMTP server; mail goes there`)
+  }
 }
 
 /** What a demo user needs to find everything, the admin side included. Secrets of their own are named, not printed. */

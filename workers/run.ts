@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { loadConfigOrExit } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
 import { oldestPendingAt } from '../src/db/outbox-repo.js'
+import { reportPostgres } from '../src/db/startup-check.js'
 import { loggerOptions } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
 import { startMetricsServer } from '../src/metrics/server.js'
@@ -30,6 +31,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     await deps.close()
     process.exit(1)
   }
+  void reportPostgres(deps.db, log)
   const started = startWorkers(deps, selected, log)
   if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
   if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)

@@ -1,29 +1,11 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { eq } from 'drizzle-orm'
-import { createDeps } from '../../src/deps.js'
 import { emailOutbox, stripeEvents } from '../../src/db/schema.js'
 import { toEventJob } from '../../src/stripe/webhook.js'
-import { createTestDatabase, createTestPrefix, makeEvent, testConfig, waitFor, WEBHOOK_SECRET } from '../helpers/env.js'
+import { makeEvent, waitFor } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
-
-/** A worker process (`workers/all.ts`) on its own database and prefix; `out` collects its output. */
-async function spawnWorker (t: Tap.Test, extra: Record<string, string>) {
-  const env = { DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t) }
-  const config = testConfig(env)
-  const deps = createDeps(config)
-  t.teardown(() => deps.close())
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/all.ts'], {
-    env: { ...process.env, ...env, REDIS_URL: config.REDIS_URL, STRIPE_SECRET_KEY: config.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, API_KEYS: config.API_KEYS.join(','), ADMIN_TOKEN: config.ADMIN_TOKEN, APP_URL: config.APP_URL, SMTP_URL: config.SMTP_URL, MAIL_FROM: config.MAIL_FROM, RECONCILE_EVERY_SECONDS: '0', LOG_LEVEL: 'warn', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const worker = { child, deps, out: '' }
-  child.stdout.on('data', d => { worker.out += d })
-  child.stderr.on('data', d => { worker.out += d })
-  t.teardown(() => { child.kill('SIGKILL') })
-  return worker
-}
+import { spawnWorker } from '../helpers/worker-process.js'
 
 t.test('a worker whose metrics port is taken still processes jobs', async t => {
   const taken = createServer()
