@@ -1,45 +1,18 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { rid, waitFor, ADMIN_TOKEN } from '../helpers/env.js'
-import { running, startStack, type StackRun } from './stack-process.js'
-import { outputByLine, outputOf, promisesOf, readmeWalkthrough, traced } from './walkthrough.js'
+import { waitFor } from '../helpers/env.js'
+import { running, startStack } from './stack-process.js'
+import { runWalkthrough } from './walkthrough.js'
 
 const DEMO_ADMIN = 'demo-admin-token-0123456789'
 
-/** Runs a bash script to its end; answers its exit code and output (stdout and stderr as one). */
-async function bash (script: string, timeoutMs = 120_000): Promise<{ code: number | null, out: string }> {
-  const file = join(tmpdir(), `tollgate-walkthrough-${rid()}.sh`)
-  writeFileSync(file, script)
-  const child = spawn('bash', [file], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => { out += c })
-  child.stderr.on('data', (c: Buffer) => { out += c })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  clearTimeout(timer)
-  return { code, out }
-}
-
-/** The README block with the demo's ports swapped for this stack's. */
-const forStack = (script: string, stack: StackRun) => script
-  .replaceAll('localhost:3000', `127.0.0.1:${stack.ports.api}`)
-  .replaceAll('localhost:12111', `127.0.0.1:${stack.ports.emulator}`)
-  .replaceAll('localhost:8025', `127.0.0.1:${stack.ports.mail}`)
-
 t.test('the README walkthrough, pasted as one block against npm run stack, prints what its comments promise', async t => {
   const stack = await startStack(t)
-  const script = forStack(readmeWalkthrough(), stack)
-  const promises = promisesOf(script)
-  t.ok(promises.length >= 8, `the walkthrough promises results (${promises.length} commands)`)
-  const { code, out } = await bash(traced(script))
+  const { code, results } = await runWalkthrough(stack)
   t.equal(code, 0, 'the block runs to its end')
-  const byLine = outputByLine(out)
-  for (const p of promises) {
-    const printed = outputOf(p, byLine)
-    for (const fragment of p.fragments) t.ok(printed.includes(fragment), `line ${p.from}: ${fragment}`, { printed: printed.slice(0, 600) })
+  t.ok(results.length >= 8, `the walkthrough promises results (${results.length} commands)`)
+  for (const r of results) {
+    for (const fragment of r.fragments) t.ok(r.printed.includes(fragment), `line ${r.from}: ${fragment}`, { printed: r.printed.slice(0, 600) })
   }
 
   t.test('the ready banner shows the admin side', async t => {
@@ -79,5 +52,4 @@ t.test('the README walkthrough, pasted as one block against npm run stack, print
     await t.rejects(fetch(`${stack.api}/health/live`), 'the api port is closed')
     await t.rejects(fetch(`${stack.mail}/`), 'and the mail catcher')
   })
-  void ADMIN_TOKEN
 })

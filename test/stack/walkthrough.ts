@@ -1,4 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { rid } from '../helpers/env.js'
+import type { StackRun } from './stack-process.js'
 
 /** The README's curl walkthrough: the first `sh` block under its heading, exactly as a reader copies it. */
 export function readmeWalkthrough (readme = new URL('../../README.md', import.meta.url)): string {
@@ -59,4 +64,33 @@ export function outputOf (p: Promise_, byLine: Array<{ line: number, text: strin
   let text = ''
   for (let i = byLine.findIndex(o => o.line >= p.from && o.line <= p.to); i >= 0 && i < byLine.length && byLine[i]!.line <= p.to; i++) text += byLine[i]!.text
   return text
+}
+
+/** Runs a bash script to its end; answers its exit code and output (stdout and stderr as one). */
+export async function bash (script: string, timeoutMs = 120_000): Promise<{ code: number | null, out: string }> {
+  const file = join(tmpdir(), `tollgate-walkthrough-${rid()}.sh`)
+  writeFileSync(file, script)
+  const child = spawn('bash', [file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c })
+  child.stderr.on('data', (c: Buffer) => { out += c })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  clearTimeout(timer)
+  rmSync(file, { force: true })
+  return { code, out }
+}
+
+/** The README block with the demo's ports swapped for this stack's. */
+export const forStack = (script: string, stack: StackRun) => script
+  .replaceAll('localhost:3000', `127.0.0.1:${stack.ports.api}`)
+  .replaceAll('localhost:12111', `127.0.0.1:${stack.ports.emulator}`)
+  .replaceAll('localhost:8025', `127.0.0.1:${stack.ports.mail}`)
+
+/** The README walkthrough run as one script against `stack`: its exit code and what each promised command printed. */
+export async function runWalkthrough (stack: StackRun) {
+  const script = forStack(readmeWalkthrough(), stack)
+  const { code, out } = await bash(traced(script))
+  const byLine = outputByLine(out)
+  return { code, out, results: promisesOf(script).map(p => ({ ...p, printed: outputOf(p, byLine) })) }
 }
