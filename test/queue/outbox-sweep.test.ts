@@ -11,14 +11,19 @@ import { OUTBOX_SWEEP_JOB, queueOutboxSend, scheduleOutboxSweep } from '../../sr
 import { startWorkers } from '../../src/queue/workers.js'
 import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
 
-t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
+/** A mail catcher, and deps on a database and prefix of their own sending to it. */
+async function setup (t: Tap.Test) {
   const mail = await startMailCatcher()
   t.teardown(() => mail.close())
   const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` })
   const deps = createDeps(config)
   t.teardown(() => deps.close())
   await waitReady(deps.redis)
-  const queue = deps.queues.email
+  return { mail, config, deps, queue: deps.queues.email }
+}
+
+t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
+  const { mail, config, deps, queue } = await setup(t)
   const insert = async (eventId: string, createdAt: Date) => (await deps.db.insert(emailOutbox).values({
     eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt,
     data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 1, next_payment_attempt: null, hosted_invoice_url: null }
@@ -77,13 +82,7 @@ t.test('a database re-created under the same Redis: its rows reuse ids, and thei
 })
 
 t.test('the sweep repairs a pending row whose job finished: completed (a restored database) is sent again, failed marks the row', async t => {
-  const mail = await startMailCatcher()
-  t.teardown(() => mail.close())
-  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` })
-  const deps = createDeps(config)
-  t.teardown(() => deps.close())
-  await waitReady(deps.redis)
-  const queue = deps.queues.email
+  const { mail, config, deps, queue } = await setup(t)
   const old = new Date(Date.now() - 5 * 60_000)
   const insert = async (eventId: string) => (await deps.db.insert(emailOutbox).values({ eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt: old, data: {} }).returning())[0]!
   const rowOf = async (id: number) => (await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, id)))[0]!

@@ -8,7 +8,8 @@ import { buildTestApp } from '../../helpers/app.js'
 import { ADMIN_TOKEN, WEBHOOK_SECRET, waitFor } from '../../helpers/env.js'
 import { checkoutPaid, seedPlans, startStripeEmulator } from '../../helpers/stripe-emulator.js'
 
-t.test("a user's timeline tells their lifecycle in order, and sync repairs drifted state", async t => {
+/** The emulator delivering webhooks to a listening app, with a stripe-events worker applying them. */
+async function startWithWebhooks (t: Tap.Test) {
   const em = await startStripeEmulator(t)
   const { app, deps } = await buildTestApp(t, { STRIPE_API_BASE: em.url })
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -16,6 +17,11 @@ t.test("a user's timeline tells their lifecycle in order, and sync repairs drift
   em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'] })
   const workers = startWorkers(deps, ['stripe-events'], pino({ level: 'silent' }))
   t.teardown(() => workers.close())
+  return { em, app, deps }
+}
+
+t.test("a user's timeline tells their lifecycle in order, and sync repairs drifted state", async t => {
+  const { em, app, deps } = await startWithWebhooks(t)
   const admin = (method: 'GET' | 'POST', url: string) => app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
   const recorded = (type: string) => waitFor(async () => (await deps.db.select().from(stripeEvents).where(eq(stripeEvents.type, type))).find(e => e.processedAt), `${type} applied`)
 
@@ -61,13 +67,7 @@ t.test("a user's timeline tells their lifecycle in order, and sync repairs drift
 })
 
 t.test("the timeline reads Stripe's clock, names what changed and puts each email after its event", async t => {
-  const em = await startStripeEmulator(t)
-  const { app, deps } = await buildTestApp(t, { STRIPE_API_BASE: em.url })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
-  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'] })
-  const workers = startWorkers(deps, ['stripe-events'], pino({ level: 'silent' }))
-  t.teardown(() => workers.close())
+  const { em, app, deps } = await startWithWebhooks(t)
   const prices = await seedPlans(deps.stripe, deps.catalogue)
   const { subscriptionId, customerId } = await checkoutPaid(deps.stripe, em, 'user_clock', 'starter', prices.starter!, 'clock@example.test')
   const sub = await deps.stripe.subscriptions.retrieve(subscriptionId)
