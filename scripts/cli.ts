@@ -1,10 +1,16 @@
+import { existsSync } from 'node:fs'
 import Stripe from 'stripe'
 import { ConfigError, explainConfigError, loadConfig, type Config } from '../src/config/index.js'
 import { postgresCause } from '../src/db/errors.js'
+import { STACK_ENV_FILE } from './stack/stack-env.js'
 
 /** A failure as a person at a terminal needs it: what went wrong and what to do, no stack trace. */
 export function describeFailure (err: unknown, config?: Config): string {
-  if (err instanceof ConfigError) return explainConfigError(err)
+  if (err instanceof ConfigError) {
+    // The demo's configuration is the stack's, not .env's: point at the way to use it.
+    const stack = existsSync(STACK_ENV_FILE) ? `\nA stack runs here (${STACK_ENV_FILE}): to run this against it, npm run stack -- <script> (reconcile, db:migrate, stripe:bootstrap).` : ''
+    return explainConfigError(err) + stack
+  }
   const pg = postgresCause(err)
   if (pg) return pg
   if (err instanceof Stripe.errors.StripeConnectionError) {

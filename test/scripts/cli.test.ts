@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -22,9 +22,9 @@ const base = {
   REDIS_URL: config.REDIS_URL
 }
 
-function run (file: string, env: Record<string, string>, args: string[] = []) {
+function run (file: string, env: Record<string, string>, args: string[] = [], cwd = mkdtempSync(join(tmpdir(), 'tg-cli-'))) {
   const res = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, file), ...args], {
-    env: { ...base, ...env }, cwd: mkdtempSync(join(tmpdir(), 'tg-cli-')), encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe']
+    env: { ...base, ...env }, cwd, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe']
   })
   return { status: res.status, stdout: res.stdout, stderr: res.stderr.trim() }
 }
@@ -40,6 +40,15 @@ t.test('reconcile with the demo key and no STRIPE_API_BASE is refused before any
   const res = run('scripts/reconcile.ts', { STRIPE_SECRET_KEY: 'sk_test_offline_demo_0123456789' })
   t.equal(res.status, 1)
   t.equal(res.stderr, "reconcile failed: Invalid configuration: STRIPE_SECRET_KEY is the offline demo's published value, accepted only with STRIPE_API_BASE set to the emulator: use your own key from the Stripe Dashboard (Developers → API keys)")
+})
+
+t.test('reconcile with nothing configured beside a running stack points at npm run stack -- reconcile', async t => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tg-cli-'))
+  writeFileSync(join(cwd, '.env.stack'), '# stack pid 1\n')
+  const res = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/reconcile.ts')], { env: { PATH: process.env.PATH }, cwd, encoding: 'utf8', timeout: 60_000 })
+  t.equal(res.status, 1)
+  t.match(res.stderr, /^reconcile failed: Invalid configuration, 8 problems:/)
+  t.match(res.stderr, /A stack runs here \(\.env\.stack\): to run this against it, npm run stack -- <script>/)
 })
 
 t.test('db:migrate names a missing database in one line, and creates it when asked', async t => {

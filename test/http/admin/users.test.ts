@@ -75,9 +75,14 @@ t.test("the timeline reads Stripe's clock, names what changed and puts each emai
   await em.control(`customers/${customerId}/fail-payments`, { fail: true })
   // A month on the emulator's clock, none on the host's.
   await em.control('clock/advance', { seconds: 31 * 86_400 })
-  await waitFor(async () => (await deps.db.select().from(entitlements).where(eq(entitlements.userId, 'user_clock')))[0]?.status === 'past_due', 'past_due applied')
-
-  const { entries } = (await app.inject({ method: 'GET', url: '/admin/users/user_clock/timeline', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()
+  // Until the renewal's events are applied (the entitlement alone may turn past_due earlier, from a
+  // re-read of the subscription while applying the upgrade).
+  const timeline = async () => (await app.inject({ method: 'GET', url: '/admin/users/user_clock/timeline', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()
+  const { entries } = await waitFor(async () => {
+    const answer = await timeline()
+    const kinds = answer.entries.map((e: { kind: string, type: string | null, outcome: string }) => `${e.kind} ${e.type} ${e.outcome}`)
+    return kinds.includes('email null pending') && kinds.filter((k: string) => k === 'event customer.subscription.updated applied').length >= 2 ? answer : null
+  }, 'the renewal applied, its email written')
   const summaries: string[] = entries.map((e: { summary: string }) => e.summary)
   t.ok(summaries.some(s => /^customer\.subscription\.updated: plan starter → pro — applied$/.test(s)), 'the upgrade names both plans', { summaries })
   t.ok(summaries.some(s => /^customer\.subscription\.updated: .*status active → past_due.* — applied$/.test(s)), 'the failed renewal names the status change', { summaries })
