@@ -15,7 +15,7 @@ export function readmeWalkthrough (readme = new URL('../../README.md', import.me
   return block[1]!
 }
 
-export interface Promise_ {
+export interface PromisedOutput {
   /** First and last line (1-based) of the command the comment belongs to. */
   from: number
   to: number
@@ -27,9 +27,9 @@ export interface Promise_ {
 const FRAGMENT = /"[^"]*"(?::(?:"[^"]*"|true|false|null|-?\d+|\{"[^"]*":(?:"[^"]*"|true|false|null|-?\d+)(?:,"[^"]*":(?:"[^"]*"|true|false|null|-?\d+))*))?/g
 
 /** Every command with a trailing comment that quotes what it prints, such as `# "plan_id":"pro"`. */
-export function promisesOf (script: string): Promise_[] {
+export function promisesOf (script: string): PromisedOutput[] {
   const lines = script.split('\n')
-  const out: Promise_[] = []
+  const out: PromisedOutput[] = []
   let from = 1
   lines.forEach((line, i) => {
     const continued = /\\$/.test(line)
@@ -60,7 +60,7 @@ export function outputByLine (output: string): Array<{ line: number, text: strin
  * What a promised command printed: from its first trace to the trace of a later line (traces of a
  * function defined above, wait_for, belong to the command that called it).
  */
-export function outputOf (p: Promise_, byLine: Array<{ line: number, text: string }>): string {
+export function outputOf (p: PromisedOutput, byLine: Array<{ line: number, text: string }>): string {
   let text = ''
   for (let i = byLine.findIndex(o => o.line >= p.from && o.line <= p.to); i >= 0 && i < byLine.length && byLine[i]!.line <= p.to; i++) text += byLine[i]!.text
   return text
