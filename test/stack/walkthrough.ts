@@ -24,7 +24,7 @@ export interface PromisedOutput {
   fragments: string[]
 }
 
-const FRAGMENT = /"[^"]*"(?::(?:"[^"]*"|true|false|null|-?\d+|\{"[^"]*":(?:"[^"]*"|true|false|null|-?\d+)(?:,"[^"]*":(?:"[^"]*"|true|false|null|-?\d+))*))?/g
+const FRAGMENT = /"[^"]*"(?::(?:"[^"]*"|true|false|null|-?\d+))?/g
 
 /** Every command with a trailing comment that quotes what it prints, such as `# "plan_id":"pro"`. */
 export function promisesOf (script: string): PromisedOutput[] {
