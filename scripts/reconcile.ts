@@ -1,6 +1,7 @@
-import { loadConfigOrExit } from '../src/config/index.js'
 import { reconcileEvents } from '../src/billing/use-cases/reconcile-events.js'
 import { createDeps } from '../src/deps.js'
+import { waitReady } from '../src/queue/connections.js'
+import { runScript } from './cli.js'
 
 /**
  * `npm run reconcile -- --since 7d`: queue every handled Stripe event of the period that Postgres
@@ -16,14 +17,17 @@ function parseSince (raw: string | undefined): number {
   return Math.floor(at / 1000)
 }
 
-const args = process.argv.slice(2)
-const flag = args.indexOf('--since')
-const config = loadConfigOrExit()
-const since = parseSince(flag >= 0 ? args[flag + 1] : undefined)
-const deps = createDeps(config)
-try {
-  const result = await reconcileEvents(deps, since)
-  console.log(JSON.stringify({ since: new Date(since * 1000).toISOString(), scanned: result.scanned, missing: result.missing, queued: result.queued }, null, 2))
-} finally {
-  await deps.close()
-}
+await runScript('reconcile', async config => {
+  const args = process.argv.slice(2)
+  const flag = args.indexOf('--since')
+  const since = parseSince(flag >= 0 ? args[flag + 1] : undefined)
+  const deps = createDeps(config)
+  try {
+    // Ready before use, and so before close: closing a connection still in its handshake crashes BullMQ.
+    await waitReady(deps.redis, 10_000)
+    const result = await reconcileEvents(deps, since)
+    console.log(JSON.stringify({ since: new Date(since * 1000).toISOString(), scanned: result.scanned, missing: result.missing, queued: result.queued }, null, 2))
+  } finally {
+    await deps.close()
+  }
+})

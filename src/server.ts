@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { loadConfigOrExit } from './config/index.js'
+import { reportPostgres } from './db/startup-check.js'
 import { createDeps } from './deps.js'
 import { buildApp } from './http/app.js'
 import { assertNoEviction, waitReady } from './queue/connections.js'
@@ -16,6 +17,8 @@ try {
   await deps.close()
   process.exit(1)
 }
+
+void reportPostgres(deps.db, app.log)
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after error')

@@ -2,6 +2,8 @@ import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { loadConfigOrExit } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
+import { oldestPendingAt } from '../src/db/outbox-repo.js'
+import { reportPostgres } from '../src/db/startup-check.js'
 import { loggerOptions } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
 import { startMetricsServer } from '../src/metrics/server.js'
@@ -29,13 +31,14 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     await deps.close()
     process.exit(1)
   }
+  void reportPostgres(deps.db, log)
   const started = startWorkers(deps, selected, log)
   if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
   if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
   if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
   // Each worker process serves its own metrics so every replica of a scaled fleet is scraped.
   const metricsServer = config.METRICS_PORT === 0 ? null : await (async () => {
-    const metrics = createMetrics({ queues: Object.values(deps.queues), redis: deps.redis, prefix: config.QUEUE_PREFIX })
+    const metrics = createMetrics({ queues: Object.values(deps.queues), redis: deps.redis, prefix: config.QUEUE_PREFIX, oldestPendingEmail: () => oldestPendingAt(deps.db) })
     for (const worker of started.workers) metrics.instrumentWorker(worker)
     try {
       return await startMetricsServer(metrics.registry, config.METRICS_PORT)

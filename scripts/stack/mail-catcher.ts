@@ -1,6 +1,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
+import { inboxPage } from './mail-page.js'
 
 export interface CaughtMail {
   ID: string
@@ -34,7 +35,8 @@ export interface MailCatcherOptions {
 
 /**
  * A stand-in for Mailpit: an SMTP server that keeps every message in memory and, optionally, lists
- * them over HTTP in the shape of Mailpit's `GET /api/v1/messages` so the same curl works with both.
+ * them over HTTP in the shape of Mailpit's `GET /api/v1/messages` so the same curl works with both,
+ * with a small inbox page at `/` for a browser.
  * Used by `npm run stack` and by the end-to-end test.
  */
 export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<MailCatcher> {
@@ -76,6 +78,15 @@ export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<
         return send(200, { total: messages.length, messages: newestFirst })
       }
       if (req.url === '/api/v1/messages' && req.method === 'DELETE') { messages.length = 0; return send(200, 'ok') }
+      if (req.url === '/' && req.method === 'GET') {
+        return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(inboxPage(messages))
+      }
+      const html = /^\/messages\/(\d+)\.html$/.exec(req.url ?? '')
+      const found = html && messages.find(m => m.ID === html[1])
+      if (found && req.method === 'GET') {
+        // The message's own HTML, shown as the recipient would see it but unable to run scripts.
+        return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': 'sandbox' }).end(found.HTML)
+      }
       send(404, { error: 'not found' })
     })
     await new Promise<void>((resolve, reject) => { api!.once('error', reject); api!.listen(opts.httpPort, '127.0.0.1', () => resolve()) })

@@ -4,10 +4,22 @@ import pinoPretty from 'pino-pretty'
 
 const COLOURS = [36, 33, 35, 32, 34, 91, 96, 93]
 const useColour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR
+// Preloaded into every child: it stops when the stack is gone, however the stack died.
+const EXIT_WITH_PARENT = new URL('./exit-with-parent.ts', import.meta.url).href
+
+/** `node --import tsx <file>` with the parent guard, told which process is its stack. */
+function spawnNode (file: string, env: NodeJS.ProcessEnv, detached: boolean): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, file], {
+    env: { ...env, STACK_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached
+  })
+}
 
 /**
  * The stack's child processes: each a `node --import tsx <file>` with its output prefixed by its name,
- * pino JSON lines made readable, and a stop that SIGTERMs everything and waits for it to exit.
+ * pino JSON lines made readable, and a stop that SIGTERMs everything and waits for it to exit. Each
+ * child also stops by itself once the stack is gone (exit-with-parent.ts).
  */
 export class ProcessGroup {
   private readonly children = new Map<string, ChildProcess>()
@@ -27,7 +39,7 @@ export class ProcessGroup {
   /** Starts a long-running process; its exit before stopAll() is reported to onUnexpectedExit. */
   start (name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
     // Own process group: Ctrl-C reaches only this script, which then stops the children in order.
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawnNode(file, env, true)
     this.children.set(name, child)
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', line => this.print(name, this.format(line)))
@@ -44,8 +56,8 @@ export class ProcessGroup {
 
   /** Runs a one-shot process (migrations, bootstrap) to completion; rejects on a non-zero exit. */
   async run (name: string, file: string, env: NodeJS.ProcessEnv): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', line => this.print(name, this.format(line)))
+    const child = spawnNode(file, env, false)
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', line => this.print(name, this.format(line)))
     const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
     if (code !== 0) throw new Error(`${name} failed (exit ${code})`)
   }

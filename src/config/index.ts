@@ -1,13 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
+import { isRealStripe, placeholderReason } from './placeholders.js'
 import { configSpec, type ConfigSpec, type VarSpec } from './spec.js'
 
-/** Raised when a variable is missing or malformed; the message names the variable, on one line. */
+export interface ConfigProblem {
+  variable: string
+  reason: string
+  /** Required and not set at all (as opposed to set to something wrong). */
+  missing: boolean
+}
+
+/** Raised when variables are missing or malformed: every problem at once, one line each. */
 export class ConfigError extends Error {
-  constructor (readonly variable: string, reason: string) {
-    super(`Invalid configuration: ${variable} ${reason}`)
+  constructor (readonly problems: ConfigProblem[]) {
+    super(problems.length === 1
+      ? `Invalid configuration: ${problems[0]!.variable} ${problems[0]!.reason}`
+      : `Invalid configuration, ${problems.length} problems:\n${problems.map(p => `  ${p.variable} ${p.reason}`).join('\n')}`)
     this.name = 'ConfigError'
   }
+
+  /** The first variable named. */
+  get variable (): string { return this.problems[0]!.variable }
 }
 
 type Parsed<S extends ConfigSpec> = {
@@ -17,37 +30,52 @@ export type Config = Parsed<typeof configSpec>
 
 /**
  * Reads the process environment over an optional `.env` file (the environment wins, as with
- * docker compose) and validates every variable once. Nothing else in Tollgate reads `process.env`.
+ * docker compose) and validates every variable once, reporting every problem together. Nothing
+ * else in Tollgate reads `process.env`.
  */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env, envFile = '.env'): Config {
   const fromFile = envFile && existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {}
   const merged: Record<string, string | undefined> = { ...fromFile, ...env }
   const out: Record<string, unknown> = {}
+  const problems: ConfigProblem[] = []
   for (const [name, item] of Object.entries(configSpec) as Array<[string, VarSpec<unknown>]>) {
     const raw = merged[name]
     const value = raw === undefined || raw.trim() === '' ? item.default : raw.trim()
     if (value === undefined) {
-      if (item.optional) { out[name] = undefined; continue }
-      throw new ConfigError(name, `is required: ${item.doc}`)
+      if (!item.optional) problems.push({ variable: name, reason: `is required: ${item.doc}`, missing: true })
+      continue
     }
     try {
       out[name] = item.parse(value)
     } catch (err) {
-      throw new ConfigError(name, (err as Error).message)
+      problems.push({ variable: name, reason: (err as Error).message, missing: false })
     }
   }
+  if (!problems.some(p => p.variable === 'STRIPE_API_BASE') && isRealStripe(out.STRIPE_API_BASE as string | undefined)) {
+    for (const name of Object.keys(configSpec)) {
+      const reason = typeof merged[name] === 'string' && out[name] !== undefined ? placeholderReason(name, merged[name]!) : null
+      if (reason) problems.push({ variable: name, reason, missing: false })
+    }
+  }
+  if (problems.length) throw new ConfigError(problems)
   return out as Config
 }
 
+/** The error for a person: the problems, and where to start when nothing is configured yet. */
+export function explainConfigError (err: ConfigError, envFile = '.env'): string {
+  if (!err.problems.some(p => p.missing) || existsSync(envFile)) return err.message
+  return `${err.message}\nNo ${envFile} in ${process.cwd()}: start from the example with \`cp .env.example .env\` and edit it, or set the variables in the environment. To try Tollgate with nothing to configure: npm run stack.`
+}
+
 /**
- * For entry files only: the config, or one line naming the bad variable on stderr and exit code 1,
- * so a misconfigured container stops at once with a readable reason.
+ * For entry files only: the config, or every problem on stderr and exit code 1, so a misconfigured
+ * container stops at once with a readable reason.
  */
 export function loadConfigOrExit (): Config {
   try {
     return loadConfig()
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : err)
+    console.error(err instanceof ConfigError ? explainConfigError(err) : err)
     process.exit(1)
   }
 }

@@ -79,10 +79,13 @@ export async function userHistory (db: Db, userId: string) {
   const events = await db.select().from(stripeEvents)
     .where(byCustomer ? or(byUser, byCustomer) : byUser)
     .orderBy(asc(stripeEvents.created), asc(stripeEvents.receivedAt), asc(stripeEvents.eventId))
+  // Each email with the Stripe time and type of the event that caused it.
   const emails = await db.select({
     id: emailOutbox.id, eventId: emailOutbox.eventId, template: emailOutbox.template, status: emailOutbox.status,
-    attempts: emailOutbox.attempts, lastError: emailOutbox.lastError, createdAt: emailOutbox.createdAt, sentAt: emailOutbox.sentAt
-  }).from(emailOutbox).where(eq(emailOutbox.userId, userId)).orderBy(asc(emailOutbox.createdAt), asc(emailOutbox.id))
+    attempts: emailOutbox.attempts, lastError: emailOutbox.lastError, createdAt: emailOutbox.createdAt, sentAt: emailOutbox.sentAt,
+    eventCreated: stripeEvents.created, eventType: stripeEvents.type
+  }).from(emailOutbox).leftJoin(stripeEvents, eq(stripeEvents.eventId, emailOutbox.eventId))
+    .where(eq(emailOutbox.userId, userId)).orderBy(asc(emailOutbox.createdAt), asc(emailOutbox.id))
   const subs = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId)).orderBy(asc(subscriptions.startedAt))
   const [entitlement] = await db.select().from(entitlements).where(eq(entitlements.userId, userId))
   return { customer, events, emails, subscriptions: subs, entitlement: entitlement ?? null }

@@ -4,6 +4,7 @@ import type { AccessDecision, SubscriptionState } from '../billing/access.js'
 import type { EmailIntent } from '../billing/lifecycle.js'
 import type { Plan } from '../billing/plans.js'
 import type { Db } from './client.js'
+import { outboxRefColumns, type OutboxRef } from './outbox-repo.js'
 import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from './schema.js'
 
 /** A transaction handle: every function taking one runs inside the batch's one transaction. */
@@ -258,19 +259,17 @@ export async function emailsOf (tx: Tx, userIds: string[]): Promise<Map<string, 
 
 export interface EmailWrite { eventId: string, userId: string, to: string, intent: EmailIntent }
 
-/** One row per (event, template): a redelivered event never queues a second email. Returns new row ids. */
-export async function queueEmails (tx: Tx, emails: EmailWrite[]): Promise<number[]> {
+/** One row per (event, template): a redelivered event never queues a second email. Returns the new rows. */
+export async function queueEmails (tx: Tx, emails: EmailWrite[]): Promise<OutboxRef[]> {
   if (emails.length === 0) return []
-  const rows = await tx.insert(emailOutbox)
+  return await tx.insert(emailOutbox)
     .values(emails.map(e => ({ eventId: e.eventId, template: e.intent.template, userId: e.userId, to: e.to, data: e.intent.data })))
-    .onConflictDoNothing().returning({ id: emailOutbox.id })
-  return rows.map(r => r.id)
+    .onConflictDoNothing().returning(outboxRefColumns)
 }
 
 /** Outbox rows of these events still waiting for a send job: every run re-queues them (jobId dedupes). */
-export async function pendingEmailsOf (db: Db, eventIds: string[]): Promise<number[]> {
+export async function pendingEmailsOf (db: Db, eventIds: string[]): Promise<OutboxRef[]> {
   if (eventIds.length === 0) return []
-  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
+  return await db.select(outboxRefColumns).from(emailOutbox)
     .where(and(inArray(emailOutbox.eventId, eventIds), eq(emailOutbox.status, 'pending')))
-  return rows.map(r => r.id)
 }

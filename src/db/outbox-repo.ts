@@ -1,13 +1,22 @@
-import { and, asc, eq, lt, ne, sql } from 'drizzle-orm'
+import { and, asc, eq, lt, min, ne, sql } from 'drizzle-orm'
 import type { Db } from './client.js'
 import { emailOutbox } from './schema.js'
 
 export type OutboxRow = typeof emailOutbox.$inferSelect
 
-/** Counts an attempt on a row not sent yet (a `failed` one too: a dead-letter replay tries again); null once sent. */
-export async function startSending (db: Db, id: number): Promise<OutboxRow | null> {
+/** What a send job names: the row, and its random key so that a job never matches a later row of the same id. */
+export interface OutboxRef { id: number, key: string }
+
+/** Columns that read an OutboxRef in a select or a returning clause. */
+export const outboxRefColumns = { id: emailOutbox.id, key: emailOutbox.jobKey }
+
+/**
+ * Counts an attempt on a row not sent yet (a `failed` one too: a dead-letter replay tries again);
+ * null once sent, or when this database has no such row (`key` guards against another database's job).
+ */
+export async function startSending (db: Db, id: number, key?: string): Promise<OutboxRow | null> {
   const [row] = await db.update(emailOutbox).set({ attempts: sql`${emailOutbox.attempts} + 1` })
-    .where(and(eq(emailOutbox.id, id), ne(emailOutbox.status, 'sent'))).returning()
+    .where(and(eq(emailOutbox.id, id), ne(emailOutbox.status, 'sent'), key === undefined ? undefined : eq(emailOutbox.jobKey, key))).returning()
   return row ?? null
 }
 
@@ -21,8 +30,13 @@ export async function markAttemptFailed (db: Db, id: number, error: string, give
 }
 
 /** Rows still waiting to be sent that were written before `cutoff`, oldest first. */
-export async function pendingBefore (db: Db, cutoff: Date, limit: number): Promise<number[]> {
-  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
+export async function pendingBefore (db: Db, cutoff: Date, limit: number): Promise<OutboxRef[]> {
+  return await db.select(outboxRefColumns).from(emailOutbox)
     .where(and(eq(emailOutbox.status, 'pending'), lt(emailOutbox.createdAt, cutoff))).orderBy(asc(emailOutbox.id)).limit(limit)
-  return rows.map(r => r.id)
+}
+
+/** When the oldest row still waiting to be sent was written; null when none waits. */
+export async function oldestPendingAt (db: Db): Promise<Date | null> {
+  const [row] = await db.select({ at: min(emailOutbox.createdAt) }).from(emailOutbox).where(eq(emailOutbox.status, 'pending'))
+  return row?.at ?? null
 }

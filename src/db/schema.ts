@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core'
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial, uuid } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
 
@@ -69,6 +69,12 @@ export const stripeEvents = pgTable('stripe_events', {
 
 export const emailOutbox = pgTable('email_outbox', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /**
+   * Random per row: the send job's id carries it. Ids restart after a database is restored or
+   * re-created under a Redis that still holds the old rows' finished jobs, which would swallow a new
+   * row's job as a duplicate; a random key never repeats.
+   */
+  jobKey: uuid('job_key').notNull().defaultRandom(),
   eventId: text('event_id').notNull(),
   template: text('template').notNull(),
   userId: text('user_id'),

@@ -43,7 +43,9 @@ export const SyncAnswer = Type.Object({
 })
 
 export const TimelineEntry = Type.Object({
-  at: Type.String({ description: 'ISO 8601: Stripe time for events, outbox time for emails' }),
+  at: Type.String({ description: "ISO 8601, Stripe time where the entry has one (an event's created, an email's event's), else host time; entries sort by it" }),
+  clock: Type.Union([Type.Literal('stripe'), Type.Literal('host')], { description: 'Which clock `at` is read from' }),
+  host_at: Type.String({ description: 'ISO 8601 host time: when the event was received, or the email written to the outbox' }),
   kind: Type.Union([Type.Literal('event'), Type.Literal('email')]),
   summary: Type.String({ description: 'One line for a human' }),
   event_id: Nullable(Type.String()),

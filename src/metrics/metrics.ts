@@ -8,6 +8,8 @@ export interface MetricsDeps {
   /** Shared by every api replica: the time of the last verified webhook lives here. */
   redis: Redis
   prefix: string
+  /** When the oldest unsent outbox row was written (null: none); workers read it from Postgres at scrape time. */
+  oldestPendingEmail?: () => Promise<Date | null>
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const
@@ -80,6 +82,20 @@ export function createMetrics (deps: MetricsDeps) {
       this.set(at === null ? -1 : Math.max(0, Date.now() / 1000 - at))
     }
   })
+
+  const oldestPendingEmail = deps.oldestPendingEmail
+  if (oldestPendingEmail) {
+    new Gauge({
+      name: 'tollgate_email_oldest_pending_seconds',
+      help: 'Age of the oldest lifecycle email not sent yet (0: none waits); alert when it passes a few minutes',
+      registers,
+      async collect () {
+        // A Postgres outage must not fail the whole scrape: the age is unknown (NaN) until it answers.
+        const at = await oldestPendingEmail().catch(() => undefined)
+        this.set(at === undefined ? NaN : at === null ? 0 : Math.max(0, Date.now() - at.getTime()) / 1000)
+      }
+    })
+  }
 
   function onCompleted (queue: string, job: Job, result: unknown) {
     jobsCompleted.inc({ queue, type: job.name })

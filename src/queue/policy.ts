@@ -53,5 +53,8 @@ export interface StripeEventJob {
   receivedAt: number
 }
 
-/** Email jobs name an outbox row only: addresses and contents stay in Postgres. */
-export interface EmailJob { outboxId: number }
+/**
+ * Email jobs name an outbox row only: addresses and contents stay in Postgres. `key` is the row's
+ * random job key (absent on jobs queued before rows had one).
+ */
+export interface EmailJob { outboxId: number, key?: string }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { Worker, type Processor, type WorkerOptions } from 'bullmq'
 import type { Logger } from 'pino'
+import { errorLine } from '../db/errors.js'
 import type { Deps } from '../deps.js'
 import { createRedis } from './connections.js'
 import { QUEUES, type QueueName } from './policy.js'
@@ -58,7 +59,7 @@ export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Log
       maxStalledCount: MAX_STALLED_COUNT
     }
     const worker = new Worker(name, processor, opts)
-    worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'))
+    worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: errorLine(err) }, 'job failed'))
     worker.on('error', err => log.error({ queue: name, err: err.message }, 'worker error'))
     workers.push(worker)
   }

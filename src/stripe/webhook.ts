@@ -2,9 +2,19 @@ import Stripe from 'stripe'
 import type { StripeEventJob } from '../queue/policy.js'
 
 export class WebhookVerificationError extends Error {
-  constructor (readonly code: 'missing_signature' | 'invalid_signature' | 'invalid_payload', message: string) {
+  /**
+   * `message` is for the sender (Stripe shows it in the Dashboard); `reason` is for the operator's log:
+   * what probably went wrong, never the signature or the secret.
+   */
+  constructor (readonly code: 'missing_signature' | 'invalid_signature' | 'invalid_payload', message: string, readonly reason = message) {
     super(message)
   }
+}
+
+/** Seconds since the header's `t=`, for the log of a stale signature. */
+function signedAgo (header: string): number | null {
+  const t = /(?:^|,)\s*t=(\d+)/.exec(header)?.[1]
+  return t ? Math.round(Date.now() / 1000 - Number(t)) : null
 }
 
 // Only the signing helpers are needed, so no API key is involved here.
@@ -19,21 +29,25 @@ export function verifyStripeEvent (raw: Buffer, header: string | undefined, secr
   // The SDK turns bytes into text before signing them (and again before parsing, per secret tried):
   // decoding once here gives it the same text and spares the copies.
   const payload = raw.toString('utf8')
-  let lastError: unknown
+  // The SDK checks the timestamp only once a signature matched: one such refusal means a stale delivery.
+  const reasons: string[] = []
   for (const secret of secrets) {
     try {
       // constructEvent verifies the HMAC first and parses JSON only on a match.
       return webhooks.constructEvent(payload, header, secret, toleranceSeconds)
     } catch (err) {
-      if (err instanceof Stripe.errors.StripeSignatureVerificationError) { lastError = err; continue }
+      if (err instanceof Stripe.errors.StripeSignatureVerificationError) { reasons.push(err.message); continue }
       throw new WebhookVerificationError('invalid_payload', 'Body is signed but is not a JSON Stripe event')
     }
   }
-  const reason = (lastError as Error | undefined)?.message ?? ''
-  const stale = /timestamp outside the tolerance/i.test(reason)
-  throw new WebhookVerificationError('invalid_signature', stale
-    ? 'Signature timestamp is outside the tolerance window'
-    : 'No signature matches any configured webhook secret')
+  if (reasons.some(r => /timestamp outside the tolerance/i.test(r))) {
+    throw new WebhookVerificationError('invalid_signature', 'Signature timestamp is outside the tolerance window', `signed ${signedAgo(header)} s ago, more than WEBHOOK_TOLERANCE_SECONDS (${toleranceSeconds}) allows: a clock off, or a delivery replayed`)
+  }
+  if (reasons.some(r => /unable to extract timestamp and signatures/i.test(r))) {
+    throw new WebhookVerificationError('invalid_signature', 'No signature matches any configured webhook secret', 'the Stripe-Signature header is not in Stripe\'s t=…,v1=… form')
+  }
+  throw new WebhookVerificationError('invalid_signature', 'No signature matches any configured webhook secret',
+    `signed with none of the ${secrets.length} secret(s) in STRIPE_WEBHOOK_SECRET: it holds another endpoint's secret, or the body changed on the way (a proxy re-encoding JSON)`)
 }
 
 /** Personal data that the worker never needs from the event itself (it reads customers.email). */

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { loadConfig, ConfigError } from '../../src/config/index.js'
+import { DEMO_VALUES, EXAMPLE_PLACEHOLDERS } from '../../src/config/placeholders.js'
 import { configSpec } from '../../src/config/spec.js'
 
 const valid = {
@@ -54,6 +55,33 @@ t.test('each missing or malformed value is refused, naming the variable', async 
   }
 })
 
+t.test('every problem is reported at once, one line each', async t => {
+  const err = (() => { try { loadConfig({ PORT: 'eighty', APP_URL: 'nope' }, '') } catch (e) { return e as ConfigError } })()!
+  t.type(err, ConfigError)
+  t.same(err.problems.map(p => p.variable), ['PORT', 'DATABASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'API_KEYS', 'ADMIN_TOKEN', 'APP_URL', 'SMTP_URL', 'MAIL_FROM'])
+  t.same(err.problems.filter(p => p.missing).length, 7, 'seven missing, two malformed')
+  const lines = err.message.split('\n')
+  t.equal(lines[0], 'Invalid configuration, 9 problems:')
+  t.match(lines[1], /^ {2}PORT must be a whole number/)
+  t.equal(lines.length, 10)
+})
+
+t.test('placeholders and the demo\'s published values are refused against real Stripe, accepted with the emulator', async t => {
+  for (const [name, value] of [...Object.entries(EXAMPLE_PLACEHOLDERS), ...Object.entries(DEMO_VALUES)]) {
+    const env = { ...valid, [name]: name === 'API_KEYS' ? `${valid.API_KEYS},${value}` : value }
+    t.throws(() => loadConfig(env, ''), new RegExp(`${name} is (\\.env\\.example's placeholder|the offline demo's published value)`), `${name}=${value} with real Stripe`)
+    t.doesNotThrow(() => loadConfig({ ...env, STRIPE_API_BASE: 'http://127.0.0.1:12111' }, ''), `${name}=${value} with the emulator`)
+  }
+  t.throws(() => loadConfig({ ...valid, ...DEMO_VALUES, STRIPE_API_BASE: 'https://api.stripe.com' }, ''), /4 problems/, 'api.stripe.com is real Stripe')
+})
+
+t.test('.env.example and docker compose hold exactly the values that are guarded', async t => {
+  const example = readFileSync('.env.example', 'utf8')
+  for (const [name, value] of Object.entries(EXAMPLE_PLACEHOLDERS)) t.match(example, `\n${name}=${value}\n`, name)
+  const compose = readFileSync('docker-compose.yml', 'utf8')
+  for (const [name, value] of Object.entries(DEMO_VALUES)) t.match(compose, `${name}: \${${name}:-${value}}`, name)
+})
+
 t.test('.env file is read and the environment wins over it', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'tg-env-'))
   const file = join(dir, '.env')
@@ -73,6 +101,17 @@ t.test('a process started with a bad value stops with one line naming it', async
     t.match(res.stderr.trim(), /^Invalid configuration: PORT must be a whole number/, entry)
     t.equal(res.stderr.trim().split('\n').length, 1, `${entry}: one line`)
   }
+})
+
+t.test('a process started with nothing configured lists every problem and says where to start', async t => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tg-noenv-'))
+  const res = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), new URL('../../src/server.ts', import.meta.url).pathname], {
+    env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 30_000, cwd
+  })
+  t.equal(res.status, 1)
+  t.match(res.stderr, /^Invalid configuration, 8 problems:\n {2}DATABASE_URL is required/)
+  t.match(res.stderr, /\n {2}MAIL_FROM is required/)
+  t.match(res.stderr, `No .env in ${cwd}: start from the example with \`cp .env.example .env\``)
 })
 
 t.test('.env.example documents every variable', async t => {

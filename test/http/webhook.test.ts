@@ -76,6 +76,26 @@ t.test('webhook ingestion', async t => {
     t.notOk(await queue.getJob(event.id))
   })
 
+  t.test('a refused signature is logged at warn with the reason, never the signature', async t => {
+    const body = JSON.stringify(makeEvent())
+    const refusals = () => logs.map(l => JSON.parse(l)).filter(l => /^webhook refused/.test(l.msg))
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ 'stripe-signature': signBody(body, 'whsec_wrong_secret_123456') }, /^webhook refused: signed with none of the 2 secret\(s\) in STRIPE_WEBHOOK_SECRET/],
+      [{ 'stripe-signature': signBody(body, WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 400) }, /^webhook refused: signed 4\d\d s ago, more than WEBHOOK_TOLERANCE_SECONDS \(300\)/],
+      [{ 'stripe-signature': 'garbage' }, /^webhook refused: the Stripe-Signature header is not in Stripe's t=…,v1=… form/],
+      [{}, /^webhook refused: Stripe-Signature header is missing/]
+    ]
+    for (const [headers, reason] of cases) {
+      const before = refusals().length
+      await post(body, headers)
+      const logged = refusals().slice(before)
+      t.equal(logged.length, 1)
+      t.match(logged[0], { level: 40, msg: reason })
+      const signature = headers['stripe-signature']?.split('v1=')[1]
+      if (signature) t.notMatch(JSON.stringify(logged[0]), signature, 'no signature in the line')
+    }
+  })
+
   t.test('logs of webhook requests carry no signature, key or email', async t => {
     const event = makeEvent('invoice.payment_failed', { id: 'in_1', object: 'invoice', customer_email: 'secret.person@example.com' })
     const body = JSON.stringify(event)

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { UnrecoverableError, type Job } from 'bullmq'
 import { eq } from 'drizzle-orm'
@@ -38,9 +39,21 @@ t.test('an outbox row is sent once over SMTP and marked sent', async t => {
   t.same(await process(fakeJob(row.id)), { outcome: 'skipped' }, 'a second run sends nothing')
   t.equal(mail.messages.length, 1)
   t.match(mail.messages[0], { To: ['ada@example.test'], Subject: 'Your payment did not go through', Text: /\$29\.00/, HTML: /<p>We could not collect \$29\.00/ })
-  t.equal(mail.messages[0]!.MessageID, `<outbox-${row.id}@example.test>`, 'a Message-ID stable per outbox row')
+  t.equal(mail.messages[0]!.MessageID, `<${row.eventId}.payment_failed@example.test>`, 'a Message-ID stable per event and template')
   t.match(await rowOf(row.id), { status: 'sent', attempts: 1, lastError: null })
   t.ok((await rowOf(row.id)).sentAt)
+})
+
+t.test("a job naming another database's row of the same id sends nothing", async t => {
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+  const { process, outbox, rowOf } = await setup(t, `smtp://127.0.0.1:${mail.smtpPort}`)
+  const row = await outbox()
+  const foreign = { data: { outboxId: row.id, key: randomUUID() }, attemptsMade: 0, opts: { attempts: 20 } } as unknown as Job<EmailJob>
+  t.same(await process(foreign), { outcome: 'skipped' })
+  t.equal(mail.messages.length, 0)
+  t.match(await rowOf(row.id), { status: 'pending', attempts: 0 })
+  t.same(await process({ ...foreign, data: { outboxId: row.id, key: row.jobKey } } as Job<EmailJob>), { outcome: 'sent' }, 'its own key sends it')
 })
 
 t.test('an SMTP outage retries; the last attempt gives up; a replay sends it', async t => {

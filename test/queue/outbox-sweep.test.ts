@@ -1,22 +1,29 @@
 import t from 'tap'
+import { Worker, type Job } from 'bullmq'
+import { Redis } from 'ioredis'
 import { eq } from 'drizzle-orm'
 import { pino } from 'pino'
 import { startMailCatcher } from '../../scripts/stack/mail-catcher.js'
 import { createDeps } from '../../src/deps.js'
 import { emailOutbox } from '../../src/db/schema.js'
 import { waitReady } from '../../src/queue/connections.js'
-import { OUTBOX_SWEEP_JOB, scheduleOutboxSweep } from '../../src/queue/processors/outbox-sweep.js'
+import { OUTBOX_SWEEP_JOB, queueOutboxSend, scheduleOutboxSweep } from '../../src/queue/processors/outbox-sweep.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
 
-t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
+/** A mail catcher, and deps on a database and prefix of their own sending to it. */
+async function setup (t: Tap.Test) {
   const mail = await startMailCatcher()
   t.teardown(() => mail.close())
   const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` })
   const deps = createDeps(config)
   t.teardown(() => deps.close())
   await waitReady(deps.redis)
-  const queue = deps.queues.email
+  return { mail, config, deps, queue: deps.queues.email }
+}
+
+t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
+  const { mail, config, deps, queue } = await setup(t)
   const insert = async (eventId: string, createdAt: Date) => (await deps.db.insert(emailOutbox).values({
     eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt,
     data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 1, next_payment_attempt: null, hosted_invoice_url: null }
@@ -49,6 +56,68 @@ t.test('a pending row whose send job was lost is queued again by the sweep and s
   t.match(mail.messages[0], { To: ['ada@example.test'], Subject: 'Your payment did not go through' })
   t.match(await rowOf(lost.id), { status: 'sent', attempts: 1 })
   t.match(await rowOf(fresh.id), { status: 'pending', attempts: 0 })
+  deps.mailer.close()
+})
+
+t.test('a database re-created under the same Redis: its rows reuse ids, and their email still goes out', async t => {
+  const mail = await startMailCatcher()
+  t.teardown(() => mail.close())
+  const prefix = createTestPrefix(t)
+  const run = async () => {
+    // Each run a new database (ids start at 1 again), the same Redis prefix: the finished jobs of
+    // the previous run are still there.
+    const deps = createDeps(testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: prefix, SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` }))
+    await waitReady(deps.redis)
+    const workers = startWorkers(deps, ['email'], pino({ level: 'silent' }))
+    const [row] = await deps.db.insert(emailOutbox).values({ eventId: `evt_run_${mail.messages.length}`, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', data: {} }).returning()
+    await queueOutboxSend(deps.queues.email, { id: row!.id, key: row!.jobKey })
+    await waitFor(async () => (await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, row!.id)))[0]!.status === 'sent', `run ${row!.eventId}: the row sent`, 10_000)
+    await workers.close()
+    deps.mailer.close()
+    await deps.close()
+    return row!.id
+  }
+  t.same([await run(), await run()], [1, 1], 'both runs wrote row 1')
+  t.same(mail.messages.map(m => m.MessageID), ['<evt_run_0.payment_failed@example.test>', '<evt_run_1.payment_failed@example.test>'], 'two emails, each with its own Message-ID')
+})
+
+t.test('the sweep repairs a pending row whose job finished: completed (a restored database) is sent again, failed marks the row', async t => {
+  const { mail, config, deps, queue } = await setup(t)
+  const old = new Date(Date.now() - 5 * 60_000)
+  const insert = async (eventId: string) => (await deps.db.insert(emailOutbox).values({ eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt: old, data: {} }).returning())[0]!
+  const rowOf = async (id: number) => (await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, id)))[0]!
+  const restored = await insert('evt_restored')
+  const deadLetter = await insert('evt_dead_letter')
+  // What Redis holds after the backup was taken: the first row's job completed (the row was marked
+  // sent, in the database that was then replaced), the second row's job failed for good.
+  const settle = async (ref: { id: number, jobKey: string }, finish: (job: Job, token: string) => Promise<unknown>) => {
+    await queueOutboxSend(queue, { id: ref.id, key: ref.jobKey })
+    const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
+    const worker = new Worker(queue.name, null, { connection, prefix: config.QUEUE_PREFIX })
+    try {
+      await finish((await worker.getNextJob('t'))!, 't')
+    } finally {
+      await worker.close()
+      connection.disconnect()
+    }
+  }
+  await settle(restored, (job, token) => job.moveToCompleted({ outcome: 'sent' }, token, false))
+  await settle(deadLetter, async (job, token) => {
+    job.discard()
+    await job.moveToFailed(new Error('job stalled more than allowable limit'), token, false)
+  })
+
+  const workers = startWorkers(deps, ['email'], pino({ level: 'silent' }))
+  t.teardown(() => workers.close())
+  const sweep = await queue.add(OUTBOX_SWEEP_JOB, {}, { jobId: 'sweep-1' })
+  const result = await waitFor(async () => {
+    const j = await queue.getJob(sweep.id!)
+    return j && await j.isCompleted() ? j.returnvalue : null
+  }, 'sweep finished')
+  t.same(result, { queued: [], requeued: [restored.id], failed: [deadLetter.id] })
+  await waitFor(async () => (await rowOf(restored.id)).status === 'sent', 'the restored row sent')
+  t.same(mail.messages.map(m => m.MessageID), ['<evt_restored.payment_failed@example.test>'])
+  t.match(await rowOf(deadLetter.id), { status: 'failed', lastError: 'send job failed: job stalled more than allowable limit', attempts: 0 })
   deps.mailer.close()
 })
 

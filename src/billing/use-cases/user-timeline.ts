@@ -1,11 +1,15 @@
+import type { Catalogue } from '../plans.js'
 import type { Db } from '../../db/client.js'
 import { userHistory } from '../../db/events-repo.js'
 import { AppError } from '../../errors.js'
-
-type Obj = Record<string, any>
+import { summarizeEvent } from '../event-summary.js'
 
 export interface TimelineEntry {
+  /** Stripe time where the entry has one (an event's `created`; an email's event's), else host time. */
   at: string
+  clock: 'stripe' | 'host'
+  /** When this host saw it: an event received, an email written to the outbox. */
+  host_at: string
   kind: 'event' | 'email'
   summary: string
   event_id: string | null
@@ -14,63 +18,51 @@ export interface TimelineEntry {
   detail: Record<string, unknown>
 }
 
-/** What an event said about the object it concerned: enough to read the story, no personal data. */
-function describe (type: string, payload: Obj): { summary: string, detail: Record<string, unknown> } {
-  const object: Obj = payload?.data?.object ?? {}
-  const previous: Obj = payload?.data?.previous_attributes ?? {}
-  const detail: Record<string, unknown> = { object_id: object.id ?? null }
-  for (const key of ['status', 'cancel_at_period_end', 'amount_due', 'amount_paid', 'attempt_count', 'billing_reason']) {
-    if (object[key] !== undefined) detail[key] = object[key]
-  }
-  const lookupKey = object.items?.data?.[0]?.price?.lookup_key
-  if (lookupKey) detail.price_lookup_key = lookupKey
-  const changed = Object.keys(previous)
-  if (changed.length) detail.changed = changed
-  if (previous.status !== undefined && object.status !== undefined) detail.status_change = `${previous.status} → ${object.status}`
-  const parts = [type]
-  if (detail.status_change) parts.push(`(${detail.status_change as string})`)
-  else if (object.status) parts.push(`(${object.status as string})`)
-  return { summary: parts.join(' '), detail }
-}
+const iso = (d: Date | null) => d?.toISOString() ?? null
 
 /**
- * A user's billing story for an operator, oldest first: each event Tollgate received about them
- * with its outcome and what it said, each lifecycle email, then the state the events left.
- * Events sort by Stripe's `created`, emails by the time the outbox row was written.
+ * A user's billing story for an operator, oldest first, on one clock: Stripe's, which a test clock or
+ * the emulator moves ahead of the host's, so an email sits right after the event that caused it rather
+ * than a month before it. Host times stand beside, for matching logs.
  */
-export async function userTimeline (db: Db, userId: string) {
+export async function userTimeline (db: Db, userId: string, catalogue?: Catalogue) {
   const h = await userHistory(db, userId)
   if (!h.customer && h.events.length === 0) throw new AppError(404, 'not_found', `Tollgate knows nothing about user ${userId}`)
-  const entries: Array<TimelineEntry & { sortKey: number }> = []
+  const entries: Array<TimelineEntry & { sortKey: [number, number, number] }> = []
   for (const e of h.events) {
-    const { summary, detail } = describe(e.type, e.payload as Obj)
-    const note = e.error ? `: ${e.error}` : ''
+    const { changes, detail } = summarizeEvent(e.type, e.payload as Record<string, any>, catalogue)
+    const summary = `${e.type}${changes.length ? `: ${changes.join('; ')}` : ''} — ${e.outcome}${e.error ? `: ${e.error}` : ''}`
     entries.push({
       at: new Date(e.created * 1000).toISOString(),
-      sortKey: e.created * 1000,
+      clock: 'stripe',
+      host_at: e.receivedAt.toISOString(),
+      sortKey: [e.created * 1000, 0, e.receivedAt.getTime()],
       kind: 'event',
-      summary: `${summary} — ${e.outcome}${note}`,
+      summary,
       event_id: e.eventId,
       type: e.type,
       outcome: e.outcome,
-      detail: { ...detail, received_at: e.receivedAt.toISOString(), processed_at: e.processedAt?.toISOString() ?? null, error: e.error, user_id: e.userId }
+      detail: { ...detail, processed_at: iso(e.processedAt), error: e.error, user_id: e.userId }
     })
   }
   for (const m of h.emails) {
+    const stripeMs = m.eventCreated === null ? null : m.eventCreated * 1000
     entries.push({
-      at: m.createdAt.toISOString(),
-      sortKey: m.createdAt.getTime(),
+      at: new Date(stripeMs ?? m.createdAt.getTime()).toISOString(),
+      clock: stripeMs === null ? 'host' : 'stripe',
+      host_at: m.createdAt.toISOString(),
+      // After the event that caused it, however close the clocks.
+      sortKey: [stripeMs ?? m.createdAt.getTime(), 1, m.createdAt.getTime()],
       kind: 'email',
-      summary: `email ${m.template} — ${m.status}`,
+      summary: `email ${m.template}${m.eventType ? ` (for ${m.eventType})` : ''} — ${m.status}`,
       event_id: m.eventId,
       type: null,
       outcome: m.status,
-      detail: { template: m.template, attempts: m.attempts, sent_at: m.sentAt?.toISOString() ?? null, last_error: m.lastError }
+      detail: { template: m.template, attempts: m.attempts, sent_at: iso(m.sentAt), last_error: m.lastError }
     })
   }
   // Stable: events that share a second keep the order Postgres gave (received time).
-  entries.sort((a, b) => a.sortKey - b.sortKey)
-  const iso = (d: Date | null) => d?.toISOString() ?? null
+  entries.sort((a, b) => a.sortKey[0] - b.sortKey[0] || a.sortKey[1] - b.sortKey[1] || a.sortKey[2] - b.sortKey[2])
   return {
     user_id: userId,
     customer_id: h.customer?.stripeCustomerId ?? null,

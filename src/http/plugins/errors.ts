@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import Stripe from 'stripe'
+import { postgresCause } from '../../db/errors.js'
 import { AppError } from '../../errors.js'
 
 const codeByStatus: Record<number, string> = {
@@ -36,7 +37,8 @@ export default fp(async function errorsPlugin (app: FastifyInstance) {
     }
     const status = (err as FastifyError).statusCode ?? 500
     if (status >= 500) {
-      req.log.error({ err }, 'request failed')
+      // A Postgres cause (a missing database, say) leads the line instead of hiding behind drizzle's query text.
+      req.log.error({ err }, postgresCause(err) ?? 'request failed')
       return reply.code(status).send({ error: 'internal_error', message: 'Internal error' })
     }
     return reply.code(status).send({ error: codeByStatus[status] ?? 'bad_request', message: err.message })

@@ -54,7 +54,11 @@ export default async function webhookRoutes (app: FastifyInstance, opts: { deps:
     try {
       event = verifyStripeEvent(raw, req.headers['stripe-signature'] as string | undefined, config.STRIPE_WEBHOOK_SECRET, config.WEBHOOK_TOLERANCE_SECONDS)
     } catch (err) {
-      if (err instanceof WebhookVerificationError) throw new AppError(400, err.code, err.message)
+      if (err instanceof WebhookVerificationError) {
+        // warn: a wrong STRIPE_WEBHOOK_SECRET refuses every event until someone reads this line.
+        req.log.warn({ code: err.code }, `webhook refused: ${err.reason}`)
+        throw new AppError(400, err.code, err.message)
+      }
       throw err
     }
     if (typeof event.id !== 'string' || !/^evt_[A-Za-z0-9_]{1,255}$/.test(event.id) || typeof event.type !== 'string') {

@@ -1,15 +1,19 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { Deps } from '../../deps.js'
 import { faultPoint } from '../../fault-points.js'
-import { markAttemptFailed, markSent, startSending } from '../../db/outbox-repo.js'
+import { markAttemptFailed, markSent, startSending, type OutboxRow } from '../../db/outbox-repo.js'
 import { redactEmails } from '../../log-redaction.js'
 import { renderEmail, UnknownTemplateError } from '../../mail/templates.js'
 import type { EmailJob } from '../policy.js'
 
-/** One Message-ID per outbox row: a resend after a crash carries the same id, which mail systems deduplicate. */
-export function outboxMessageId (outboxId: number, mailFrom: string): string {
+/**
+ * One Message-ID per email Tollgate means to send: the Stripe event and the template, as the outbox
+ * is unique on them. A resend after a crash, or after a restored database applied the event again,
+ * carries the same id, which mail systems deduplicate; a new email never reuses an old one's.
+ */
+export function outboxMessageId (row: Pick<OutboxRow, 'eventId' | 'template'>, mailFrom: string): string {
   const domain = /@([^>\s]+)>?\s*$/.exec(mailFrom)?.[1] ?? 'tollgate.invalid'
-  return `<outbox-${outboxId}@${domain}>`
+  return `<${row.eventId}.${row.template}@${domain}>`
 }
 
 /** An SMTP 5xx answer (mailbox unknown, message refused) will not change on a retry; 4xx and network errors may. */
@@ -26,11 +30,11 @@ function isPermanent (err: unknown): boolean {
  */
 export function createEmailProcessor (deps: Pick<Deps, 'db' | 'mailer' | 'config'>) {
   return async function processEmail (job: Job<EmailJob>) {
-    const row = await startSending(deps.db, job.data.outboxId)
+    const row = await startSending(deps.db, job.data.outboxId, job.data.key)
     if (!row) return { outcome: 'skipped' }
     try {
       const mail = renderEmail(row.template, row.data, { appUrl: deps.config.APP_URL })
-      await deps.mailer.send({ to: row.to, messageId: outboxMessageId(row.id, deps.config.MAIL_FROM), ...mail })
+      await deps.mailer.send({ to: row.to, messageId: outboxMessageId(row, deps.config.MAIL_FROM), ...mail })
     } catch (err) {
       const permanent = isPermanent(err)
       // SMTP replies quote the recipient ("550 <ada@…>: unknown user"); the error travels on to the

@@ -1,5 +1,5 @@
 import type { Job, Processor, Queue } from 'bullmq'
-import { pendingBefore } from '../../db/outbox-repo.js'
+import { markAttemptFailed, pendingBefore, type OutboxRef } from '../../db/outbox-repo.js'
 import type { Deps } from '../../deps.js'
 import { scheduleEvery } from '../schedule.js'
 import type { EmailJob } from '../policy.js'
@@ -16,18 +16,53 @@ export const OUTBOX_SWEEP_JOB = 'outbox-sweep'
 const SWEEP_AGE_MS = 2 * 60_000
 const SWEEP_LIMIT = 1000
 
-/** The one way an outbox row is queued: jobId `outbox-<id>` lets BullMQ drop a job that already exists. */
-export async function queueOutboxSend (queue: Queue, outboxId: number): Promise<void> {
-  const data: EmailJob = { outboxId }
-  await queue.add('send', data, { jobId: `outbox-${outboxId}` })
+/** The row's id for people reading the queue, its random key so that no other row's job ever has this id. */
+export const outboxJobId = (ref: OutboxRef) => `outbox-${ref.id}-${ref.key}`
+
+/** The one way an outbox row is queued: BullMQ drops a job whose id already exists. */
+export async function queueOutboxSend (queue: Queue, ref: OutboxRef): Promise<void> {
+  const data: EmailJob = { outboxId: ref.id, key: ref.key }
+  await queue.add('send', data, { jobId: outboxJobId(ref) })
+}
+
+export interface SweepResult {
+  /** Rows whose job was gone (Redis lost it): queued. */
+  queued: number[]
+  /**
+   * Rows whose job had completed although the row is still pending: the database was restored
+   * from a backup taken before the send was recorded. Queued again; the mail goes out once more
+   * with its Message-ID (at least once).
+   */
+  requeued: number[]
+  /** Rows whose job is in the failed set: marked failed, so the row says what the dead-letter queue says. */
+  failed: number[]
+}
+
+/** One pending row: left alone while its job waits or runs, queued when the job is gone or done. */
+async function sweepRow (deps: Pick<Deps, 'db' | 'queues'>, ref: OutboxRef, result: SweepResult): Promise<void> {
+  const queue = deps.queues.email
+  const job = await queue.getJob(outboxJobId(ref))
+  const state = job ? await job.getState() : 'unknown'
+  if (state === 'completed') {
+    // A concurrent sweep may have removed or re-added it already: either way a job is queued below.
+    await job!.remove().catch(() => {})
+    await queueOutboxSend(queue, ref)
+    result.requeued.push(ref.id)
+  } else if (state === 'failed') {
+    await markAttemptFailed(deps.db, ref.id, `send job failed: ${job!.failedReason}`, true)
+    result.failed.push(ref.id)
+  } else if (state === 'unknown') {
+    await queueOutboxSend(queue, ref)
+    result.queued.push(ref.id)
+  }
 }
 
 export function withOutboxSweep (deps: Pick<Deps, 'db' | 'queues'>, sendEmail: Processor): Processor {
   return async (job: Job, token?: string) => {
     if (job.name !== OUTBOX_SWEEP_JOB) return sendEmail(job, token)
-    const ids = await pendingBefore(deps.db, new Date(Date.now() - SWEEP_AGE_MS), SWEEP_LIMIT)
-    for (const id of ids) await queueOutboxSend(deps.queues.email, id)
-    return { queued: ids }
+    const result: SweepResult = { queued: [], requeued: [], failed: [] }
+    for (const ref of await pendingBefore(deps.db, new Date(Date.now() - SWEEP_AGE_MS), SWEEP_LIMIT)) await sweepRow(deps, ref, result)
+    return result
   }
 }
 

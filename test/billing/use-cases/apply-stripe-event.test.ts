@@ -2,6 +2,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { entitlementsCacheKey } from '../../../src/billing/use-cases/read-entitlements.js'
 import { checkoutSessions, customers, emailOutbox, entitlements, stripeEvents, subscriptions } from '../../../src/db/schema.js'
+import { outboxJobId } from '../../../src/queue/processors/outbox-sweep.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
 import { lifecycleEnv } from './lifecycle-helpers.js'
 
@@ -56,7 +57,7 @@ t.test('a subscription lives through checkout, upgrade, failed renewal, grace pe
   let mails = await deps.db.select().from(emailOutbox)
   t.equal(mails.length, 1, 'one email for the failed attempt')
   t.match(mails[0], { template: 'payment_failed', to: 'ada@example.test', userId: 'u_ada', status: 'pending', data: { invoice_id: failed.id, attempt_count: 1 } })
-  t.equal((await deps.queues.email.getJob(`outbox-${mails[0]!.id}`))?.data.outboxId, mails[0]!.id, 'a send job names the outbox row')
+  t.same((await deps.queues.email.getJob(outboxJobId({ id: mails[0]!.id, key: mails[0]!.jobKey })))?.data, { outboxId: mails[0]!.id, key: mails[0]!.jobKey }, 'a send job names the outbox row and its key')
   t.match((await deps.db.select().from(customers))[0], { email: 'ada@example.test' }, 'the address read from Stripe is kept')
 
   await em.control('clock/advance', { seconds: 20 * DAY })

@@ -40,7 +40,7 @@ export async function snapshot (deps: Deps) {
     subscriptions: strip(await db.select().from(subscriptions).orderBy(asc(subscriptions.stripeSubscriptionId)), 'updatedAt', 'stripeTime'),
     entitlements: strip(await db.select().from(entitlements).orderBy(asc(entitlements.userId)), 'updatedAt'),
     checkoutSessions: strip(await db.select().from(checkoutSessions).orderBy(asc(checkoutSessions.sessionId)), 'createdAt'),
-    emails: strip(await db.select().from(emailOutbox).orderBy(asc(emailOutbox.eventId), asc(emailOutbox.template)), 'id', 'createdAt'),
+    emails: strip(await db.select().from(emailOutbox).orderBy(asc(emailOutbox.eventId), asc(emailOutbox.template)), 'id', 'jobKey', 'createdAt'),
     events: strip(await db.select().from(stripeEvents).orderBy(asc(stripeEvents.eventId)), 'receivedAt', 'processedAt')
   }
 }

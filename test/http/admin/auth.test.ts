@@ -27,6 +27,8 @@ t.test('admin routes and the queue dashboard need the admin token', async t => {
   t.equal(page.statusCode, 200, 'dashboard page loads with basic auth')
   t.match(page.headers['content-type'], /text\/html/)
   t.match(page.body, /Tollgate queues|bull/i)
+  t.notMatch(page.body, /fonts\.googleapis|fonts\.gstatic/, 'the page loads no font from Google')
+  t.match(page.body, /static\/css\/main\.[0-9a-f]+\.css/, "and keeps bull-board's own stylesheet")
   const api = await get('/admin/queues/api/queues', basic('ops', ADMIN_TOKEN))
   t.equal(api.statusCode, 200, "the dashboard's own api answers")
   t.same(api.json().queues.map((q: { name: string }) => q.name).sort(), ['email', 'prices', 'stripe-events'])

@@ -20,5 +20,16 @@ export default async function queueDashboard (app: FastifyInstance, { deps }: { 
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: 'Tollgate queues' } }
   })
-  await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH })
+  await app.register(async scope => {
+    // bull-board's page asks Google Fonts for IBM Plex: offline (or behind a strict egress policy)
+    // that request hangs or fails, and it tells Google who opens the dashboard. Without the link the
+    // page falls back to the browser's sans-serif and monospace fonts.
+    scope.addHook('onSend', async (_req, reply, payload) => {
+      if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload
+      return payload.replace(GOOGLE_FONTS_LINK, '')
+    })
+    await scope.register(serverAdapter.registerPlugin())
+  }, { prefix: DASHBOARD_PATH })
 }
+
+const GOOGLE_FONTS_LINK = /<link[^>]+href="https:\/\/fonts\.(?:googleapis|gstatic)\.com[^>]*>\s*/g

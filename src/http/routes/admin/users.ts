@@ -36,5 +36,5 @@ export default async function adminUserRoutes (base: FastifyInstance, { deps }: 
       params: Type.Object({ user_id: UserId }),
       response: { 200: Timeline, 401: ErrorBody, 404: ErrorBody }
     }
-  }, async req => await userTimeline(deps.db, req.params.user_id))
+  }, async req => await userTimeline(deps.db, req.params.user_id, deps.catalogue))
 }
