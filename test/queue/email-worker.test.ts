@@ -10,7 +10,7 @@ import { createDeps } from '../../src/deps.js'
 import { emailOutbox } from '../../src/db/schema.js'
 import { loggerOptions } from '../../src/logger.js'
 import { createEmailProcessor } from '../../src/queue/processors/email.js'
-import { queueOutboxSend } from '../../src/queue/processors/outbox-sweep.js'
+import { outboxJobId, queueOutboxSend } from '../../src/queue/processors/outbox-sweep.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import type { EmailJob } from '../../src/queue/policy.js'
 import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
@@ -104,10 +104,11 @@ t.test('an SMTP server rejecting the recipient by address: the address stays out
   t.teardown(() => workers.close())
 
   const row = await outbox()
-  await queueOutboxSend(deps.queues.email, row.id)
+  const ref = { id: row.id, key: row.jobKey }
+  await queueOutboxSend(deps.queues.email, ref)
   // Read the job only once it is failed: a copy fetched a moment earlier lacks failedReason.
-  await waitFor(async () => await deps.queues.email.getJobState(`outbox-${row.id}`) === 'failed', 'the send job in the failed set')
-  const job = await deps.queues.email.getJob(`outbox-${row.id}`)
+  await waitFor(async () => await deps.queues.email.getJobState(outboxJobId(ref)) === 'failed', 'the send job in the failed set')
+  const job = await deps.queues.email.getJob(outboxJobId(ref))
   await waitFor(() => logs.some(l => l.includes('job failed')), 'the failure logged')
 
   t.match(job!.failedReason, /550 5\.1\.1 <\[redacted\]>: Recipient address rejected/, 'the SMTP reply is kept, the address is not')
