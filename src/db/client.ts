@@ -4,6 +4,9 @@ import * as schema from './schema.js'
 
 export type Db = ReturnType<typeof createDb>['db']
 
+/** A transaction handle: a function taking one runs inside its caller's transaction. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
 export interface DbOptions {
   /** Pool size per process; workers need about their concurrency, the api a handful. */
   max?: number

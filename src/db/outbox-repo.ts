@@ -1,5 +1,6 @@
-import { and, asc, eq, lt, ne, sql } from 'drizzle-orm'
-import type { Db } from './client.js'
+import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm'
+import type { EmailWrite } from '../billing/apply-plan.js'
+import type { Db, Tx } from './client.js'
 import { emailOutbox } from './schema.js'
 
 export type OutboxRow = typeof emailOutbox.$inferSelect
@@ -24,5 +25,22 @@ export async function markAttemptFailed (db: Db, id: number, error: string, give
 export async function pendingBefore (db: Db, cutoff: Date, limit: number): Promise<number[]> {
   const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
     .where(and(eq(emailOutbox.status, 'pending'), lt(emailOutbox.createdAt, cutoff))).orderBy(asc(emailOutbox.id)).limit(limit)
+  return rows.map(r => r.id)
+}
+
+/** One row per (event, template): a redelivered event never queues a second email. Returns new row ids. */
+export async function queueEmails (tx: Tx, emails: EmailWrite[]): Promise<number[]> {
+  if (emails.length === 0) return []
+  const rows = await tx.insert(emailOutbox)
+    .values(emails.map(e => ({ eventId: e.eventId, template: e.intent.template, userId: e.userId, to: e.to, data: e.intent.data })))
+    .onConflictDoNothing().returning({ id: emailOutbox.id })
+  return rows.map(r => r.id)
+}
+
+/** Outbox rows of these events still waiting for a send job: every run re-queues them (jobId dedupes). */
+export async function pendingEmailsOf (db: Db, eventIds: string[]): Promise<number[]> {
+  if (eventIds.length === 0) return []
+  const rows = await db.select({ id: emailOutbox.id }).from(emailOutbox)
+    .where(and(inArray(emailOutbox.eventId, eventIds), eq(emailOutbox.status, 'pending')))
   return rows.map(r => r.id)
 }

@@ -5,9 +5,22 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 
 export const customers = pgTable('customers', {
   userId: text('user_id').primaryKey(),
+  /** Unique: creating a customer binds it with Stripe's idempotency key and this constraint, no lock. */
   stripeCustomerId: text('stripe_customer_id').unique(),
   email: text('email'),
+  /** The Stripe test clock the customer lives on: that user's access is decided in its time. */
+  testClockId: text('test_clock_id'),
+  /** Stripe time (seconds) the email is as of: an older `customer.updated` never overwrites a newer one. */
+  stripeTime: bigint('stripe_time', { mode: 'number' }),
   createdAt: createdAt()
+}, t => [index('customers_test_clock_idx').on(t.testClockId).where(sql`test_clock_id is not null`)])
+
+/** Stripe test clocks Tollgate's customers live on, with the time each stands at. */
+export const testClocks = pgTable('test_clocks', {
+  id: text('id').primaryKey(),
+  /** Only grows: a test clock only moves forward. */
+  frozenTime: bigint('frozen_time', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 })
 
 export const subscriptions = pgTable('subscriptions', {
@@ -88,6 +101,7 @@ export const checkoutSessions = pgTable('checkout_sessions', {
   sessionId: text('session_id').primaryKey(),
   userId: text('user_id').notNull(),
   planId: text('plan_id').notNull(),
+  /** `open`, then `payment_pending` (an asynchronous payment), `complete` or `payment_failed`. */
   status: text('status').notNull(),
   stripeSubscriptionId: text('stripe_subscription_id'),
   createdAt: createdAt(),

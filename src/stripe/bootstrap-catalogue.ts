@@ -1,5 +1,5 @@
 import Stripe from 'stripe'
-import type { Catalogue, Plan } from '../billing/plans.js'
+import { productIdOf, type Catalogue, type Plan } from '../billing/plans.js'
 
 export interface BootstrapAction {
   plan: string
@@ -7,9 +7,6 @@ export interface BootstrapAction {
   price: 'created' | 'replaced' | 'unchanged'
   price_id: string
 }
-
-/** Products get ids of their own so a second run finds them without a search. */
-export const productIdOf = (plan: Plan) => `tollgate_${plan.id}`
 
 async function upsertProduct (stripe: Stripe, plan: Plan): Promise<BootstrapAction['product']> {
   const id = productIdOf(plan)

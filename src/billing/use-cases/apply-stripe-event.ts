@@ -1,272 +1,238 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
-import type { Db } from '../../db/client.js'
-import {
-  bindCustomers, claimEvents, completeCheckoutSessions, emailsOf, eventUsersOf, knownUsersOf, lockKeys, noteEvents, tryLockKeys,
-  pendingEmailsOf, queueEmails, saveEntitlements, saveSubscriptions, subscriptionRow, subscriptionRowsOf,
-  type CheckoutCompletion, type EmailWrite, type SubscriptionRow, type Tx
-} from '../../db/lifecycle-repo.js'
+import type { Db, Tx } from '../../db/client.js'
+import { writeApplied } from '../../db/apply-writes.js'
+import { customersAround } from '../../db/customers-repo.js'
+import { claimEvents, eventUsersOf, settledEventIds, type EventOutcome } from '../../db/event-claims-repo.js'
+import { lockKeys, tryLockKeys } from '../../db/locks.js'
+import { pendingEmailsOf } from '../../db/outbox-repo.js'
+import { subscriptionsAround } from '../../db/subscriptions-repo.js'
 import { faultPoint } from '../../fault-points.js'
-import type { StripeEventJob } from '../../queue/policy.js'
-import { queueOutboxSend } from '../../queue/processors/outbox-sweep.js'
-import type { Queues } from '../../queue/queues.js'
+import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-reads.js'
+import { STRIPE_API_VERSION } from '../../stripe/client.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
-import { currentSubscription, decideAccess, type SubscriptionState } from '../access.js'
-import { decideEvent, type EventDecision, type SubscriptionDecision } from '../lifecycle.js'
-import type { Catalogue, Plan } from '../plans.js'
-import { invalidateEntitlementsOf } from './read-entitlements.js'
+import { noReads, planApply, UnappliableEventError, type ApplyResult, type PlanItem, type Stored, type StripeReads } from '../apply-plan.js'
+import { decideEvent } from '../lifecycle.js'
+import type { Catalogue } from '../plans.js'
+import type { StripeEventJob } from '../stripe-event.js'
+
+export { UnappliableEventError, type ApplyResult } from '../apply-plan.js'
+
+/** Work that follows a commit, through whatever carries it (Redis, queues); each step is safe to repeat. */
+export interface AfterCommit {
+  /** Their cached entitlements are stale. */
+  entitlementsChanged: (userIds: string[]) => Promise<void>
+  /** Outbox rows to send. */
+  emailsWritten: (outboxIds: number[]) => Promise<void>
+  /** Price or product events: the price cache needs a refresh. */
+  pricesChanged: (events: Array<{ id: string, type: string }>) => Promise<void>
+}
 
 export interface ApplyEventDeps {
   db: Db
   stripe: Stripe
   catalogue: Catalogue
-  queues: Pick<Queues, 'email' | 'prices'>
-  /** The entitlement read cache lives under this prefix in `redis`. */
-  redis: Redis
-  prefix: string
   graceDays: number
-}
-
-export interface ApplyResult {
-  outcome: 'applied' | 'ignored' | 'duplicate'
-  userId?: string
-  note?: string
+  afterCommit: AfterCommit
 }
 
 export type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
 
-/**
- * An event that cannot be applied until someone fixes its data in Stripe: retrying the same job
- * fails the same way, so it goes to the dead-letter queue and its claim stays open for a replay.
- */
-export class UnappliableEventError extends Error {
-  constructor (readonly code: string, message: string) {
-    super(message)
-    this.name = 'UnappliableEventError'
-  }
-}
-
-type Event = StripeEventJob['event']
-interface Item { job: StripeEventJob, event: Event, decision: EventDecision }
-interface SubItem extends Item { decision: SubscriptionDecision }
-
-interface Writes {
-  subscriptions: SubscriptionRow[]
-  checkouts: CheckoutCompletion[]
-  bindings: Array<{ userId: string, customerId: string, email?: string | null }>
-  entitlements: Array<{ userId: string, sub: SubscriptionRow, plan: Plan | undefined }>
-  emails: EmailWrite[]
-}
-
 /** Times a batch leaves a job out for a lock held elsewhere before the job waits for it. */
 const MAX_DEFERRALS = 2
+/** Times a batch reads again because the rows it decided from changed before it could write. */
+const MAX_ATTEMPTS = 5
+/** Rounds of Stripe reads one decision may ask for (users, then states, then addresses and clocks). */
+const MAX_READ_ROUNDS = 4
 
-const isSubscription = (i: Item): i is SubItem => i.decision.kind === 'subscription'
-const maxCreated = (items: Item[]) => items.reduce((m, i) => Math.max(m, i.event.created), -Infinity)
+interface Item extends PlanItem {
+  job: StripeEventJob
+  /** The event's object read again in the pinned API version, when the payload is in another one. */
+  reread: Record<string, unknown> | null
+}
+
+/** Another transaction changed the rows this batch decided from: read again. */
+class MovedOn extends Error {}
+
+const keysOf = (i: Item, users: Map<PlanItem, string>): string[] => {
+  const user = users.get(i)
+  if (i.decision.kind === 'subscription') return [`subscription:${i.decision.subscriptionId}`, `user:${user!}`]
+  return i.decision.kind === 'customer' && user ? [`user:${user}`] : []
+}
+
+/** The rows of `stored` that the locks on `keys` cover: what must not have moved between read and write. */
+function covered (stored: Stored, keys: Set<string>): string {
+  return JSON.stringify([
+    stored.subscriptions.filter(s => keys.has(`subscription:${s.id}`) || keys.has(`user:${s.userId}`)),
+    stored.customers.filter(c => keys.has(`user:${c.userId}`)),
+    stored.testClocks
+  ])
+}
 
 /**
  * Applies Stripe events exactly once each, in any order relative to one another, many in one
- * transaction (group commit: a worker hands over every event it holds at once).
+ * transaction (group commit: a worker hands over every event it holds at once). Four steps:
  *
- * Order, a stale-write guard on Stripe time: each subscription row keeps the `created` of the event
- * its state is as of (`stripe_time`). A `customer.subscription.*` event carries the whole subscription;
- * its snapshot is written when it is newer than the stored one and dropped when older. When the
- * guard cannot tell (two events of one subscription in the same second, the stored state as of the
- * same second, a `past_due` snapshot whose grace start needs the open invoice, an event that carries
- * no state for a subscription Tollgate has not stored, an operator's sync), the subscription is
- * re-read from Stripe: that is the truth now, as new as any event in hand. Everything runs under
- * transaction locks on the subscriptions and users concerned, taken in one global order, so of two
- * racing workers the one that decides later also writes later. Every permutation of a customer's
- * events ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
- *
- * Once: the claims in `stripe_events`, the subscriptions, entitlements and outbox rows commit in one
- * transaction. After commit, on every run (a duplicate included), the users' cached entitlements are
- * dropped and jobs for the email and price workers are queued (jobIds dedupe), so a crash between
- * commit and these steps is repaired by the job's retry.
+ * 1. Read, outside any transaction and lock: what Postgres holds about the batch, and from Stripe
+ *    what the decision asks for (a subscription's state, an address, a test clock's time; the whole
+ *    object again when the payload is in another API version than the pinned one).
+ * 2. Decide (src/billing/apply-plan.ts, pure): the rows to write.
+ * 3. Write, in one short transaction: take the locks of the subscriptions and users concerned (in
+ *    one global order), claim the events in `stripe_events`, read the rows again and decide again
+ *    from them. When the rows moved on since step 1 (another worker wrote them), nothing is written
+ *    and the batch starts over from step 1; otherwise the claims, states, entitlements and outbox
+ *    rows commit together.
+ * 4. After commit, on every run (a duplicate included): the users' cached entitlements are dropped
+ *    and email and price jobs are queued (jobIds dedupe), so a crash between commit and here is
+ *    repaired by the job's retry.
  *
  * A batch that fails as a whole (an event naming no user, Stripe refusing a read, a constraint)
- * is applied again one event at a time, so one bad event fails alone.
+ * is applied again one event at a time, so one bad event fails alone. Every permutation of a
+ * customer's events ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
  */
 export function createApplyStripeEvents (deps: ApplyEventDeps) {
-  async function retrieve (subscriptionId: string): Promise<Stripe.Subscription> {
-    return deps.stripe.subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice'] })
+  const stripeReads: StripeApplyReads = createStripeReads(deps.stripe)
+  const ctx = { catalogue: deps.catalogue, graceDays: deps.graceDays }
+
+  /**
+   * The event as Tollgate may read it. A payload in another API version than the pinned one is
+   * never read for what it means: the object it names is read again through the API, which answers
+   * in the pinned version, and stands in for it (as Stripe's state now, never as a snapshot).
+   */
+  async function understand (job: StripeEventJob): Promise<Item> {
+    const { event } = job
+    const foreign = event.api_version !== STRIPE_API_VERSION
+    let object = event.data.object
+    if (foreign && decideEvent(event).kind !== 'ignore') {
+      const read = await stripeReads.objectOf(object).catch((err: unknown) => {
+        throw new UnappliableEventError('foreign_version_unreadable', `Event ${event.id} is in API version ${String(event.api_version)}, not ${STRIPE_API_VERSION}, ` +
+          `and its ${String(object.object)} ${String(object.id)} could not be read again in ${STRIPE_API_VERSION}: ${(err as Error).message}`)
+      })
+      if (read) object = read
+    }
+    const decision = decideEvent({ ...event, data: { object } })
+    const snapshot = decision.kind === 'subscription' && decision.snapshot && !foreign
+      ? toSubscriptionState(decision.snapshot as unknown as Stripe.Subscription)
+      : null
+    return { job, event, decision: decision.kind === 'subscription' && foreign ? { ...decision, snapshot: null } : decision, snapshot, reread: foreign ? object : null }
   }
 
-  /** The user of each subscription: named by its events, bound earlier, or as Stripe's metadata says. */
-  async function usersOf (tx: Tx, items: SubItem[]): Promise<Map<string, string>> {
-    const users = new Map<string, string>()
-    // Stripe's own metadata first, the checkout's client_reference_id after it.
-    for (const i of [...items.filter(i => !i.decision.checkout), ...items.filter(i => i.decision.checkout)]) {
-      if (i.decision.userId && !users.has(i.decision.subscriptionId)) users.set(i.decision.subscriptionId, i.decision.userId)
+  /** What Postgres holds about the batch: the same query before and inside the transaction. */
+  async function readStored (db: Db | Tx, items: Item[], users: Set<string>): Promise<Stored> {
+    const named = (i: Item) => (i.decision.kind === 'subscription' || i.decision.kind === 'customer' ? i.decision : null)
+    const keys = {
+      subscriptionIds: [...new Set(items.flatMap(i => (i.decision.kind === 'subscription' ? [i.decision.subscriptionId] : [])))],
+      userIds: [...new Set([...users, ...items.flatMap(i => named(i)?.userId ?? [])])],
+      customerIds: [...new Set(items.flatMap(i => named(i)?.customerId ?? []))]
     }
-    const unnamed = items.filter(i => !users.has(i.decision.subscriptionId))
-    if (unnamed.length === 0) return users
-    const known = await knownUsersOf(tx, unnamed.map(i => i.decision.subscriptionId), unnamed.flatMap(i => i.decision.customerId ?? []))
-    for (const i of unnamed) {
-      const id = i.decision.subscriptionId
-      const userId = known.bySubscription.get(id) ?? (i.decision.customerId ? known.byCustomer.get(i.decision.customerId) : undefined)
-      if (userId && !users.has(id)) users.set(id, userId)
-    }
-    for (const i of unnamed) {
-      const id = i.decision.subscriptionId
-      if (users.has(id)) continue
-      const sub = await deps.stripe.subscriptions.retrieve(id)
-      const userId = sub.metadata?.user_id
-      if (!userId) {
-        throw new UnappliableEventError('subscription_without_user', `Subscription ${id} (customer ${String(i.decision.customerId)}) names no user: ` +
-          'it has no metadata.user_id and no checkout or earlier event bound it; set metadata.user_id on the subscription in Stripe, then replay this event')
-      }
-      users.set(id, userId)
-    }
-    return users
-  }
-
-  /** The state to write for one subscription, or null when its events hold nothing newer than the row. */
-  async function stateToWrite (items: SubItem[], row: SubscriptionRow | undefined): Promise<{ state: SubscriptionState, stripeTime: number } | null> {
-    const stored = row?.stripeTime ?? -Infinity
-    const synced = items.some(i => !i.decision.snapshot && i.event.type.startsWith('customer.subscription.'))
-    const snapshots = items.filter(i => i.decision.snapshot)
-    if (!synced && snapshots.length > 0) {
-      const newest = maxCreated(snapshots)
-      if (newest < stored) return null
-      const top = snapshots.filter(i => i.event.created === newest)
-      if (newest > stored && top.length === 1) {
-        const state = toSubscriptionState(top[0]!.decision.snapshot as unknown as Stripe.Subscription)
-        if (state.status !== 'past_due') return { state, stripeTime: newest }
-      }
-    } else if (!synced && row) {
-      return null
-    }
-    const sub = await retrieve(items[0]!.decision.subscriptionId)
-    return { state: toSubscriptionState(sub), stripeTime: Math.max(maxCreated(items), stored) }
+    const [subscriptions, { customers, testClocks }] = await Promise.all([subscriptionsAround(db, keys), customersAround(db, keys)])
+    return { subscriptions, customers, testClocks }
   }
 
   /**
-   * Decides what the claimed subscription events write; their subscriptions and users are locked
-   * already. Reads take one round trip (the rows and addresses); the writes it returns are issued
-   * together by the caller.
+   * Steps 1 and 2: reads until the decision needs none more. A user Stripe named (metadata) brings
+   * their other subscriptions along: the entitlement is decided from all of them.
    */
-  async function planSubscriptions (tx: Tx, items: SubItem[], userOf: Map<string, string>): Promise<{ results: Map<string, ApplyResult>, writes: Writes }> {
-    const results = new Map<string, ApplyResult>()
-    const writes: Writes = { subscriptions: [], checkouts: [], bindings: [], entitlements: [], emails: [] }
-    if (items.length === 0) return { results, writes }
-    const bySub = new Map<string, SubItem[]>()
-    for (const i of items) bySub.set(i.decision.subscriptionId, [...(bySub.get(i.decision.subscriptionId) ?? []), i])
-    const userIds = [...new Set(items.map(i => userOf.get(i.decision.subscriptionId)!))]
-
-    // The entitlement is derived from all of a user's subscriptions: read them under the users' locks.
-    const emailing = [...new Set(items.filter(i => i.decision.emails.length > 0).map(i => userOf.get(i.decision.subscriptionId)!))]
-    const [stored, addresses] = await Promise.all([subscriptionRowsOf(tx, userIds, [...bySub.keys()]), emailsOf(tx, emailing)])
-    const rows = new Map(stored.map(r => [r.stripeSubscriptionId, r]))
-    const now = new Date()
-    await Promise.all([...bySub].map(async ([subscriptionId, subItems]) => {
-      const next = await stateToWrite(subItems, rows.get(subscriptionId))
-      if (!next) return
-      const plan = deps.catalogue.byLookupKey(next.state.lookupKey)
-      const write = { ...next, userId: userOf.get(subscriptionId)!, planId: plan?.id ?? null, decision: decideAccess(next.state, deps.graceDays) }
-      const row = subscriptionRow(write, rows.get(subscriptionId), now)
-      rows.set(subscriptionId, row)
-      writes.subscriptions.push(row)
-    }))
-
-    writes.checkouts = items.flatMap(({ decision: d, event }) => (d.checkout
-      ? [{ sessionId: d.checkout.sessionId, userId: userOf.get(d.subscriptionId)!, planId: d.checkout.planId ?? rows.get(d.subscriptionId)?.planId ?? 'unknown', subscriptionId: d.subscriptionId, completedAt: event.created }]
-      : []))
-    for (const userId of userIds) {
-      const subs = [...rows.values()].filter(r => r.userId === userId).map(row => ({
-        id: row.stripeSubscriptionId, status: row.status, access: row.access, currentPeriodEnd: row.currentPeriodEnd ? row.currentPeriodEnd.getTime() / 1000 : null, row
-      }))
-      // None when the user's only subscription is stored under another user (its metadata changed).
-      const sub = currentSubscription(subs)?.row
-      if (!sub) continue
-      writes.bindings.push({ userId, customerId: sub.stripeCustomerId })
-      writes.entitlements.push({ userId, sub, plan: sub.planId ? deps.catalogue.byId(sub.planId) : undefined })
-    }
-
-    const fetched = new Map<string, string>()
-    for (const { event, decision } of items) {
-      const userId = userOf.get(decision.subscriptionId)!
-      let note: string | undefined
-      for (const intent of decision.emails) {
-        // Events carry no personal data (the api strips it): an address missing locally comes from Stripe once.
-        let to = addresses.get(userId)
-        if (!to) {
-          const customer = await deps.stripe.customers.retrieve(rows.get(decision.subscriptionId)!.stripeCustomerId)
-          to = (!customer.deleted && customer.email) || undefined
-          if (to) fetched.set(userId, to)
-        }
-        if (!to) { note = `no email address for ${intent.template}`; continue }
-        addresses.set(userId, to)
-        writes.emails.push({ eventId: event.id, userId, to, intent })
+  async function readAndDecide (items: Item[], reads: StripeReads) {
+    const users = new Set<string>()
+    const [settled, firstStored] = await Promise.all([settledEventIds(deps.db, items.map(i => i.event.id)), readStored(deps.db, items, users)])
+    let stored = firstStored
+    const pending = items.filter(i => !settled.has(i.event.id))
+    for (let round = 0; ; round++) {
+      const plan = planApply(pending, stored, reads, ctx)
+      const unseen = [...plan.users.values()].filter(u => !users.has(u) && !stored.customers.some(c => c.userId === u))
+      if (unseen.length > 0) {
+        for (const u of unseen) users.add(u)
+        stored = await readStored(deps.db, items, users)
+      } else if (plan.kind === 'write') {
+        return { stored, plan, users }
+      } else {
+        await stripeReads.fetch(plan.needs, reads)
       }
-      results.set(event.id, { outcome: 'applied', userId, ...(note && { note }) })
+      if (round >= MAX_READ_ROUNDS) throw new Error('applying the batch kept asking for more reads')
     }
-    for (const b of writes.bindings) b.email = fetched.get(b.userId) ?? null
-    return { results, writes }
   }
 
   /**
-   * One transaction for `jobs`; throws when any of them cannot be applied. A job whose subscription
-   * or user another transaction holds is left out (undefined) when `waitFor(job)` is false: the
-   * caller offers it again with the next batch instead of making the whole batch wait.
+   * One attempt at `items` (distinct events); throws when any of them cannot be applied, MovedOn
+   * when the rows moved on. A job whose subscription or user another transaction holds is left out
+   * (undefined) unless `mustWait(item)`: the caller offers it again with the next batch.
    */
-  async function applyTogether (jobs: StripeEventJob[], waitFor: (index: number) => boolean): Promise<Array<ApplyResult | undefined>> {
-    const items: Item[] = jobs.map(job => ({ job, event: job.event, decision: decideEvent(job.event) }))
-    const { ready, claimed, results, outboxIds } = await deps.db.transaction(async (tx) => {
-      const userOf = await usersOf(tx, items.filter(isSubscription))
-      const keysOf = (i: Item) => (isSubscription(i) ? [`subscription:${i.decision.subscriptionId}`, `user:${userOf.get(i.decision.subscriptionId)!}`] : [])
-      const waiting = items.filter((_, index) => waitFor(index))
-      await lockKeys(tx, waiting.flatMap(keysOf))
-      const held = new Set([...waiting.flatMap(keysOf), ...await tryLockKeys(tx, items.flatMap(keysOf))])
-      const ready = items.filter(i => keysOf(i).every(k => held.has(k)))
-
-      const claimedIds = await claimEvents(tx, ready.map(({ event, job, decision }) => ({
-        id: event.id,
-        type: event.type,
-        created: event.created,
-        receivedAt: new Date(job.receivedAt),
-        payload: event,
-        outcome: decision.kind === 'ignore' ? 'ignored' : 'applied',
-        userId: decision.kind === 'subscription' ? userOf.get(decision.subscriptionId)! : null,
-        note: decision.kind === 'ignore' ? decision.reason : null
-      })))
-      const seen = new Set<string>()
-      const claimed = ready.filter(i => claimedIds.has(i.event.id) && !seen.has(i.event.id) && seen.add(i.event.id))
-      const { results, writes } = await planSubscriptions(tx, claimed.filter(isSubscription), userOf)
-      for (const { event, decision } of claimed) {
-        if (decision.kind === 'ignore') results.set(event.id, { outcome: 'ignored', note: decision.reason })
-        if (decision.kind === 'refresh-prices') results.set(event.id, { outcome: 'applied' })
+  async function attempt (items: Item[], mustWait: (i: Item) => boolean, reads: StripeReads) {
+    const { stored, plan: first, users } = await readAndDecide(items, reads)
+    const outcome = await deps.db.transaction(async tx => {
+      const keys = (i: Item) => keysOf(i, first.users)
+      const waiting = items.filter(mustWait)
+      await lockKeys(tx, waiting.flatMap(keys))
+      const held = new Set([...waiting.flatMap(keys), ...await tryLockKeys(tx, items.flatMap(keys))])
+      const ready = items.filter(i => keys(i).every(k => held.has(k)))
+      const provisional = (i: Item): EventOutcome => {
+        const r = first.results.get(i.event.id)
+        return { id: i.event.id, outcome: r?.outcome === 'ignored' ? 'ignored' : 'applied', userId: r?.userId ?? null, note: r?.note ?? null }
       }
-      // One round trip for every write of the batch: they touch different rows, and the transaction
-      // commits all or none of them.
-      const [outboxIds] = await Promise.all([
-        queueEmails(tx, writes.emails),
-        saveSubscriptions(tx, writes.subscriptions),
-        completeCheckoutSessions(tx, writes.checkouts),
-        bindCustomers(tx, writes.bindings),
-        saveEntitlements(tx, writes.entitlements),
-        noteEvents(tx, claimed.flatMap(({ event, decision }) => {
-          const note = results.get(event.id)?.note
-          return decision.kind === 'subscription' && note ? [{ id: event.id, note }] : []
-        }))
+      const [claimedIds, fresh] = await Promise.all([
+        claimEvents(tx, ready.map(i => ({ ...provisional(i), type: i.event.type, created: i.event.created, receivedAt: new Date(i.job.receivedAt), payload: i.event }))),
+        readStored(tx, items, users)
       ])
+      const readyKeys = new Set(ready.flatMap(keys))
+      if (covered(fresh, readyKeys) !== covered(stored, readyKeys)) throw new MovedOn()
+      const claimed = ready.filter(i => claimedIds.has(i.event.id))
+      const plan = planApply(claimed, fresh, reads, ctx)
+      if (plan.kind === 'read') throw new MovedOn()
+      const outcomes = claimed.flatMap(i => {
+        const r = plan.results.get(i.event.id)!
+        const settled: EventOutcome = { id: i.event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
+        return JSON.stringify(settled) === JSON.stringify(provisional(i)) ? [] : [settled]
+      })
+      const { outboxIds, clockUsers } = await writeApplied(tx, plan.writes, outcomes)
       if (claimed.length > 0) await faultPoint('before-commit', claimed.map(i => i.event.id).join('\n'))
-      return { ready: new Set(ready), claimed: new Set(claimed), results, outboxIds }
+      return { ready: new Set(ready), claimed: new Set(claimed), results: plan.results, outboxIds, clockUsers }
     })
-    if (claimed.size > 0) await faultPoint('after-commit', [...claimed].map(i => i.event.id).join('\n'))
+    if (outcome.claimed.size > 0) await faultPoint('after-commit', [...outcome.claimed].map(i => i.event.id).join('\n'))
+    return outcome
+  }
 
-    // Repairs after commit, on every run: a crash before them is made good by the retry.
-    const duplicates = items.filter(i => ready.has(i) && !claimed.has(i))
-    const users = new Set([...results.values()].flatMap(r => r.userId ?? []))
-    for (const userId of await eventUsersOf(deps.db, duplicates.filter(isSubscription).map(i => i.event.id))) users.add(userId)
-    const emailDuplicates = duplicates.filter(i => isSubscription(i) && i.decision.emails.length > 0).map(i => i.event.id)
+  /** Steps 3 and 4 for `jobs`, starting over while the rows move on under it. */
+  async function applyTogether (jobs: StripeEventJob[], mustWait: (index: number) => boolean): Promise<Array<ApplyResult | undefined>> {
+    const all = await Promise.all(jobs.map(understand))
+    const seen = new Set<string>()
+    const items = all.filter(i => !seen.has(i.event.id) && seen.add(i.event.id))
+    const waits = new Set(all.filter((_, index) => mustWait(index)).map(i => i.event.id))
+    const reads = noReads()
+    for (const i of all) {
+      if (i.reread && i.decision.kind === 'subscription' && i.reread.object === 'subscription') {
+        reads.subscriptions.set(i.decision.subscriptionId, toSubscriptionState(i.reread as unknown as Stripe.Subscription))
+      }
+    }
+    for (let tries = 1; ; tries++) {
+      try {
+        const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads)
+        await afterCommit(all, ready, claimed, results, outboxIds, clockUsers)
+        return all.map(i => {
+          const mine = items.find(x => x.event.id === i.event.id)!
+          if (!ready.has(mine)) return undefined
+          return claimed.has(mine) && mine === i ? results.get(i.event.id)! : { outcome: 'duplicate' }
+        })
+      } catch (err) {
+        if (!(err instanceof MovedOn) || tries >= MAX_ATTEMPTS) throw err
+        // Stripe's state may have moved on with the rows: what was read is read again.
+        for (const map of Object.values(reads)) map.clear()
+      }
+    }
+  }
+
+  /** Repairs after commit, on every run: a crash before them is made good by the retry. */
+  async function afterCommit (all: Item[], ready: Set<Item>, claimed: Set<Item>, results: Map<string, ApplyResult>, outboxIds: number[], clockUsers: string[]) {
+    const readyIds = new Set([...ready].map(i => i.event.id))
+    const claimedIds = new Set([...claimed].map(i => i.event.id))
+    const duplicates = all.filter(i => readyIds.has(i.event.id) && !claimedIds.has(i.event.id))
+    const users = new Set([...[...claimed].flatMap(i => results.get(i.event.id)?.userId ?? []), ...clockUsers])
+    for (const userId of await eventUsersOf(deps.db, duplicates.map(i => i.event.id))) users.add(userId)
+    const emailing = duplicates.filter(i => i.decision.kind === 'subscription' && i.decision.emails.length > 0).map(i => i.event.id)
     await Promise.all([
-      invalidateEntitlementsOf(deps.redis, deps.prefix, [...users]),
-      ...[...outboxIds, ...await pendingEmailsOf(deps.db, emailDuplicates)].map(id => queueOutboxSend(deps.queues.email, id)),
-      ...[...ready].filter(i => i.decision.kind === 'refresh-prices')
-        .map(i => deps.queues.prices.add('refresh', { reason: i.event.type }, { jobId: `refresh-${i.event.id}` }))
+      deps.afterCommit.entitlementsChanged([...users]),
+      deps.afterCommit.emailsWritten([...outboxIds, ...await pendingEmailsOf(deps.db, emailing)]),
+      deps.afterCommit.pricesChanged(all.filter(i => readyIds.has(i.event.id) && i.decision.kind === 'refresh-prices').map(i => ({ id: i.event.id, type: i.event.type })))
     ])
-    return items.map(i => (!ready.has(i) ? undefined : claimed.has(i) ? results.get(i.event.id)! : { outcome: 'duplicate' }))
   }
 
   /**

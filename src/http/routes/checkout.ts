@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { createCheckoutStatus } from '../../billing/use-cases/checkout-status.js'
 import { createCheckout } from '../../billing/use-cases/create-checkout.js'
 import type { Deps } from '../../deps.js'
+import { applyDepsOf } from '../../queue/apply-ports.js'
 import { CheckoutCreated, CheckoutStatus, CreateCheckoutBody, SessionId } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -12,9 +13,7 @@ const security = [{ bearerAuth: [] }]
 export default async function checkoutRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
-  const checkoutStatus = createCheckoutStatus({
-    ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS, prefix: deps.config.QUEUE_PREFIX
-  })
+  const checkoutStatus = createCheckoutStatus(applyDepsOf(deps))
 
   app.post('/api/v1/create-checkout', {
     config: { rateLimit: app.rateLimits.stripe },

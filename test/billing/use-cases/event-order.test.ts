@@ -1,3 +1,4 @@
+import { applyDepsOf } from '../../../src/queue/apply-ports.js'
 import t from 'tap'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
 import { groupCommit } from '../../../src/queue/group-commit.js'
@@ -29,7 +30,7 @@ function permute (jobs: StripeEventJob[], random: () => number): StripeEventJob[
 
 t.test('any order of a customer\'s events, with duplicates, sequential, concurrent or in batches, yields the rows of in-order delivery', async t => {
   const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
-  const applyDeps = { ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS }
+  const applyDeps = applyDepsOf(deps)
   // Two workers, each committing the events it holds together.
   const workers = [groupCommit(createApplyStripeEvents(applyDeps)), groupCommit(createApplyStripeEvents(applyDeps))]
 

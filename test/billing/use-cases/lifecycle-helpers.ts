@@ -1,3 +1,4 @@
+import { applyDepsOf } from '../../../src/queue/apply-ports.js'
 import { asc, sql } from 'drizzle-orm'
 import type Stripe from 'stripe'
 import { createApplyStripeEvent } from '../../../src/billing/use-cases/apply-stripe-event.js'
@@ -25,7 +26,7 @@ export async function lifecycleEnv (t: T, env: Record<string, string> = {}) {
     for (const e of fresh) seen.add(e.id)
     return fresh.map(e => toEventJob(e))
   }
-  const apply = createApplyStripeEvent({ ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS })
+  const apply = createApplyStripeEvent(applyDepsOf(deps))
   return { em, deps, config, prices, newEvents, apply }
 }
 
@@ -35,7 +36,7 @@ export async function snapshot (deps: Deps) {
   const strip = <R extends Record<string, unknown>>(rows: R[], ...keys: string[]) =>
     rows.map(r => Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k))))
   return {
-    customers: strip(await db.select().from(customers).orderBy(asc(customers.userId)), 'createdAt'),
+    customers: strip(await db.select().from(customers).orderBy(asc(customers.userId)), 'createdAt', 'stripeTime'),
     // stripe_time is the guard's own bookkeeping: the Stripe time of whichever event last wrote the row.
     subscriptions: strip(await db.select().from(subscriptions).orderBy(asc(subscriptions.stripeSubscriptionId)), 'updatedAt', 'stripeTime'),
     entitlements: strip(await db.select().from(entitlements).orderBy(asc(entitlements.userId)), 'updatedAt'),
@@ -46,5 +47,5 @@ export async function snapshot (deps: Deps) {
 }
 
 export async function truncateAll (deps: Deps) {
-  await deps.db.execute(sql`truncate customers, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events restart identity`)
+  await deps.db.execute(sql`truncate customers, test_clocks, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events restart identity`)
 }

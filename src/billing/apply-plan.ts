@@ -1,0 +1,311 @@
+import { currentSubscription, decideAccess, type SubscriptionState } from './access.js'
+import type { CheckoutState, EmailIntent, EventDecision, SubscriptionDecision } from './lifecycle.js'
+import type { Catalogue, Plan } from './plans.js'
+
+/**
+ * The decide step of applying Stripe events: pure, no clock, no I/O. Given a batch of events, what
+ * Postgres holds about the subscriptions, customers and test clocks they concern, and what has been
+ * read from Stripe so far, it answers either the Stripe reads it still needs or every row to write.
+ * The use case (use-cases/apply-stripe-event.ts) makes the reads before any transaction and runs
+ * this again inside the short write transaction against the rows read there.
+ *
+ * Order, a stale-write guard on Stripe time: each subscription keeps the `created` of the event its
+ * state is as of (`stripeTime`). A `customer.subscription.*` event carries the whole subscription;
+ * its snapshot is written when it is newer than the stored one and dropped when older. When the
+ * guard cannot tell (two events of one subscription in the same second, the stored state as of the
+ * same second, a `past_due` snapshot whose grace start needs the open invoice, an event that carries
+ * no state for a subscription Tollgate has not stored, an operator's sync, a payload in another API
+ * version), Stripe's current state is read: that is as new as any event in hand. Customers follow
+ * the same guard for their address and test clock.
+ */
+
+/** A subscription as Tollgate stores it; times are unix seconds. */
+export interface SubscriptionRecord {
+  id: string
+  userId: string
+  customerId: string
+  planId: string | null
+  priceId: string | null
+  status: string
+  currentPeriodStart: number | null
+  currentPeriodEnd: number | null
+  cancelAtPeriodEnd: boolean
+  access: boolean
+  accessUntil: number | null
+  startedAt: number | null
+  endedAt: number | null
+  /** The Stripe time (event `created`) this state is as of; only ever grows. */
+  stripeTime: number
+}
+
+/** A user's Stripe customer; `stripeTime` is the Stripe time its address and test clock are as of. */
+export interface CustomerRecord {
+  userId: string
+  customerId: string | null
+  email: string | null
+  testClock: string | null
+  stripeTime: number | null
+}
+
+export interface TestClockRecord { id: string, frozenTime: number }
+
+/** What Postgres holds about a batch. */
+export interface Stored {
+  subscriptions: SubscriptionRecord[]
+  customers: CustomerRecord[]
+  testClocks: TestClockRecord[]
+}
+
+export interface CustomerState { id: string, email: string | null, userId: string | null, testClock: string | null }
+
+/** What was read from Stripe for a batch, in the pinned API version. */
+export interface StripeReads {
+  subscriptions: Map<string, SubscriptionState>
+  customers: Map<string, CustomerState>
+  testClocks: Map<string, TestClockRecord>
+}
+
+export interface Needs { subscriptions: Set<string>, customers: Set<string>, testClocks: Set<string> }
+
+export interface PlanItem {
+  event: { id: string, type: string, created: number }
+  decision: EventDecision
+  /** The subscription as the event carries it, mapped; null when it carries none that can be trusted. */
+  snapshot: SubscriptionState | null
+}
+
+export interface ApplyResult {
+  outcome: 'applied' | 'ignored' | 'duplicate'
+  userId?: string
+  note?: string
+}
+
+export interface CheckoutWrite { sessionId: string, userId: string, planId: string, subscriptionId: string, state: CheckoutState, at: number }
+export interface EmailWrite { eventId: string, userId: string, to: string, intent: EmailIntent }
+export interface EntitlementWrite { userId: string, sub: SubscriptionRecord, plan: Plan | undefined }
+/** A change to a user's customer row; `email`/`testClock` undefined = keep what is stored. */
+interface CustomerChange { userId: string, customerId: string, email?: string | null, testClock?: string | null, stripeTime: number | null }
+
+/** Every row one transaction writes; later work adds its own rows here (product events, usage). */
+export interface ApplyWrites {
+  subscriptions: SubscriptionRecord[]
+  entitlements: EntitlementWrite[]
+  /** Whole rows, what is stored merged with the batch's changes. */
+  customers: CustomerRecord[]
+  checkouts: CheckoutWrite[]
+  testClocks: TestClockRecord[]
+  emails: EmailWrite[]
+}
+
+export type ApplyPlan =
+  | { kind: 'read', needs: Needs, users: Map<PlanItem, string> }
+  | { kind: 'write', writes: ApplyWrites, results: Map<string, ApplyResult>, users: Map<PlanItem, string> }
+
+export interface PlanContext { catalogue: Catalogue, graceDays: number }
+
+/**
+ * An event that cannot be applied until someone fixes its data in Stripe: retrying the same job
+ * fails the same way, so it goes to the dead-letter queue and its claim stays open for a replay.
+ */
+export class UnappliableEventError extends Error {
+  constructor (readonly code: string, message: string) {
+    super(message)
+    this.name = 'UnappliableEventError'
+  }
+}
+
+type SubItem = PlanItem & { decision: SubscriptionDecision }
+const isSubscription = (i: PlanItem): i is SubItem => i.decision.kind === 'subscription'
+const maxCreated = (items: PlanItem[]) => items.reduce((m, i) => Math.max(m, i.event.created), -Infinity)
+
+export const noNeeds = (): Needs => ({ subscriptions: new Set(), customers: new Set(), testClocks: new Set() })
+export const noReads = (): StripeReads => ({ subscriptions: new Map(), customers: new Map(), testClocks: new Map() })
+
+function groupBy<T> (items: T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const i of items) out.set(key(i), [...(out.get(key(i)) ?? []), i])
+  return out
+}
+
+/** The user of each subscription and customer item: named by the event, bound earlier, or as Stripe says. */
+export function usersOf (items: PlanItem[], stored: Stored, reads: StripeReads, needs: Needs): Map<PlanItem, string> {
+  const bySubscription = new Map(stored.subscriptions.map(s => [s.id, s.userId]))
+  const byCustomer = new Map(stored.customers.flatMap(c => (c.customerId ? [[c.customerId, c.userId] as const] : [])))
+  // Stripe's own metadata first, the checkout's client_reference_id after it.
+  const named = new Map<string, string>()
+  for (const i of [...items.filter(i => isSubscription(i) && !i.decision.checkout), ...items.filter(i => isSubscription(i) && i.decision.checkout)]) {
+    const d = i.decision as SubscriptionDecision
+    if (d.userId && !named.has(d.subscriptionId)) named.set(d.subscriptionId, d.userId)
+  }
+  const users = new Map<PlanItem, string>()
+  for (const i of items) {
+    const d = i.decision
+    if (d.kind === 'customer') {
+      const userId = byCustomer.get(d.customerId) ?? d.userId
+      if (userId) users.set(i, userId)
+    }
+    if (d.kind !== 'subscription') continue
+    const id = d.subscriptionId
+    const userId = named.get(id) ?? bySubscription.get(id) ?? (d.customerId ? byCustomer.get(d.customerId) : undefined)
+    if (userId) { users.set(i, userId); continue }
+    const read = reads.subscriptions.get(id)
+    if (!read) { needs.subscriptions.add(id); continue }
+    if (!read.userId) {
+      throw new UnappliableEventError('subscription_without_user', `Subscription ${id} (customer ${String(d.customerId)}) names no user: ` +
+        'it has no metadata.user_id and no checkout or earlier event bound it; set metadata.user_id on the subscription in Stripe, then replay this event')
+    }
+    users.set(i, read.userId)
+  }
+  return users
+}
+
+/** The state to write for one subscription, null when its events hold nothing newer, or 'read' when only Stripe can tell. */
+function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, reads: StripeReads): { state: SubscriptionState, stripeTime: number } | null | 'read' {
+  const stored = row?.stripeTime ?? -Infinity
+  const synced = items.some(i => !i.snapshot && i.event.type.startsWith('customer.subscription.'))
+  const snapshots = items.filter(i => i.snapshot)
+  if (!synced && snapshots.length > 0) {
+    const newest = maxCreated(snapshots)
+    if (newest < stored) return null
+    const top = snapshots.filter(i => i.event.created === newest)
+    if (newest > stored && top.length === 1 && top[0]!.snapshot!.status !== 'past_due') return { state: top[0]!.snapshot!, stripeTime: newest }
+  } else if (!synced && row) {
+    return null
+  }
+  const read = reads.subscriptions.get(items[0]!.decision.subscriptionId)
+  return read ? { state: read, stripeTime: Math.max(maxCreated(items), stored) } : 'read'
+}
+
+function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, stripeTime: number, stored: SubscriptionRecord | undefined): SubscriptionRecord {
+  const decision = decideAccess(state, ctx.graceDays)
+  return {
+    id: state.id,
+    userId,
+    customerId: state.customerId,
+    planId: ctx.catalogue.planOf(state.price)?.id ?? null,
+    priceId: state.priceId,
+    status: state.status,
+    currentPeriodStart: state.currentPeriodStart,
+    currentPeriodEnd: state.currentPeriodEnd,
+    cancelAtPeriodEnd: state.cancelAtPeriodEnd,
+    access: decision.access,
+    accessUntil: decision.accessUntil,
+    startedAt: state.startedAt,
+    endedAt: state.endedAt,
+    stripeTime: Math.max(stripeTime, stored?.stripeTime ?? stripeTime)
+  }
+}
+
+/** A user's customer row after a change: the binding follows the change, the address the newer Stripe time. */
+function mergeCustomer (rows: Map<string, CustomerRecord>, c: CustomerChange): void {
+  const old = rows.get(c.userId)
+  const newer = c.stripeTime !== null && (old?.stripeTime == null || c.stripeTime >= old.stripeTime)
+  rows.set(c.userId, {
+    userId: c.userId,
+    customerId: c.customerId,
+    email: newer && c.email !== undefined ? c.email : (old?.email ?? c.email ?? null),
+    testClock: c.testClock ?? old?.testClock ?? null,
+    stripeTime: newer ? c.stripeTime : (old?.stripeTime ?? null)
+  })
+}
+
+/**
+ * Decides a batch. Items must be distinct events, each to be applied now (claimed, or about to be).
+ * Throws UnappliableEventError for an event no read can make appliable.
+ */
+export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads, ctx: PlanContext): ApplyPlan {
+  const needs = noNeeds()
+  const users = usersOf(items, stored, reads, needs)
+  const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [] }
+  const rows = new Map(stored.subscriptions.map(r => [r.id, r]))
+  const customers = new Map(stored.customers.map(c => [c.userId, c]))
+  const clocks = new Set([...stored.testClocks.map(c => c.id)])
+  const subItems = items.filter(isSubscription).filter(i => users.has(i))
+  const touched = new Set<string>()
+  const change = (c: CustomerChange) => { mergeCustomer(customers, c); touched.add(c.userId) }
+
+  for (const [id, group] of groupBy(subItems, i => i.decision.subscriptionId)) {
+    const next = stateToWrite(group, rows.get(id), reads)
+    if (next === 'read') { needs.subscriptions.add(id); continue }
+    if (!next) continue
+    const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, rows.get(id))
+    rows.set(id, row)
+    writes.subscriptions.push(row)
+    if (next.state.testClock) change({ userId: row.userId, customerId: row.customerId, testClock: next.state.testClock, stripeTime: null })
+  }
+
+  // Customer events, oldest first: each re-read is as new as its event at least.
+  for (const i of items.filter(i => i.decision.kind === 'customer').sort((a, b) => a.event.created - b.event.created)) {
+    const d = i.decision as Extract<EventDecision, { kind: 'customer' }>
+    const userId = users.get(i)
+    if (!userId) continue
+    const read = reads.customers.get(d.customerId)
+    if (!read) { needs.customers.add(d.customerId); continue }
+    change({ userId, customerId: d.customerId, email: read.email, testClock: read.testClock, stripeTime: i.event.created })
+  }
+  for (const i of items) {
+    if (i.decision.kind === 'test-clock') writes.testClocks.push({ id: i.decision.clockId, frozenTime: i.decision.frozenTime })
+  }
+
+  for (const i of subItems.filter(i => i.decision.checkout)) {
+    const d = i.decision
+    writes.checkouts.push({
+      sessionId: d.checkout!.sessionId,
+      userId: users.get(i)!,
+      planId: d.checkout!.planId ?? rows.get(d.subscriptionId)?.planId ?? 'unknown',
+      subscriptionId: d.subscriptionId,
+      state: d.checkout!.state,
+      at: i.event.created
+    })
+  }
+
+  // The entitlement follows one of all the user's subscriptions (src/billing/access.ts).
+  for (const userId of new Set(subItems.map(i => users.get(i)!))) {
+    const subs = [...rows.values()].filter(r => r.userId === userId)
+    // None when the user's only subscription is stored under another user (its metadata changed).
+    const sub = currentSubscription(subs)
+    if (!sub) continue
+    change({ userId, customerId: sub.customerId, stripeTime: null })
+    writes.entitlements.push({ userId, sub, plan: sub.planId ? ctx.catalogue.byId(sub.planId) : undefined })
+  }
+
+  // Addresses as of each email's event: the stored one when it is as new, else Stripe's.
+  const results = new Map<string, ApplyResult>()
+  for (const i of items) {
+    const userId = users.get(i)
+    const d = i.decision
+    if (d.kind === 'ignore') { results.set(i.event.id, { outcome: 'ignored', note: d.reason }); continue }
+    if (d.kind === 'customer' && !userId) { results.set(i.event.id, { outcome: 'ignored', note: 'customer is bound to no Tollgate user' }); continue }
+    let note: string | undefined
+    if (d.kind === 'subscription' && userId) {
+      for (const intent of d.emails) {
+        const known = customers.get(userId)
+        const customerId = known?.customerId ?? rows.get(d.subscriptionId)?.customerId ?? d.customerId
+        let to: string | null | undefined
+        if (known && known.stripeTime !== null && known.stripeTime >= i.event.created) {
+          to = known.email
+        } else if (customerId) {
+          const read = reads.customers.get(customerId)
+          if (!read) { needs.customers.add(customerId); continue }
+          to = read.email
+          change({ userId, customerId, email: read.email, stripeTime: i.event.created })
+        }
+        if (!to) { note = `no email address for ${intent.template}`; continue }
+        writes.emails.push({ eventId: i.event.id, userId, to, intent })
+      }
+    }
+    results.set(i.event.id, { outcome: 'applied', ...(userId && { userId }), ...(note && { note }) })
+  }
+
+  // A customer on a test clock whose time Tollgate has not seen yet: read the clock.
+  for (const c of customers.values()) {
+    if (!c.testClock || clocks.has(c.testClock) || writes.testClocks.some(t => t.id === c.testClock)) continue
+    const read = reads.testClocks.get(c.testClock)
+    if (read) writes.testClocks.push(read)
+    else needs.testClocks.add(c.testClock)
+  }
+
+  if (needs.subscriptions.size + needs.customers.size + needs.testClocks.size > 0) return { kind: 'read', needs, users }
+  writes.customers = [...touched].map(u => customers.get(u)!)
+  return { kind: 'write', writes, results, users }
+}
