@@ -19,6 +19,9 @@ import type { Catalogue, Plan } from './plans.js'
  * the same guard for their address and test clock.
  */
 
+/** A subscription's payment as its checkout and invoices tell it; null = never said (access follows the status alone). */
+export type PaymentState = 'pending' | 'paid' | 'failed'
+
 /** A subscription as Tollgate stores it; times are unix seconds. */
 export interface SubscriptionRecord {
   id: string
@@ -36,6 +39,33 @@ export interface SubscriptionRecord {
   endedAt: number | null
   /** The Stripe time (event `created`) this state is as of; only ever grows. */
   stripeTime: number
+  paymentState: PaymentState | null
+  paymentStateAt: number | null
+}
+
+/**
+ * Access as the user gets it: the status's (access.ts), held back while the payment that started
+ * the subscription is on its way or failed (an asynchronous payment method at checkout).
+ */
+export const grants = (s: Pick<SubscriptionRecord, 'access' | 'paymentState'>) => s.access && s.paymentState !== 'pending' && s.paymentState !== 'failed'
+
+const PAYMENT_OF = { payment_pending: 'pending', complete: 'paid', payment_failed: 'failed' } as const
+const rankOf = (p: PaymentState) => (p === 'pending' ? 1 : 2)
+
+/**
+ * The payment word a subscription's events leave: a pending payment only until its outcome is
+ * known; between outcomes (a failed debit, then an invoice paid by hand) the later one. Independent
+ * of delivery order.
+ */
+function paymentOf (items: SubItem[], row: SubscriptionRecord | undefined): { state: PaymentState | null, at: number | null } {
+  let best = { state: row?.paymentState ?? null, at: row?.paymentStateAt ?? null }
+  for (const i of items) {
+    const state: PaymentState | null = i.decision.checkout ? PAYMENT_OF[i.decision.checkout.state] : i.event.type === 'invoice.paid' ? 'paid' : null
+    if (!state) continue
+    const at = i.event.created
+    if (!best.state || rankOf(state) > rankOf(best.state) || (rankOf(state) === rankOf(best.state) && at > best.at!)) best = { state, at }
+  }
+  return best
 }
 
 /** A user's Stripe customer; `stripeTime` is the Stripe time its address and test clock are as of. */
@@ -176,7 +206,7 @@ function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, re
   return read ? { state: read, stripeTime: Math.max(maxCreated(items), stored) } : 'read'
 }
 
-function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, stripeTime: number, stored: SubscriptionRecord | undefined): SubscriptionRecord {
+function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, stripeTime: number, stored: SubscriptionRecord | undefined, payment: ReturnType<typeof paymentOf>): SubscriptionRecord {
   const decision = decideAccess(state, ctx.graceDays)
   return {
     id: state.id,
@@ -192,7 +222,9 @@ function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, s
     accessUntil: decision.accessUntil,
     startedAt: state.startedAt,
     endedAt: state.endedAt,
-    stripeTime: Math.max(stripeTime, stored?.stripeTime ?? stripeTime)
+    stripeTime: Math.max(stripeTime, stored?.stripeTime ?? stripeTime),
+    paymentState: payment.state,
+    paymentStateAt: payment.at
   }
 }
 
@@ -227,8 +259,17 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
   for (const [id, group] of groupBy(subItems, i => i.decision.subscriptionId)) {
     const next = stateToWrite(group, rows.get(id), reads)
     if (next === 'read') { needs.subscriptions.add(id); continue }
-    if (!next) continue
-    const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, rows.get(id))
+    const stored = rows.get(id)
+    const payment = paymentOf(group, stored)
+    if (!next) {
+      if (stored && (payment.state !== stored.paymentState || payment.at !== stored.paymentStateAt)) {
+        const row = { ...stored, paymentState: payment.state, paymentStateAt: payment.at }
+        rows.set(id, row)
+        writes.subscriptions.push(row)
+      }
+      continue
+    }
+    const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, stored, payment)
     rows.set(id, row)
     writes.subscriptions.push(row)
     if (next.state.testClock) change({ userId: row.userId, customerId: row.customerId, testClock: next.state.testClock, stripeTime: null })
@@ -261,7 +302,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
 
   // The entitlement follows one of all the user's subscriptions (src/billing/access.ts).
   for (const userId of new Set(subItems.map(i => users.get(i)!))) {
-    const subs = [...rows.values()].filter(r => r.userId === userId)
+    const subs = [...rows.values()].filter(r => r.userId === userId).map(r => ({ ...r, access: grants(r) }))
     // None when the user's only subscription is stored under another user (its metadata changed).
     const sub = currentSubscription(subs)
     if (!sub) continue

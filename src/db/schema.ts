@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import type { PaymentState } from '../billing/apply-plan.js'
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
@@ -43,6 +44,12 @@ export const subscriptions = pgTable('subscriptions', {
    * re-read from Stripe returned while the subscription was locked, so it is never older than this.
    */
   stripeTime: bigint('stripe_time', { mode: 'number' }).notNull(),
+  /**
+   * Where its payment stands as its checkout and invoices said (`pending`: an asynchronous payment
+   * on its way; `failed`; `paid`), and the Stripe time of that word. Access waits for `paid`.
+   */
+  paymentState: text('payment_state').$type<PaymentState>(),
+  paymentStateAt: bigint('payment_state_at', { mode: 'number' }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 }, t => [index('subscriptions_user_idx').on(t.userId)])
 

@@ -20,7 +20,9 @@ const toRecord = (r: Row): SubscriptionRecord => ({
   accessUntil: seconds(r.accessUntil),
   startedAt: seconds(r.startedAt),
   endedAt: seconds(r.endedAt),
-  stripeTime: r.stripeTime
+  stripeTime: r.stripeTime,
+  paymentState: r.paymentState,
+  paymentStateAt: r.paymentStateAt
 })
 
 /** What a batch may touch: these subscriptions, and every subscription of the users they, these users or these customers belong to. */
@@ -38,7 +40,7 @@ export async function subscriptionsAround (db: Db | Tx, keys: { subscriptionIds:
 
 const STATE_COLUMNS = [
   'userId', 'stripeCustomerId', 'planId', 'priceId', 'status', 'currentPeriodStart', 'currentPeriodEnd', 'cancelAtPeriodEnd',
-  'access', 'accessUntil', 'startedAt', 'endedAt', 'updatedAt'
+  'access', 'accessUntil', 'startedAt', 'endedAt', 'paymentState', 'paymentStateAt', 'updatedAt'
 ] as const
 
 /** Writes subscription states in one statement; the stored Stripe time only ever grows. */
@@ -60,6 +62,8 @@ export async function saveSubscriptions (tx: Tx, records: SubscriptionRecord[]):
     startedAt: at(r.startedAt),
     endedAt: at(r.endedAt),
     stripeTime: r.stripeTime,
+    paymentState: r.paymentState,
+    paymentStateAt: r.paymentStateAt,
     updatedAt
   }))
   await upsertMany(tx, subscriptions, rows, {
