@@ -11,6 +11,7 @@ import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-rea
 import { STRIPE_API_VERSION } from '../../stripe/client.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
 import { noReads, planApply, UnappliableEventError, type ApplyResult, type PlanItem, type Stored, type StripeReads } from '../apply-plan.js'
+import { HANDLED_EVENT_TYPES } from '../handled-event-types.js'
 import { decideEvent } from '../lifecycle.js'
 import type { Catalogue } from '../plans.js'
 import type { StripeEventJob } from '../stripe-event.js'
@@ -43,6 +44,8 @@ const MAX_DEFERRALS = 2
 const MAX_ATTEMPTS = 5
 /** Rounds of Stripe reads one decision may ask for (users, then states, then addresses and clocks). */
 const MAX_READ_ROUNDS = 4
+
+const HANDLED = new Set<string>(HANDLED_EVENT_TYPES)
 
 interface Item extends PlanItem {
   job: StripeEventJob
@@ -102,7 +105,7 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     const { event } = job
     const foreign = event.api_version !== STRIPE_API_VERSION
     let object = event.data.object
-    if (foreign && decideEvent(event).kind !== 'ignore') {
+    if (foreign && HANDLED.has(event.type)) {
       const read = await stripeReads.objectOf(object).catch((err: unknown) => {
         throw new UnappliableEventError('foreign_version_unreadable', `Event ${event.id} is in API version ${String(event.api_version)}, not ${STRIPE_API_VERSION}, ` +
           `and its ${String(object.object)} ${String(object.id)} could not be read again in ${STRIPE_API_VERSION}: ${(err as Error).message}`)
