@@ -129,7 +129,14 @@ export interface ApplyWrites {
 
 export type ApplyPlan =
   | { kind: 'read', needs: Needs, users: Map<PlanItem, string> }
-  | { kind: 'write', writes: ApplyWrites, results: Map<string, ApplyResult>, users: Map<PlanItem, string> }
+  | {
+    kind: 'write'
+    writes: ApplyWrites
+    results: Map<string, ApplyResult>
+    users: Map<PlanItem, string>
+    /** Subscriptions whose state comes from a Stripe read: valid only while their stored row is the one it was read against. */
+    fromReads: Set<string>
+  }
 
 export interface PlanContext { catalogue: Catalogue, graceDays: number }
 
@@ -190,7 +197,7 @@ export function usersOf (items: PlanItem[], stored: Stored, reads: StripeReads, 
 }
 
 /** The state to write for one subscription, null when its events hold nothing newer, or 'read' when only Stripe can tell. */
-function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, reads: StripeReads): { state: SubscriptionState, stripeTime: number } | null | 'read' {
+function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, reads: StripeReads): { state: SubscriptionState, stripeTime: number, read?: true } | null | 'read' {
   const stored = row?.stripeTime ?? -Infinity
   const synced = items.some(i => !i.snapshot && i.event.type.startsWith('customer.subscription.'))
   const snapshots = items.filter(i => i.snapshot)
@@ -203,7 +210,7 @@ function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, re
     return null
   }
   const read = reads.subscriptions.get(items[0]!.decision.subscriptionId)
-  return read ? { state: read, stripeTime: Math.max(maxCreated(items), stored) } : 'read'
+  return read ? { state: read, stripeTime: Math.max(maxCreated(items), stored), read: true } : 'read'
 }
 
 function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, stripeTime: number, stored: SubscriptionRecord | undefined, payment: ReturnType<typeof paymentOf>): SubscriptionRecord {
@@ -254,6 +261,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
   const clocks = new Set([...stored.testClocks.map(c => c.id)])
   const subItems = items.filter(isSubscription).filter(i => users.has(i))
   const touched = new Set<string>()
+  const fromReads = new Set<string>()
   const change = (c: CustomerChange) => { mergeCustomer(customers, c); touched.add(c.userId) }
 
   for (const [id, group] of groupBy(subItems, i => i.decision.subscriptionId)) {
@@ -269,6 +277,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
       }
       continue
     }
+    if (next.read) fromReads.add(id)
     const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, stored, payment)
     rows.set(id, row)
     writes.subscriptions.push(row)
@@ -348,5 +357,5 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
 
   if (needs.subscriptions.size + needs.customers.size + needs.testClocks.size > 0) return { kind: 'read', needs, users }
   writes.customers = [...touched].map(u => customers.get(u)!)
-  return { kind: 'write', writes, results, users }
+  return { kind: 'write', writes, results, users, fromReads }
 }

@@ -48,6 +48,12 @@ export async function customersAround (db: Db | Tx, keys: { subscriptionIds: str
   }
 }
 
+/** The times these test clocks stand at, of those Tollgate has seen. */
+export async function testClocksOf (db: Db | Tx, ids: string[]): Promise<TestClockRecord[]> {
+  if (ids.length === 0) return []
+  return await db.select({ id: testClocks.id, frozenTime: testClocks.frozenTime }).from(testClocks).where(inArray(testClocks.id, ids))
+}
+
 /** Writes whole customer rows as the batch decided them (what was stored, merged with its changes). */
 export async function saveCustomers (tx: Tx, records: CustomerRecord[]): Promise<void> {
   const rows = records.flatMap(r => (r.customerId

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe'
 import type { Db, Tx } from '../../db/client.js'
 import { writeApplied } from '../../db/apply-writes.js'
-import { customersAround } from '../../db/customers-repo.js'
+import { customersAround, testClocksOf } from '../../db/customers-repo.js'
 import { claimEvents, eventUsersOf, settledEventIds, type EventOutcome } from '../../db/event-claims-repo.js'
 import { lockKeys, tryLockKeys } from '../../db/locks.js'
 import { pendingEmailsOf } from '../../db/outbox-repo.js'
@@ -41,9 +41,9 @@ export type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
 /** Times a batch leaves a job out for a lock held elsewhere before the job waits for it. */
 const MAX_DEFERRALS = 2
 /** Times a batch reads again because the rows it decided from changed before it could write. */
-const MAX_ATTEMPTS = 5
-/** Rounds of Stripe reads one decision may ask for (users, then states, then addresses and clocks). */
-const MAX_READ_ROUNDS = 4
+const MAX_ATTEMPTS = 10
+/** Rounds of reads one decision may ask for (users and clocks from Postgres; states, addresses and clocks from Stripe). */
+const MAX_READ_ROUNDS = 8
 
 const HANDLED = new Set<string>(HANDLED_EVENT_TYPES)
 
@@ -52,6 +52,8 @@ interface Item extends PlanItem {
   /** The event's object read again in the pinned API version, when the payload is in another one. */
   reread: Record<string, unknown> | null
 }
+
+interface Extra { users: Set<string>, clocks: Set<string> }
 
 /** Another transaction changed the rows this batch decided from: read again. */
 class MovedOn extends Error {}
@@ -62,14 +64,8 @@ const keysOf = (i: Item, users: Map<PlanItem, string>): string[] => {
   return i.decision.kind === 'customer' && user ? [`user:${user}`] : []
 }
 
-/** The rows of `stored` that the locks on `keys` cover: what must not have moved between read and write. */
-function covered (stored: Stored, keys: Set<string>): string {
-  return JSON.stringify([
-    stored.subscriptions.filter(s => keys.has(`subscription:${s.id}`) || keys.has(`user:${s.userId}`)),
-    stored.customers.filter(c => keys.has(`user:${c.userId}`)),
-    stored.testClocks
-  ])
-}
+/** One subscription's stored row, comparable. */
+const rowOf = (stored: Stored, id: string) => JSON.stringify(stored.subscriptions.find(s => s.id === id) ?? null)
 
 /**
  * Applies Stripe events exactly once each, in any order relative to one another, many in one
@@ -81,9 +77,10 @@ function covered (stored: Stored, keys: Set<string>): string {
  * 2. Decide (src/billing/apply-plan.ts, pure): the rows to write.
  * 3. Write, in one short transaction: take the locks of the subscriptions and users concerned (in
  *    one global order), claim the events in `stripe_events`, read the rows again and decide again
- *    from them. When the rows moved on since step 1 (another worker wrote them), nothing is written
- *    and the batch starts over from step 1; otherwise the claims, states, entitlements and outbox
- *    rows commit together.
+ *    from them, so of two racing workers the one that decides later also writes later. A state read
+ *    from Stripe in step 1 is only as new as the row it was read against: when that row moved on
+ *    (another worker wrote it), nothing is written and the batch starts over from step 1 (bounded).
+ *    Otherwise the claims, states, entitlements and outbox rows commit together.
  * 4. After commit, on every run (a duplicate included): the users' cached entitlements are dropped
  *    and email and price jobs are queued (jobIds dedupe), so a crash between commit and here is
  *    repaired by the job's retry.
@@ -119,16 +116,20 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     return { job, event, decision: decision.kind === 'subscription' && foreign ? { ...decision, snapshot: null } : decision, snapshot, reread: foreign ? object : null }
   }
 
-  /** What Postgres holds about the batch: the same query before and inside the transaction. */
-  async function readStored (db: Db | Tx, items: Item[], users: Set<string>): Promise<Stored> {
+  /**
+   * What Postgres holds about the batch: the same query before and inside the transaction. `extra`
+   * names users and test clocks the decision found it needs beyond those the events name.
+   */
+  async function readStored (db: Db | Tx, items: Item[], extra: Extra): Promise<Stored> {
     const named = (i: Item) => (i.decision.kind === 'subscription' || i.decision.kind === 'customer' ? i.decision : null)
     const keys = {
       subscriptionIds: [...new Set(items.flatMap(i => (i.decision.kind === 'subscription' ? [i.decision.subscriptionId] : [])))],
-      userIds: [...new Set([...users, ...items.flatMap(i => named(i)?.userId ?? [])])],
+      userIds: [...new Set([...extra.users, ...items.flatMap(i => named(i)?.userId ?? [])])],
       customerIds: [...new Set(items.flatMap(i => named(i)?.customerId ?? []))]
     }
-    const [subscriptions, { customers, testClocks }] = await Promise.all([subscriptionsAround(db, keys), customersAround(db, keys)])
-    return { subscriptions, customers, testClocks }
+    const [subscriptions, around, clocks] = await Promise.all([subscriptionsAround(db, keys), customersAround(db, keys), testClocksOf(db, [...extra.clocks])])
+    const testClocks = [...new Map([...around.testClocks, ...clocks].map(c => [c.id, c])).values()].sort((a, b) => (a.id < b.id ? -1 : 1))
+    return { subscriptions, customers: around.customers, testClocks }
   }
 
   /**
@@ -136,18 +137,21 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
    * their other subscriptions along: the entitlement is decided from all of them.
    */
   async function readAndDecide (items: Item[], reads: StripeReads) {
-    const users = new Set<string>()
-    const [settled, firstStored] = await Promise.all([settledEventIds(deps.db, items.map(i => i.event.id)), readStored(deps.db, items, users)])
+    const extra: Extra = { users: new Set(), clocks: new Set() }
+    const [settled, firstStored] = await Promise.all([settledEventIds(deps.db, items.map(i => i.event.id)), readStored(deps.db, items, extra)])
     let stored = firstStored
     const pending = items.filter(i => !settled.has(i.event.id))
     for (let round = 0; ; round++) {
       const plan = planApply(pending, stored, reads, ctx)
-      const unseen = [...plan.users.values()].filter(u => !users.has(u) && !stored.customers.some(c => c.userId === u))
-      if (unseen.length > 0) {
-        for (const u of unseen) users.add(u)
-        stored = await readStored(deps.db, items, users)
+      const users = [...plan.users.values()].filter(u => !extra.users.has(u) && !stored.customers.some(c => c.userId === u))
+      // A clock is looked for in Postgres before it is read from Stripe.
+      const clocks = plan.kind === 'read' ? [...plan.needs.testClocks].filter(c => !extra.clocks.has(c)) : []
+      if (users.length + clocks.length > 0) {
+        for (const u of users) extra.users.add(u)
+        for (const c of clocks) extra.clocks.add(c)
+        stored = await readStored(deps.db, items, extra)
       } else if (plan.kind === 'write') {
-        return { stored, plan, users }
+        return { stored, plan, extra }
       } else {
         await stripeReads.fetch(plan.needs, reads)
       }
@@ -161,7 +165,7 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
    * (undefined) unless `mustWait(item)`: the caller offers it again with the next batch.
    */
   async function attempt (items: Item[], mustWait: (i: Item) => boolean, reads: StripeReads) {
-    const { stored, plan: first, users } = await readAndDecide(items, reads)
+    const { stored, plan: first, extra } = await readAndDecide(items, reads)
     const outcome = await deps.db.transaction(async tx => {
       const keys = (i: Item) => keysOf(i, first.users)
       const waiting = items.filter(mustWait)
@@ -174,13 +178,13 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
       }
       const [claimedIds, fresh] = await Promise.all([
         claimEvents(tx, ready.map(i => ({ ...provisional(i), type: i.event.type, created: i.event.created, receivedAt: new Date(i.job.receivedAt), payload: i.event }))),
-        readStored(tx, items, users)
+        readStored(tx, items, extra)
       ])
-      const readyKeys = new Set(ready.flatMap(keys))
-      if (covered(fresh, readyKeys) !== covered(stored, readyKeys)) throw new MovedOn()
+      // Decided again from the rows as they are now, under the locks. A state read from Stripe is
+      // only as new as the row it was read against: when that row moved on, read again.
       const claimed = ready.filter(i => claimedIds.has(i.event.id))
       const plan = planApply(claimed, fresh, reads, ctx)
-      if (plan.kind === 'read') throw new MovedOn()
+      if (plan.kind === 'read' || [...plan.fromReads].some(id => rowOf(fresh, id) !== rowOf(stored, id))) throw new MovedOn()
       const outcomes = claimed.flatMap(i => {
         const r = plan.results.get(i.event.id)!
         const settled: EventOutcome = { id: i.event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
