@@ -32,6 +32,8 @@ export interface Ctx {
   staticEndpoints: Endpoint[]
   retryScheduleDays: number[]
   failApi: { status: number, count: number }
+  /** Every API answer is held back `ms` (a slow Stripe); `waiting` counts the requests held now. */
+  latency: { ms: number, waiting: number }
   baseUrl: () => string
   log: (...args: unknown[]) => void
   emit: (type: string, object: Obj, opts?: { request?: RequestInfo, previous?: Obj }) => Obj
@@ -55,6 +57,7 @@ export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ct
     staticEndpoints,
     retryScheduleDays: opts.retryScheduleDays ?? [3, 5, 7],
     failApi: { status: 500, count: 0 },
+    latency: { ms: 0, waiting: 0 },
     baseUrl,
     log: opts.log ? (...args) => console.error('[emulator]', ...args) : () => {},
     emit: (type, object, o = {}) => emitEvent(ctx, type, object, o.request, o.previous)
