@@ -1,4 +1,4 @@
-import type { ApplyWrites } from '../billing/apply-plan.js'
+import type { ApplyWrites } from '../billing/apply-records.js'
 import { saveCheckouts } from './checkout-sessions-repo.js'
 import type { Tx } from './client.js'
 import { saveCustomers, saveTestClocks } from './customers-repo.js'

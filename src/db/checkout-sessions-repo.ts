@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm'
-import type { CheckoutWrite } from '../billing/apply-plan.js'
+import type { CheckoutWrite } from '../billing/apply-records.js'
 import type { CheckoutState } from '../billing/lifecycle.js'
 import type { Db, Tx } from './client.js'
 import { checkoutSessions } from './schema.js'

@@ -1,5 +1,5 @@
 import { eq, inArray, or, sql } from 'drizzle-orm'
-import type { CustomerRecord, TestClockRecord } from '../billing/apply-plan.js'
+import type { CustomerRecord, TestClockRecord } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
 import { customers, subscriptions, testClocks } from './schema.js'
 import { upsertMany } from './upsert.js'

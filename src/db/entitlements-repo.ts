@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm'
-import type { EntitlementWrite } from '../billing/apply-plan.js'
+import type { EntitlementWrite } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
 import { customers, entitlements, testClocks } from './schema.js'
 import { at, lastPerKey, upsertMany } from './upsert.js'

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm'
-import type { EmailWrite } from '../billing/apply-plan.js'
+import type { EmailWrite } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
 import { emailOutbox } from './schema.js'
 

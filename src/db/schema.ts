@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import type { PaymentState } from '../billing/apply-plan.js'
+import type { PaymentState } from '../billing/apply-records.js'
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()

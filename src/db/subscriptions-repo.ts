@@ -1,5 +1,5 @@
 import { inArray, or, sql } from 'drizzle-orm'
-import type { SubscriptionRecord } from '../billing/apply-plan.js'
+import type { SubscriptionRecord } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
 import { customers, subscriptions } from './schema.js'
 import { at, lastPerKey, seconds, upsertMany } from './upsert.js'

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe'
-import type { CustomerState, Needs, StripeReads, TestClockRecord } from '../billing/apply-plan.js'
+import type { CustomerState, Needs, StripeReads, TestClockRecord } from '../billing/apply-records.js'
 import { toSubscriptionState } from './subscription-state.js'
 
 /** Reads run this many at a time: a batch may need dozens, Stripe's rate limit is per account. */

@@ -10,13 +10,14 @@ import { faultPoint } from '../../fault-points.js'
 import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-reads.js'
 import { STRIPE_API_VERSION } from '../../stripe/client.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
-import { noReads, planApply, UnappliableEventError, type ApplyResult, type PlanItem, type Stored, type StripeReads } from '../apply-plan.js'
+import { planApply } from '../apply-plan.js'
+import { noReads, UnappliableEventError, type ApplyResult, type PlanItem, type Stored, type StripeReads } from '../apply-records.js'
 import { HANDLED_EVENT_TYPES } from '../handled-event-types.js'
 import { decideEvent } from '../lifecycle.js'
 import type { Catalogue } from '../plans.js'
 import type { StripeEventJob } from '../stripe-event.js'
 
-export { UnappliableEventError, type ApplyResult } from '../apply-plan.js'
+export { UnappliableEventError, type ApplyResult } from '../apply-records.js'
 
 /** Work that follows a commit, through whatever carries it (Redis, queues); each step is safe to repeat. */
 export interface AfterCommit {
@@ -58,10 +59,11 @@ interface Extra { users: Set<string>, clocks: Set<string> }
 /** Another transaction changed the rows this batch decided from: read again. */
 class MovedOn extends Error {}
 
+/** The locks an item's writes need: its subscription's and its user's (an event claimed already needs none). */
 const keysOf = (i: Item, users: Map<PlanItem, string>): string[] => {
   const user = users.get(i)
-  if (i.decision.kind === 'subscription') return [`subscription:${i.decision.subscriptionId}`, `user:${user!}`]
-  return i.decision.kind === 'customer' && user ? [`user:${user}`] : []
+  const userKeys = user ? [`user:${user}`] : []
+  return i.decision.kind === 'subscription' ? [`subscription:${i.decision.subscriptionId}`, ...userKeys] : userKeys
 }
 
 /** One subscription's stored row, comparable. */
