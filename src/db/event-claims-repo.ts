@@ -1,4 +1,4 @@
-import { and, inArray, ne, sql } from 'drizzle-orm'
+import { inArray, sql } from 'drizzle-orm'
 import type { Db, Tx } from './client.js'
 import { stripeEvents } from './schema.js'
 import { lastPerKey, upsertMany } from './upsert.js'
@@ -40,14 +40,6 @@ export async function settleEvents (tx: Tx, outcomes: EventOutcome[]): Promise<v
   await tx.execute(sql`update stripe_events e set outcome = v.outcome, user_id = v.user_id, error = v.note
     from jsonb_to_recordset(${JSON.stringify(outcomes.map(o => ({ id: o.id, outcome: o.outcome, user_id: o.userId, note: o.note })))}::jsonb)
       as v(id text, outcome text, user_id text, note text) where e.event_id = v.id`)
-}
-
-/** Of these events, the ones applied or ignored already (a `failed` one may still be applied). */
-export async function settledEventIds (db: Db | Tx, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const rows = await db.select({ id: stripeEvents.eventId }).from(stripeEvents)
-    .where(and(inArray(stripeEvents.eventId, ids), ne(stripeEvents.outcome, 'failed')))
-  return new Set(rows.map(r => r.id))
 }
 
 /** Outside any transaction: the event's work rolled back, the audit trail still shows why. */

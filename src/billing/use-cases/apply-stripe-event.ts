@@ -2,7 +2,7 @@ import type Stripe from 'stripe'
 import type { Db, Tx } from '../../db/client.js'
 import { writeApplied } from '../../db/apply-writes.js'
 import { customersAround, testClocksOf } from '../../db/customers-repo.js'
-import { claimEvents, eventUsersOf, settledEventIds, type EventOutcome } from '../../db/event-claims-repo.js'
+import { claimEvents, eventUsersOf, type EventOutcome } from '../../db/event-claims-repo.js'
 import { lockKeys, tryLockKeys } from '../../db/locks.js'
 import { pendingEmailsOf } from '../../db/outbox-repo.js'
 import { subscriptionsAround } from '../../db/subscriptions-repo.js'
@@ -10,8 +10,8 @@ import { faultPoint } from '../../fault-points.js'
 import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-reads.js'
 import { STRIPE_API_VERSION } from '../../stripe/client.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
-import { planApply } from '../apply-plan.js'
-import { noReads, UnappliableEventError, type ApplyResult, type PlanItem, type Stored, type StripeReads } from '../apply-records.js'
+import { planApply, usersOf } from '../apply-plan.js'
+import { noNeeds, noReads, UnappliableEventError, type ApplyResult, type Needs, type PlanItem, type Stored, type StripeReads } from '../apply-records.js'
 import { HANDLED_EVENT_TYPES } from '../handled-event-types.js'
 import { decideEvent } from '../lifecycle.js'
 import type { Catalogue } from '../plans.js'
@@ -39,25 +39,27 @@ export interface ApplyEventDeps {
 
 export type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
 
-/** Times a batch leaves a job out for a lock held elsewhere before the job waits for it. */
-const MAX_DEFERRALS = 2
-/** Times a batch reads again because the rows it decided from changed before it could write. */
-const MAX_ATTEMPTS = 10
-/** Rounds of reads one decision may ask for (users and clocks from Postgres; states, addresses and clocks from Stripe). */
-const MAX_READ_ROUNDS = 8
-
 const HANDLED = new Set<string>(HANDLED_EVENT_TYPES)
 
-interface Item extends PlanItem {
-  job: StripeEventJob
-  /** The event's object read again in the pinned API version, when the payload is in another one. */
-  reread: Record<string, unknown> | null
-}
+/** Times a batch leaves a job out for a lock held elsewhere before the job waits for it. */
+const MAX_DEFERRALS = 2
+/** Transactions one batch may start: each one that finds it needs Stripe reads ends, the reads are made, and the next starts. */
+const MAX_ATTEMPTS = 10
 
+interface Item extends PlanItem { job: StripeEventJob }
+
+/** What the next attempt reads beyond what the events name. */
 interface Extra { users: Set<string>, clocks: Set<string> }
 
-/** Another transaction changed the rows this batch decided from: read again. */
-class MovedOn extends Error {}
+/**
+ * The transaction found it needs reads from Stripe: it ends (rolled back, nothing written), the
+ * reads are made outside it, and the batch tries again. `stored` is what the decision saw.
+ */
+class NeedsReads extends Error {
+  constructor (readonly needs: Needs, readonly stored: Stored) { super('the batch needs Stripe reads') }
+}
+
+const NOTHING_STORED: Stored = { subscriptions: [], customers: [], testClocks: [] }
 
 /** The locks an item's writes need: its subscription's and its user's (an event claimed already needs none). */
 const keysOf = (i: Item, users: Map<PlanItem, string>): string[] => {
@@ -71,25 +73,28 @@ const rowOf = (stored: Stored, id: string) => JSON.stringify(stored.subscription
 
 /**
  * Applies Stripe events exactly once each, in any order relative to one another, many in one
- * transaction (group commit: a worker hands over every event it holds at once). Four steps:
+ * transaction (group commit: a worker hands over every event it holds at once). Read, decide,
+ * write, after-commit; Stripe is never called inside the transaction or under a lock:
  *
- * 1. Read, outside any transaction and lock: what Postgres holds about the batch, and from Stripe
- *    what the decision asks for (a subscription's state, an address, a test clock's time; the whole
- *    object again when the payload is in another API version than the pinned one).
- * 2. Decide (src/billing/apply-plan.ts, pure): the rows to write.
- * 3. Write, in one short transaction: take the locks of the subscriptions and users concerned (in
- *    one global order), claim the events in `stripe_events`, read the rows again and decide again
- *    from them, so of two racing workers the one that decides later also writes later. A state read
- *    from Stripe in step 1 is only as new as the row it was read against: when that row moved on
- *    (another worker wrote it), nothing is written and the batch starts over from step 1 (bounded).
- *    Otherwise the claims, states, entitlements and outbox rows commit together.
- * 4. After commit, on every run (a duplicate included): the users' cached entitlements are dropped
- *    and email and price jobs are queued (jobIds dedupe), so a crash between commit and here is
- *    repaired by the job's retry.
+ * - The transaction takes the locks of the subscriptions and users concerned (in one global
+ *   order; a job whose keys another transaction holds is left out and offered again with the next
+ *   batch), claims the events in `stripe_events` and reads the rows they concern, under the locks.
+ * - The decision (src/billing/apply-plan.ts, pure) turns them into rows to write, or says which
+ *   Stripe reads it needs (a subscription's state when the events cannot tell, a user named only in
+ *   Stripe's metadata, an address, a test clock's time). Then the transaction ends without writing,
+ *   the reads are made outside any transaction, and the batch starts again with them. A state read
+ *   from Stripe is only as new as the row it was read against: when that row has moved on by the
+ *   next attempt (another worker wrote it), it is read again (bounded).
+ * - Otherwise the claims, states, entitlements and outbox rows commit together, in one round trip.
+ * - After commit, on every run (a duplicate included): the users' cached entitlements are dropped
+ *   and email and price jobs are queued through the ports passed in (jobIds dedupe), so a crash
+ *   between commit and these steps is repaired by the job's retry.
  *
- * A batch that fails as a whole (an event naming no user, Stripe refusing a read, a constraint)
- * is applied again one event at a time, so one bad event fails alone. Every permutation of a
- * customer's events ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
+ * Most batches need no Stripe read and run one transaction. A payload in another API version than
+ * the pinned one never decides: the object it names is read again first (`understand`). A batch
+ * that fails as a whole (an event naming no user, Stripe refusing a read, a constraint) is applied
+ * again one event at a time, so one bad event fails alone. Every permutation of a customer's events
+ * ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
  */
 export function createApplyStripeEvents (deps: ApplyEventDeps) {
   const stripeReads: StripeApplyReads = createStripeReads(deps.stripe)
@@ -98,7 +103,7 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
   /**
    * The event as Tollgate may read it. A payload in another API version than the pinned one is
    * never read for what it means: the object it names is read again through the API, which answers
-   * in the pinned version, and stands in for it (as Stripe's state now, never as a snapshot).
+   * in the pinned version, and stands in for it (as the state now, never as a snapshot as of the event).
    */
   async function understand (job: StripeEventJob): Promise<Item> {
     const { event } = job
@@ -112,16 +117,12 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
       if (read) object = read
     }
     const decision = decideEvent({ ...event, data: { object } })
-    const snapshot = decision.kind === 'subscription' && decision.snapshot && !foreign
-      ? toSubscriptionState(decision.snapshot as unknown as Stripe.Subscription)
-      : null
-    return { job, event, decision: decision.kind === 'subscription' && foreign ? { ...decision, snapshot: null } : decision, snapshot, reread: foreign ? object : null }
+    if (decision.kind !== 'subscription') return { job, event, decision, snapshot: null }
+    const snapshot = decision.snapshot && !foreign ? toSubscriptionState(decision.snapshot as unknown as Stripe.Subscription) : null
+    return { job, event, decision: foreign ? { ...decision, snapshot: null } : decision, snapshot }
   }
 
-  /**
-   * What Postgres holds about the batch: the same query before and inside the transaction. `extra`
-   * names users and test clocks the decision found it needs beyond those the events name.
-   */
+  /** What Postgres holds about the batch: its subscriptions and customers, and all of its users'. */
   async function readStored (db: Db | Tx, items: Item[], extra: Extra): Promise<Stored> {
     const named = (i: Item) => (i.decision.kind === 'subscription' || i.decision.kind === 'customer' ? i.decision : null)
     const keys = {
@@ -135,62 +136,39 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
   }
 
   /**
-   * Steps 1 and 2: reads until the decision needs none more. A user Stripe named (metadata) brings
-   * their other subscriptions along: the entitlement is decided from all of them.
+   * One transaction for `items` (distinct events); throws when any of them cannot be applied, and
+   * NeedsReads (nothing written) when the decision needs Stripe. A job whose subscription or user
+   * another transaction holds is left out unless `mustWait(item)`.
    */
-  async function readAndDecide (items: Item[], reads: StripeReads) {
-    const extra: Extra = { users: new Set(), clocks: new Set() }
-    const [settled, firstStored] = await Promise.all([settledEventIds(deps.db, items.map(i => i.event.id)), readStored(deps.db, items, extra)])
-    let stored = firstStored
-    const pending = items.filter(i => !settled.has(i.event.id))
-    for (let round = 0; ; round++) {
-      const plan = planApply(pending, stored, reads, ctx)
-      const users = [...plan.users.values()].filter(u => !extra.users.has(u) && !stored.customers.some(c => c.userId === u))
-      // A clock is looked for in Postgres before it is read from Stripe.
-      const clocks = plan.kind === 'read' ? [...plan.needs.testClocks].filter(c => !extra.clocks.has(c)) : []
-      if (users.length + clocks.length > 0) {
-        for (const u of users) extra.users.add(u)
-        for (const c of clocks) extra.clocks.add(c)
-        stored = await readStored(deps.db, items, extra)
-      } else if (plan.kind === 'write') {
-        return { stored, plan, extra }
-      } else {
-        await stripeReads.fetch(plan.needs, reads)
-      }
-      if (round >= MAX_READ_ROUNDS) throw new Error('applying the batch kept asking for more reads')
-    }
-  }
-
-  /**
-   * One attempt at `items` (distinct events); throws when any of them cannot be applied, MovedOn
-   * when the rows moved on. A job whose subscription or user another transaction holds is left out
-   * (undefined) unless `mustWait(item)`: the caller offers it again with the next batch.
-   */
-  async function attempt (items: Item[], mustWait: (i: Item) => boolean, reads: StripeReads) {
-    const { stored, plan: first, extra } = await readAndDecide(items, reads)
+  async function attempt (items: Item[], mustWait: (i: Item) => boolean, reads: StripeReads, extra: Extra, basis: Map<string, string>) {
     const outcome = await deps.db.transaction(async tx => {
-      const keys = (i: Item) => keysOf(i, first.users)
+      // The users to lock: named by the events (nearly always), else bound in Postgres, else Stripe's.
+      const unnamed = items.some(i => (i.decision.kind === 'subscription' || i.decision.kind === 'customer') && !i.decision.userId)
+      const bound = unnamed ? await readStored(tx, items, extra) : NOTHING_STORED
+      const lookups = noNeeds()
+      const users = usersOf(items, bound, reads, lookups)
+      if (lookups.subscriptions.size > 0) throw new NeedsReads(lookups, bound)
+      const keys = (i: Item) => keysOf(i, users)
       const waiting = items.filter(mustWait)
       await lockKeys(tx, waiting.flatMap(keys))
       const held = new Set([...waiting.flatMap(keys), ...await tryLockKeys(tx, items.flatMap(keys))])
       const ready = items.filter(i => keys(i).every(k => held.has(k)))
-      const provisional = (i: Item): EventOutcome => {
-        const r = first.results.get(i.event.id)
-        return { id: i.event.id, outcome: r?.outcome === 'ignored' ? 'ignored' : 'applied', userId: r?.userId ?? null, note: r?.note ?? null }
-      }
-      const [claimedIds, fresh] = await Promise.all([
-        claimEvents(tx, ready.map(i => ({ ...provisional(i), type: i.event.type, created: i.event.created, receivedAt: new Date(i.job.receivedAt), payload: i.event }))),
-        readStored(tx, items, extra)
+      const claimOf = (i: Item): EventOutcome => ({
+        id: i.event.id, outcome: i.decision.kind === 'ignore' ? 'ignored' : 'applied', userId: users.get(i) ?? null, note: i.decision.kind === 'ignore' ? i.decision.reason : null
+      })
+      const [claimedIds, stored] = await Promise.all([
+        claimEvents(tx, ready.map(i => ({ ...claimOf(i), type: i.event.type, created: i.event.created, receivedAt: new Date(i.job.receivedAt), payload: i.event }))),
+        readStored(tx, items, { users: new Set([...extra.users, ...users.values()]), clocks: extra.clocks })
       ])
-      // Decided again from the rows as they are now, under the locks. A state read from Stripe is
-      // only as new as the row it was read against: when that row moved on, read again.
       const claimed = ready.filter(i => claimedIds.has(i.event.id))
-      const plan = planApply(claimed, fresh, reads, ctx)
-      if (plan.kind === 'read' || [...plan.fromReads].some(id => rowOf(fresh, id) !== rowOf(stored, id))) throw new MovedOn()
+      const plan = planApply(claimed, stored, reads, ctx)
+      if (plan.kind === 'read') throw new NeedsReads(plan.needs, stored)
+      const stale = [...plan.fromReads].filter(id => basis.get(id) !== rowOf(stored, id))
+      if (stale.length > 0) throw new NeedsReads({ ...noNeeds(), subscriptions: new Set(stale) }, stored)
       const outcomes = claimed.flatMap(i => {
         const r = plan.results.get(i.event.id)!
         const settled: EventOutcome = { id: i.event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
-        return JSON.stringify(settled) === JSON.stringify(provisional(i)) ? [] : [settled]
+        return JSON.stringify(settled) === JSON.stringify(claimOf(i)) ? [] : [settled]
       })
       const { outboxIds, clockUsers } = await writeApplied(tx, plan.writes, outcomes)
       if (claimed.length > 0) await faultPoint('before-commit', claimed.map(i => i.event.id).join('\n'))
@@ -200,21 +178,34 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     return outcome
   }
 
-  /** Steps 3 and 4 for `jobs`, starting over while the rows move on under it. */
+  /** Makes the reads a transaction asked for; a test clock is looked for in Postgres before Stripe. */
+  async function read (err: NeedsReads, reads: StripeReads, extra: Extra, basis: Map<string, string>): Promise<void> {
+    for (const id of err.needs.subscriptions) {
+      reads.subscriptions.delete(id)
+      basis.set(id, rowOf(err.stored, id))
+    }
+    const unseen = [...err.needs.testClocks].filter(c => !extra.clocks.has(c))
+    for (const c of unseen) extra.clocks.add(c)
+    await stripeReads.fetch({ ...err.needs, testClocks: new Set([...err.needs.testClocks].filter(c => !unseen.includes(c))) }, reads)
+    // A user Stripe named brings their other subscriptions along: the entitlement is decided from all.
+    for (const s of err.needs.subscriptions) {
+      const user = reads.subscriptions.get(s)?.userId
+      if (user) extra.users.add(user)
+    }
+  }
+
+  /** Transactions for `jobs` until one commits, with Stripe reads between them as the decision asks. */
   async function applyTogether (jobs: StripeEventJob[], mustWait: (index: number) => boolean): Promise<Array<ApplyResult | undefined>> {
     const all = await Promise.all(jobs.map(understand))
     const seen = new Set<string>()
     const items = all.filter(i => !seen.has(i.event.id) && seen.add(i.event.id))
     const waits = new Set(all.filter((_, index) => mustWait(index)).map(i => i.event.id))
     const reads = noReads()
-    for (const i of all) {
-      if (i.reread && i.decision.kind === 'subscription' && i.reread.object === 'subscription') {
-        reads.subscriptions.set(i.decision.subscriptionId, toSubscriptionState(i.reread as unknown as Stripe.Subscription))
-      }
-    }
+    const extra: Extra = { users: new Set(), clocks: new Set() }
+    const basis = new Map<string, string>()
     for (let tries = 1; ; tries++) {
       try {
-        const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads)
+        const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads, extra, basis)
         await afterCommit(all, ready, claimed, results, outboxIds, clockUsers)
         return all.map(i => {
           const mine = items.find(x => x.event.id === i.event.id)!
@@ -222,9 +213,9 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
           return claimed.has(mine) && mine === i ? results.get(i.event.id)! : { outcome: 'duplicate' }
         })
       } catch (err) {
-        if (!(err instanceof MovedOn) || tries >= MAX_ATTEMPTS) throw err
-        // Stripe's state may have moved on with the rows: what was read is read again.
-        for (const map of Object.values(reads)) map.clear()
+        if (!(err instanceof NeedsReads)) throw err
+        if (tries >= MAX_ATTEMPTS) throw new Error(`the batch still needed Stripe reads after ${MAX_ATTEMPTS} transactions: its rows kept changing`)
+        await read(err, reads, extra, basis)
       }
     }
   }
