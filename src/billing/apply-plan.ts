@@ -10,8 +10,9 @@ import type { Catalogue } from './plans.js'
  * The decide step of applying Stripe events: pure, no clock, no I/O. Given a batch of events, what
  * Postgres holds about the subscriptions, customers and test clocks they concern, and what has been
  * read from Stripe so far, it answers either the Stripe reads it still needs or every row to write.
- * The use case (use-cases/apply-stripe-event.ts) makes the reads before any transaction and runs
- * this again inside the short write transaction against the rows read there.
+ * The use case (use-cases/apply-stripe-event.ts) runs it inside the write transaction, on the rows
+ * read under its locks; when it asks for Stripe reads, that transaction ends unwritten, the reads
+ * are made outside any transaction, and the next transaction decides again with them.
  *
  * Order, a stale-write guard on Stripe time: each subscription keeps the `created` of the event its
  * state is as of (`stripeTime`). A `customer.subscription.*` event carries the whole subscription;
