@@ -1,7 +1,8 @@
-import { eq, inArray, or, sql } from 'drizzle-orm'
+import { eq, inArray, sql } from 'drizzle-orm'
 import type { CustomerRecord, TestClockRecord } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
-import { customers, subscriptions, testClocks } from './schema.js'
+import { customers, testClocks } from './schema.js'
+import { usersAround, type AroundKeys } from './subscriptions-repo.js'
 import { upsertMany } from './upsert.js'
 
 /** The Stripe customer bound to a user, if any. */
@@ -27,24 +28,19 @@ export async function bindNewCustomer (db: Db, c: { userId: string, customerId: 
 }
 
 /**
- * What a batch may touch: the customers of these users, of these Stripe customers and of the users
- * these subscriptions belong to, each with the time of its test clock when Tollgate knows it.
+ * What a batch may touch: the customers of the users it concerns (usersAround), each with the
+ * time of its test clock when Tollgate knows it.
  */
-export async function customersAround (db: Db | Tx, keys: { subscriptionIds: string[], userIds: string[], customerIds: string[] }): Promise<{ customers: CustomerRecord[], testClocks: TestClockRecord[] }> {
-  const { subscriptionIds: subs, userIds: users, customerIds: custs } = keys
-  if (subs.length + users.length + custs.length === 0) return { customers: [], testClocks: [] }
-  const rows = await db.select({
-    userId: customers.userId, customerId: customers.stripeCustomerId, email: customers.email, testClock: customers.testClockId,
-    stripeTime: customers.stripeTime, frozenTime: testClocks.frozenTime
-  }).from(customers).leftJoin(testClocks, eq(testClocks.id, customers.testClockId)).where(or(
-    users.length > 0 ? inArray(customers.userId, users) : undefined,
-    custs.length > 0 ? inArray(customers.stripeCustomerId, custs) : undefined,
-    subs.length > 0 ? inArray(customers.userId, db.select({ u: subscriptions.userId }).from(subscriptions).where(inArray(subscriptions.stripeSubscriptionId, subs))) : undefined
-  ))
-  rows.sort((a, b) => (a.userId < b.userId ? -1 : 1))
+export async function customersAround (db: Db | Tx, keys: AroundKeys): Promise<{ customers: CustomerRecord[], testClocks: TestClockRecord[] }> {
+  if (keys.subscriptionIds.length + keys.userIds.length + keys.customerIds.length === 0) return { customers: [], testClocks: [] }
+  const rows = [...await db.execute<{ user_id: string, customer_id: string | null, email: string | null, test_clock: string | null, stripe_time: string | null, frozen_time: string | null }>(sql`${usersAround(keys)}
+    select c.user_id, c.stripe_customer_id as customer_id, c.email, c.test_clock_id as test_clock, c.stripe_time, t.frozen_time
+    from customers c join u on c.user_id = u.user_id left join test_clocks t on t.id = c.test_clock_id
+    order by c.user_id`)]
+  const num = (v: string | null) => (v === null ? null : Number(v))
   return {
-    customers: rows.map(({ frozenTime: _f, ...c }) => c),
-    testClocks: rows.flatMap(r => (r.testClock && r.frozenTime !== null ? [{ id: r.testClock, frozenTime: r.frozenTime }] : []))
+    customers: rows.map(r => ({ userId: r.user_id, customerId: r.customer_id, email: r.email, testClock: r.test_clock, stripeTime: num(r.stripe_time) })),
+    testClocks: rows.flatMap(r => (r.test_clock && r.frozen_time !== null ? [{ id: r.test_clock, frozenTime: Number(r.frozen_time) }] : []))
   }
 }
 

@@ -1,7 +1,7 @@
-import { inArray, or, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { SubscriptionRecord } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
-import { customers, subscriptions } from './schema.js'
+import { subscriptions } from './schema.js'
 import { at, lastPerKey, seconds, upsertMany } from './upsert.js'
 
 type Row = typeof subscriptions.$inferSelect
@@ -25,17 +25,53 @@ const toRecord = (r: Row): SubscriptionRecord => ({
   paymentStateAt: r.paymentStateAt
 })
 
-/** What a batch may touch: these subscriptions, and every subscription of the users they, these users or these customers belong to. */
-export async function subscriptionsAround (db: Db | Tx, keys: { subscriptionIds: string[], userIds: string[], customerIds: string[] }): Promise<SubscriptionRecord[]> {
-  const { subscriptionIds: subs, userIds: users, customerIds: custs } = keys
-  if (subs.length + users.length + custs.length === 0) return []
-  const rows = await db.select().from(subscriptions).where(or(
-    subs.length > 0 ? inArray(subscriptions.stripeSubscriptionId, subs) : undefined,
-    subs.length > 0 ? inArray(subscriptions.userId, db.select({ u: subscriptions.userId }).from(subscriptions).where(inArray(subscriptions.stripeSubscriptionId, subs))) : undefined,
-    users.length > 0 ? inArray(subscriptions.userId, users) : undefined,
-    custs.length > 0 ? inArray(subscriptions.userId, db.select({ u: customers.userId }).from(customers).where(inArray(customers.stripeCustomerId, custs))) : undefined
-  ))
-  return rows.map(toRecord).sort((a, b) => (a.id < b.id ? -1 : 1))
+export interface AroundKeys { subscriptionIds: string[], userIds: string[], customerIds: string[] }
+
+const list = (ids: string[]) => sql`(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`
+
+/**
+ * The users a batch concerns: those it names, those its subscriptions and customers are bound to.
+ * A common table expression for the queries below, so each is one indexed statement.
+ */
+export function usersAround (keys: AroundKeys) {
+  return sql`with u as (
+    select user_id from subscriptions where stripe_subscription_id in ${list(keys.subscriptionIds)}
+    union select jsonb_array_elements_text(${JSON.stringify(keys.userIds)}::jsonb)
+    union select user_id from customers where stripe_customer_id in ${list(keys.customerIds)})`
+}
+
+/** What a batch may touch: these subscriptions, and every subscription of the users it concerns. */
+export async function subscriptionsAround (db: Db | Tx, keys: AroundKeys): Promise<SubscriptionRecord[]> {
+  if (keys.subscriptionIds.length + keys.userIds.length + keys.customerIds.length === 0) return []
+  const rows = await db.execute<Record<string, unknown>>(sql`${usersAround(keys)}
+    select * from subscriptions where stripe_subscription_id in ${list(keys.subscriptionIds)}
+    union select s.* from subscriptions s join u on s.user_id = u.user_id`)
+  return [...rows].map(fromSql).map(toRecord).sort((a, b) => (a.id < b.id ? -1 : 1))
+}
+
+const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string))
+
+/** A row as `select *` returns it (column names, timestamps as text) in drizzle's shape. */
+function fromSql (r: Record<string, unknown>): Row {
+  return {
+    stripeSubscriptionId: r.stripe_subscription_id as string,
+    userId: r.user_id as string,
+    stripeCustomerId: r.stripe_customer_id as string,
+    planId: r.plan_id as string | null,
+    priceId: r.price_id as string | null,
+    status: r.status as string,
+    currentPeriodStart: date(r.current_period_start),
+    currentPeriodEnd: date(r.current_period_end),
+    cancelAtPeriodEnd: r.cancel_at_period_end as boolean,
+    access: r.access as boolean,
+    accessUntil: date(r.access_until),
+    startedAt: date(r.started_at),
+    endedAt: date(r.ended_at),
+    stripeTime: Number(r.stripe_time),
+    paymentState: r.payment_state as Row['paymentState'],
+    paymentStateAt: r.payment_state_at === null ? null : Number(r.payment_state_at),
+    updatedAt: date(r.updated_at)!
+  }
 }
 
 const STATE_COLUMNS = [

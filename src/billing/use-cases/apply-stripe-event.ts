@@ -203,6 +203,10 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     const reads = noReads()
     const extra: Extra = { users: new Set(), clocks: new Set() }
     const basis = new Map<string, string>()
+    // An email goes to the address as of its event, which Tollgate rarely holds (only a later
+    // customer.updated stamps it): read the customer before the transaction instead of after a first one.
+    const addressed = items.flatMap(i => (i.decision.kind === 'subscription' && i.decision.emails.length > 0 && i.decision.customerId ? [i.decision.customerId] : []))
+    if (addressed.length > 0) await stripeReads.fetch({ ...noNeeds(), customers: new Set(addressed) }, reads)
     for (let tries = 1; ; tries++) {
       try {
         const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads, extra, basis)
