@@ -163,7 +163,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
   const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [] }
   const rows = new Map(stored.subscriptions.map(r => [r.id, r]))
   const customers = new Map(stored.customers.map(c => [c.userId, c]))
-  const clocks = new Set([...stored.testClocks.map(c => c.id)])
+  const clocks = new Set(stored.testClocks.map(c => c.id))
   const subItems = items.filter(isSubscription).filter(i => users.has(i))
   const touched = new Set<string>()
   const fromReads = new Set<string>()
@@ -172,18 +172,18 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
   for (const [id, group] of groupBy(subItems, i => i.decision.subscriptionId)) {
     const next = stateToWrite(group, rows.get(id), reads)
     if (next === 'read') { needs.subscriptions.add(id); continue }
-    const stored = rows.get(id)
-    const payment = paymentOf(group, stored)
+    const before = rows.get(id)
+    const payment = paymentOf(group, before)
     if (!next) {
-      if (stored && (payment.state !== stored.paymentState || payment.at !== stored.paymentStateAt)) {
-        const row = { ...stored, paymentState: payment.state, paymentStateAt: payment.at }
+      if (before && (payment.state !== before.paymentState || payment.at !== before.paymentStateAt)) {
+        const row = { ...before, paymentState: payment.state, paymentStateAt: payment.at }
         rows.set(id, row)
         writes.subscriptions.push(row)
       }
       continue
     }
     if (next.read) fromReads.add(id)
-    const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, stored, payment)
+    const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, before, payment)
     rows.set(id, row)
     writes.subscriptions.push(row)
     if (next.state.testClock) change({ userId: row.userId, customerId: row.customerId, testClock: next.state.testClock, stripeTime: null })
