@@ -63,6 +63,8 @@ export interface Ctx {
   /** The account's default API version now; each event keeps the one it was created in. */
   apiVersion: string
   stripeCli: StripeCliHub
+  /** Every API answer is held back `ms` (a slow Stripe); `waiting` counts the requests held now. */
+  latency: { ms: number, waiting: number }
   baseUrl: () => string
   log: (...args: unknown[]) => void
   /** Now for an object, customer or test clock: the one question every timestamp asks. */
@@ -105,6 +107,7 @@ export function createContext (opts: EmulatorOptions, baseUrl: () => string): Ct
       reconnectDelaySeconds: opts.stripeCliReconnectDelaySeconds ?? 60,
       log
     }),
+    latency: { ms: 0, waiting: 0 },
     baseUrl,
     log,
     now: (of) => nowFor(ctx, of),

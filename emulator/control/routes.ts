@@ -72,6 +72,17 @@ const routes: ControlRoute[] = [
   },
   {
     method: 'POST',
+    path: '/_emulator/latency',
+    handler: (ctx, _params, body) => {
+      const ms = Number(body.ms)
+      if (!Number.isFinite(ms) || ms < 0 || ms > 120_000) throw badRequest('ms must be a number from 0 to 120000', 'ms')
+      ctx.latency.ms = Math.floor(ms)
+      return ctx.latency
+    }
+  },
+  { method: 'GET', path: '/_emulator/latency', handler: (ctx) => ctx.latency },
+  {
+    method: 'POST',
     path: '/_emulator/reset',
     handler: (ctx) => {
       ctx.background.close()
@@ -79,6 +90,7 @@ const routes: ControlRoute[] = [
       ctx.clock.reset()
       ctx.deliverer.reset()
       ctx.failApi = { status: 500, count: 0 }
+      ctx.latency.ms = 0
       return { reset: true }
     }
   },

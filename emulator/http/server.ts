@@ -34,6 +34,13 @@ function sendPage (res: http.ServerResponse, answer: PageAnswer): void {
   res.end(answer.html)
 }
 
+async function holdBack (ctx: Ctx): Promise<void> {
+  if (ctx.latency.ms <= 0) return
+  ctx.latency.waiting++
+  await new Promise(resolve => setTimeout(resolve, ctx.latency.ms))
+  ctx.latency.waiting--
+}
+
 // Plain node:http keeps the wire exact (raw form bodies, our own parser, Stripe's headers).
 export function createRequestListener (ctx: Ctx, routes: Route[]) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -45,6 +52,7 @@ export function createRequestListener (ctx: Ctx, routes: Route[]) {
       const rawBody = await readBody(req)
       ctx.log(method, url.pathname)
       if (url.pathname.startsWith('/v1/')) {
+        await holdBack(ctx)
         const answer = handleApi(ctx, routes, {
           method,
           path: url.pathname,

@@ -1,9 +1,9 @@
-import { statusRule } from './subscription-status.js'
-
 /**
  * Who may use the product, decided from subscription state alone (no clock, no I/O), so that the same
  * Stripe state always yields the same rows whatever order its events arrived in.
  */
+import type { PriceRef } from './plans.js'
+import { statusRule } from './subscription-status.js'
 
 /** What Tollgate needs from a Stripe subscription; times are unix seconds. */
 export interface SubscriptionState {
@@ -12,7 +12,8 @@ export interface SubscriptionState {
   /** From `metadata.user_id` (set through Checkout's `subscription_data`); null when Stripe holds none. */
   userId: string | null
   priceId: string | null
-  lookupKey: string | null
+  /** The price's plan: `metadata.tollgate_plan_id`, its product and its lookup key (see plans.ts `planOf`). */
+  price: PriceRef | null
   status: string
   currentPeriodStart: number | null
   currentPeriodEnd: number | null
@@ -23,6 +24,8 @@ export interface SubscriptionState {
   endedAt: number | null
   /** When the unpaid invoice behind a `past_due` status was finalized; null unless past_due. */
   pastDueSince: number | null
+  /** The Stripe test clock the subscription (and its customer) lives on, if any. */
+  testClock: string | null
 }
 
 export interface AccessDecision {

@@ -1,3 +1,5 @@
+import { accessNow, type Clock } from './clock.js'
+
 /**
  * What the product sees of a user's entitlement. The stored snapshot keeps the access decision and
  * its end time; whether access holds is decided at read time, so a cached snapshot never grants
@@ -12,6 +14,8 @@ export interface EntitlementSnapshot {
   limits: Record<string, number>
   current_period_end: number | null
   cancel_at_period_end: boolean
+  /** The frozen time of the Stripe test clock the user's customer lives on: their "now". */
+  test_clock_time?: number | null
 }
 
 export interface Entitlement {
@@ -33,8 +37,9 @@ export const NO_ENTITLEMENT: EntitlementSnapshot = {
  * Features and limits are given only while access holds, so a product that reads a feature flag
  * without looking at `access` still denies a canceled user.
  */
-export function toEntitlement (userId: string, s: EntitlementSnapshot, nowSeconds: number): Entitlement {
-  const access = s.access && (s.access_until === null || s.access_until > nowSeconds)
+export function toEntitlement (userId: string, s: EntitlementSnapshot, clock: Clock): Entitlement {
+  const now = accessNow(clock, s.test_clock_time)
+  const access = s.access && (s.access_until === null || s.access_until > now)
   return {
     user_id: userId,
     plan_id: s.plan_id,

@@ -1,17 +1,24 @@
 /**
- * What each Stripe event means for Tollgate, decided from the event alone: which subscription it
- * concerns, the subscription's state as of the event when the event carries it (`snapshot`), who the
- * user is, and which email it triggers. Events arrive late, twice and out of order; the use case
- * (apply-stripe-event) decides from Stripe times whether a snapshot is newer than what is stored, and
- * re-reads the subscription from Stripe when it cannot tell.
+ * What each Stripe event means for Tollgate, decided from the event alone: which subscription,
+ * customer or test clock it concerns, the subscription's state as of the event when the event
+ * carries it (`snapshot`), who the user is, and which email it triggers. Events arrive late, twice
+ * and out of order; `apply-plan.ts` decides from Stripe times whether what an event carries is newer
+ * than what is stored, and asks for a read from Stripe when it cannot tell.
  */
 
-export type EmailTemplate = 'payment_failed' | 'trial_will_end'
+export type EmailTemplate = 'payment_failed' | 'trial_will_end' | 'checkout_payment_failed'
 
 export interface EmailIntent {
   template: EmailTemplate
   data: Record<string, unknown>
 }
+
+/**
+ * Where a checkout stands: `complete` provisions (paid, nothing to pay, or an asynchronous payment
+ * that succeeded); `payment_pending` waits for an asynchronous payment (a bank debit); `payment_failed`
+ * ends it without access.
+ */
+export type CheckoutState = 'payment_pending' | 'complete' | 'payment_failed'
 
 /** Checkout binds the product's user to a Stripe customer and subscription. */
 export interface CheckoutBinding {
@@ -19,6 +26,7 @@ export interface CheckoutBinding {
   userId: string
   customerId: string
   planId: string | null
+  state: CheckoutState
 }
 
 export interface SubscriptionDecision {
@@ -33,8 +41,23 @@ export interface SubscriptionDecision {
   emails: EmailIntent[]
 }
 
+/** A customer changed: its address and test clock are read from Stripe (events carry no personal data). */
+export interface CustomerDecision {
+  kind: 'customer'
+  customerId: string
+  userId: string | null
+}
+
+export interface TestClockDecision {
+  kind: 'test-clock'
+  clockId: string
+  frozenTime: number
+}
+
 export type EventDecision =
   | SubscriptionDecision
+  | CustomerDecision
+  | TestClockDecision
   | { kind: 'refresh-prices' }
   | { kind: 'ignore', reason: string }
 
@@ -58,26 +81,42 @@ const SUBSCRIPTION_EVENTS = new Set([
   'customer.subscription.trial_will_end'
 ])
 
+const CHECKOUT_EVENTS = new Set([
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed'
+])
+
+const PAID = new Set(['paid', 'no_payment_required'])
+
 /** An invoice names its subscription under `parent.subscription_details` since the 2025 API versions. */
 function invoiceSubscription (invoice: Obj): string | null {
   return idOf(invoice.parent?.subscription_details?.subscription)
 }
 
-function checkout (session: Obj): EventDecision {
+function checkoutState (type: string, session: Obj): CheckoutState {
+  if (type === 'checkout.session.async_payment_failed') return 'payment_failed'
+  if (type === 'checkout.session.async_payment_succeeded') return 'complete'
+  return PAID.has(session.payment_status) ? 'complete' : 'payment_pending'
+}
+
+function checkout (type: string, session: Obj): EventDecision {
   if (session.mode !== 'subscription') return { kind: 'ignore', reason: `checkout in ${String(session.mode)} mode` }
   const userId = str(session.client_reference_id) ?? str(session.metadata?.user_id)
   const customerId = idOf(session.customer)
   const subscriptionId = idOf(session.subscription)
   if (!userId) return { kind: 'ignore', reason: 'checkout session names no user' }
   if (!customerId || !subscriptionId) return { kind: 'ignore', reason: 'checkout session has no subscription' }
+  const planId = str(session.metadata?.plan_id)
+  const state = checkoutState(type, session)
   return {
     kind: 'subscription',
     subscriptionId,
     snapshot: null,
     userId,
     customerId,
-    checkout: { sessionId: String(session.id), userId, customerId, planId: str(session.metadata?.plan_id) },
-    emails: []
+    checkout: { sessionId: String(session.id), userId, customerId, planId, state },
+    emails: state === 'payment_failed' ? [{ template: 'checkout_payment_failed', data: { session_id: session.id, plan_id: planId } }] : []
   }
 }
 
@@ -97,7 +136,7 @@ function paymentFailed (invoice: Obj): EmailIntent {
 
 export function decideEvent (event: LifecycleEvent): EventDecision {
   const object = event.data.object as Obj
-  if (event.type === 'checkout.session.completed') return checkout(object)
+  if (CHECKOUT_EVENTS.has(event.type)) return checkout(event.type, object)
   if (SUBSCRIPTION_EVENTS.has(event.type)) {
     const emails: EmailIntent[] = event.type === 'customer.subscription.trial_will_end'
       ? [{ template: 'trial_will_end', data: { subscription_id: object.id, trial_end: object.trial_end ?? null } }]
@@ -126,6 +165,17 @@ export function decideEvent (event: LifecycleEvent): EventDecision {
       customerId: idOf(object.customer),
       emails: event.type === 'invoice.payment_failed' ? [paymentFailed(object)] : []
     }
+  }
+  // A new customer's address and test clock come with its creation (ensure-customer) or its subscription.
+  if (event.type === 'customer.updated') {
+    const customerId = str(object.id)
+    if (!customerId) return { kind: 'ignore', reason: 'customer event names no customer' }
+    return { kind: 'customer', customerId, userId: str(object.metadata?.user_id) }
+  }
+  if (event.type.startsWith('test_helpers.test_clock.') && event.type !== 'test_helpers.test_clock.deleted') {
+    const clockId = str(object.id)
+    if (!clockId || typeof object.frozen_time !== 'number') return { kind: 'ignore', reason: 'test clock event without a frozen time' }
+    return { kind: 'test-clock', clockId, frozenTime: object.frozen_time }
   }
   if (event.type.startsWith('price.') || event.type.startsWith('product.')) return { kind: 'refresh-prices' }
   return { kind: 'ignore', reason: 'event type not handled' }

@@ -27,11 +27,29 @@ const CatalogueSchema = Type.Object({
 
 export type Plan = Static<typeof PlanSchema>
 
+/** What identifies a price's plan, as a Stripe price carries it. */
+export interface PriceRef {
+  /** `metadata.tollgate_plan_id`, written by `npm run stripe:bootstrap` on every price it creates. */
+  planId: string | null
+  productId: string | null
+  lookupKey: string | null
+}
+
+/** The product id bootstrap gives each plan's product, so a second run finds it without a search. */
+export const productIdOf = (plan: Pick<Plan, 'id'>) => `tollgate_${plan.id}`
+
 export interface Catalogue {
   currency: string
   plans: Plan[]
   byId: (id: string) => Plan | undefined
   byLookupKey: (key: string | null | undefined) => Plan | undefined
+  /**
+   * The plan a subscribed price belongs to. A lookup key moves to a new price when an amount
+   * changes, while existing subscribers stay on the old price (grandfathered), so the price's own
+   * mark comes first: its `metadata.tollgate_plan_id`, then its product (`tollgate_<plan>`), and
+   * only for a price neither marks (one made by hand) the lookup key it holds.
+   */
+  planOf: (price: PriceRef | null | undefined) => Plan | undefined
   ids: string[]
 }
 
@@ -51,12 +69,20 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
   }
   const byId = new Map(plans.map(p => [p.id, p]))
   const byKey = new Map(plans.map(p => [p.lookup_key, p]))
+  const byProduct = new Map(plans.map(p => [productIdOf(p), p]))
+  const byLookupKey = (key: string | null | undefined) => (key ? byKey.get(key) : undefined)
   return {
     currency,
     plans,
     ids: plans.map(p => p.id),
     byId: id => byId.get(id),
-    byLookupKey: key => (key ? byKey.get(key) : undefined)
+    byLookupKey,
+    planOf: price => {
+      if (!price) return undefined
+      if (price.planId) return byId.get(price.planId)
+      if (price.productId && byProduct.has(price.productId)) return byProduct.get(price.productId)
+      return byLookupKey(price.lookupKey)
+    }
   }
 }
 

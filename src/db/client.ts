@@ -4,6 +4,9 @@ import * as schema from './schema.js'
 
 export type Db = ReturnType<typeof createDb>['db']
 
+/** A transaction handle: a function taking one runs inside its caller's transaction. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
 export interface DbOptions {
   /** Pool size per process; workers need about their concurrency, the api a handful. */
   max?: number
@@ -40,19 +43,21 @@ interface TxState { over: boolean }
  * drizzle's own transactions and savepoints get the same client. (Behind PgBouncer in transaction
  * mode this needs its prepared-statement support, 1.21+.)
  *
- * Transactions whose connection closed. postgres.js (3.4.9) goes on handing a transaction's
- * statements to its connection after the connection closed (Postgres restarted, the session was
- * terminated): its own ROLLBACK or COMMIT once the callback settles, and any query the callback
- * still makes, say after a Stripe call inside the transaction (applying events, creating a
- * customer). On the closed connection that write throws a TypeError (`nextWrite` in
- * postgres/src/connection.js) from a setImmediate or, unhandled, from inside the query: no caller
- * can catch it, so the process goes down; and a process that swallowed it would find that pooled
- * connection unable to connect again (the aborted write stays buffered ahead of every later
- * startup message). On a connection the pool has reopened meanwhile, the statements would run in
- * another session, outside the transaction. So once postgres.js has given up on a transaction (its
- * begin() rejected, which the caller sees), nothing more of it reaches the driver: its queries fail
- * at once, and the callback's outcome is never handed back, so postgres.js sends neither ROLLBACK
- * nor COMMIT. Postgres rolls back the transaction of a connection that dropped.
+ * Transactions whose connection closed. postgres.js (3.4.9, the latest) goes on handing a
+ * transaction's statements to its connection after the connection closed (Postgres restarted, the
+ * session was terminated, the network reset): its own ROLLBACK once the callback throws the error of
+ * the statement that was in flight, and any statement the callback issues in the gap between the
+ * close and its noticing. On the closed connection that write throws a TypeError (`nextWrite` in
+ * postgres/src/connection.js) from a setImmediate or, unhandled, from inside the query: no caller can
+ * catch it, so the process goes down; and a process that swallowed it would find that pooled
+ * connection unable to connect again (the aborted write stays buffered ahead of every later startup
+ * message). On a connection the pool has reopened meanwhile, the statements would run in another
+ * session, outside the transaction. No transaction waits on anything but Postgres (no Stripe
+ * call runs inside one), which keeps the gap short, not closed: test/db/client.test.ts fails without this.
+ * So once postgres.js has given up on a transaction (its begin() rejected, which the caller sees),
+ * nothing more of it reaches the driver: its queries fail at once, and the callback's outcome is
+ * never handed back, so postgres.js sends neither ROLLBACK nor COMMIT. Postgres rolls back the
+ * transaction of a connection that dropped.
  */
 function client<T extends Sql> (sql: T, tx?: TxState): T {
   return new Proxy(sql, {

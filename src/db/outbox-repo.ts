@@ -1,5 +1,6 @@
-import { and, asc, eq, lt, min, ne, sql } from 'drizzle-orm'
-import type { Db } from './client.js'
+import { and, asc, eq, inArray, lt, min, ne, sql } from 'drizzle-orm'
+import type { EmailWrite } from '../billing/apply-records.js'
+import type { Db, Tx } from './client.js'
 import { emailOutbox } from './schema.js'
 
 export type OutboxRow = typeof emailOutbox.$inferSelect
@@ -39,4 +40,19 @@ export async function pendingBefore (db: Db, cutoff: Date, limit: number): Promi
 export async function oldestPendingAt (db: Db): Promise<Date | null> {
   const [row] = await db.select({ at: min(emailOutbox.createdAt) }).from(emailOutbox).where(eq(emailOutbox.status, 'pending'))
   return row?.at ?? null
+}
+
+/** One row per (event, template): a redelivered event never queues a second email. Returns the new rows. */
+export async function queueEmails (tx: Tx, emails: EmailWrite[]): Promise<OutboxRef[]> {
+  if (emails.length === 0) return []
+  return await tx.insert(emailOutbox)
+    .values(emails.map(e => ({ eventId: e.eventId, template: e.intent.template, userId: e.userId, to: e.to, data: e.intent.data })))
+    .onConflictDoNothing().returning(outboxRefColumns)
+}
+
+/** Outbox rows of these events still waiting for a send job: every run re-queues them (jobId dedupes). */
+export async function pendingEmailsOf (db: Db, eventIds: string[]): Promise<OutboxRef[]> {
+  if (eventIds.length === 0) return []
+  return await db.select(outboxRefColumns).from(emailOutbox)
+    .where(and(inArray(emailOutbox.eventId, eventIds), eq(emailOutbox.status, 'pending')))
 }

@@ -1,13 +1,27 @@
 import { sql } from 'drizzle-orm'
+import type { PaymentState } from '../billing/apply-records.js'
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial, uuid } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
 
 export const customers = pgTable('customers', {
   userId: text('user_id').primaryKey(),
+  /** Unique: creating a customer binds it with Stripe's idempotency key and this constraint, no lock. */
   stripeCustomerId: text('stripe_customer_id').unique(),
   email: text('email'),
+  /** The Stripe test clock the customer lives on: that user's access is decided in its time. */
+  testClockId: text('test_clock_id'),
+  /** Stripe time (seconds) the email is as of: an older `customer.updated` never overwrites a newer one. */
+  stripeTime: bigint('stripe_time', { mode: 'number' }),
   createdAt: createdAt()
+}, t => [index('customers_test_clock_idx').on(t.testClockId).where(sql`test_clock_id is not null`)])
+
+/** Stripe test clocks Tollgate's customers live on, with the time each stands at. */
+export const testClocks = pgTable('test_clocks', {
+  id: text('id').primaryKey(),
+  /** Only grows: a test clock only moves forward. */
+  frozenTime: bigint('frozen_time', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 })
 
 export const subscriptions = pgTable('subscriptions', {
@@ -30,6 +44,12 @@ export const subscriptions = pgTable('subscriptions', {
    * re-read from Stripe returned while the subscription was locked, so it is never older than this.
    */
   stripeTime: bigint('stripe_time', { mode: 'number' }).notNull(),
+  /**
+   * Where its payment stands as its checkout and invoices said (`pending`: an asynchronous payment
+   * on its way; `failed`; `paid`), and the Stripe time of that word. Access waits for `paid`.
+   */
+  paymentState: text('payment_state').$type<PaymentState>(),
+  paymentStateAt: bigint('payment_state_at', { mode: 'number' }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 }, t => [index('subscriptions_user_idx').on(t.userId)])
 
@@ -94,6 +114,7 @@ export const checkoutSessions = pgTable('checkout_sessions', {
   sessionId: text('session_id').primaryKey(),
   userId: text('user_id').notNull(),
   planId: text('plan_id').notNull(),
+  /** `open`, then `payment_pending` (an asynchronous payment), `complete` or `payment_failed`. */
   status: text('status').notNull(),
   stripeSubscriptionId: text('stripe_subscription_id'),
   createdAt: createdAt(),

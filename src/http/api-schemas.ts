@@ -32,10 +32,10 @@ export const AlreadySubscribed = Type.Object({
 
 export const CheckoutStatus = Type.Object({
   session_id: Type.String(),
-  status: Type.String({ description: 'open, complete or expired' }),
+  status: Type.String({ description: 'open, payment_pending (an asynchronous payment such as a bank debit is on its way), complete, payment_failed or expired' }),
   user_id: Type.String(),
   plan_id: Type.Union([Type.String(), Type.Null()]),
-  provisioned: Type.Boolean({ description: 'The entitlement has been granted' })
+  provisioned: Type.Boolean({ description: 'The checkout is complete and the user has access now' })
 })
 
 export const Entitlement = Type.Object({

@@ -51,7 +51,12 @@ const templates: Record<EmailTemplate, (d: Data, c: MailContext) => RenderedMail
       { text: end ? `Your trial ends on ${end}.` : 'Your trial ends soon.' },
       { text: 'Your subscription then continues on the card on file. To change or cancel it:', link: portalReturnUrl(c.appUrl) }
     ])
-  }
+  },
+  checkout_payment_failed: (d, c) => compose('Your payment did not go through', [
+    { text: `Your bank did not complete the payment for your ${typeof d.plan_id === 'string' ? `${d.plan_id} ` : ''}subscription, so it has not started.` },
+    { text: 'You can subscribe again with another payment method here:', link: portalReturnUrl(c.appUrl) },
+    { text: `Checkout ${String(d.session_id)}.` }
+  ])
 }
 
 export class UnknownTemplateError extends Error {}

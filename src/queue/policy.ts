@@ -40,18 +40,7 @@ export const jobPolicy: Record<QueueName, JobsOptions> = {
   }
 }
 
-/** What an api process puts on the stripe-events queue: the verified event minus personal data. */
-export interface StripeEventJob {
-  event: {
-    id: string
-    type: string
-    created: number
-    api_version: string | null
-    livemode: boolean
-    data: { object: Record<string, unknown>, previous_attributes?: Record<string, unknown> }
-  }
-  receivedAt: number
-}
+export type { StripeEventJob } from '../billing/stripe-event.js'
 
 /**
  * Email jobs name an outbox row only: addresses and contents stay in Postgres. `key` is the row's

@@ -1,5 +1,5 @@
 import Stripe from 'stripe'
-import type { Catalogue, Plan } from '../billing/plans.js'
+import { productIdOf, type Catalogue, type Plan } from '../billing/plans.js'
 
 export interface BootstrapAction {
   plan: string
@@ -7,9 +7,6 @@ export interface BootstrapAction {
   price: 'created' | 'replaced' | 'unchanged'
   price_id: string
 }
-
-/** Products get ids of their own so a second run finds them without a search. */
-export const productIdOf = (plan: Plan) => `tollgate_${plan.id}`
 
 async function upsertProduct (stripe: Stripe, plan: Plan): Promise<BootstrapAction['product']> {
   const id = productIdOf(plan)
@@ -31,7 +28,9 @@ async function upsertProduct (stripe: Stripe, plan: Plan): Promise<BootstrapActi
  * product, and its lookup key names an active price with the catalogue's amount, currency and
  * interval. Stripe prices are immutable, so a changed amount means a new price that takes the lookup
  * key over (`transfer_lookup_key`); the old price stays active for the subscriptions already on it,
- * which keep their amount until moved. Nothing else is changed or deactivated.
+ * which keep their amount and their plan (grandfathered) until moved: every price and product
+ * carries its plan in `metadata.tollgate_plan_id`, which is how Tollgate tells a subscription's
+ * plan (src/billing/plans.ts `planOf`). Nothing else is changed or deactivated.
  */
 export async function bootstrapCatalogue (stripe: Stripe, catalogue: Catalogue): Promise<BootstrapAction[]> {
   const actions: BootstrapAction[] = []
@@ -46,6 +45,8 @@ export async function bootstrapCatalogue (stripe: Stripe, catalogue: Catalogue):
       current.recurring?.interval === plan.interval &&
       (typeof current.product === 'string' ? current.product : current.product.id) === productId
     if (matches) {
+      // A price made before prices carried their plan gets its mark: it keeps its plan after a key transfer.
+      if (current.metadata?.tollgate_plan_id !== plan.id) await stripe.prices.update(current.id, { metadata: { tollgate_plan_id: plan.id } })
       actions.push({ plan: plan.id, product, price: 'unchanged', price_id: current.id })
       continue
     }

@@ -17,7 +17,7 @@ export function toSubscriptionState (sub: Stripe.Subscription): SubscriptionStat
     customerId: idOf(sub.customer)!,
     userId: sub.metadata?.user_id || null,
     priceId: item?.price.id ?? null,
-    lookupKey: item?.price.lookup_key ?? null,
+    price: item ? { planId: item.price.metadata?.tollgate_plan_id || null, productId: idOf(item.price.product), lookupKey: item.price.lookup_key ?? null } : null,
     status: sub.status,
     currentPeriodStart: item?.current_period_start ?? null,
     currentPeriodEnd: item?.current_period_end ?? null,
@@ -27,6 +27,7 @@ export function toSubscriptionState (sub: Stripe.Subscription): SubscriptionStat
     endedAt: sub.ended_at ?? null,
     pastDueSince: sub.status === 'past_due'
       ? (unpaid ? (unpaid.status_transitions?.finalized_at ?? unpaid.created) : item?.current_period_start ?? null)
-      : null
+      : null,
+    testClock: idOf(sub.test_clock)
   }
 }

@@ -5,14 +5,26 @@ const ev = (type: string, object: Record<string, unknown>) => ({ id: 'evt_1', ty
 
 t.test('a completed subscription checkout binds its user, customer and subscription', async t => {
   const d = decideEvent(ev('checkout.session.completed', {
-    id: 'cs_1', mode: 'subscription', client_reference_id: 'u1', metadata: { user_id: 'u1', plan_id: 'pro' }, customer: 'cus_1', subscription: 'sub_1'
+    id: 'cs_1', mode: 'subscription', payment_status: 'paid', client_reference_id: 'u1', metadata: { user_id: 'u1', plan_id: 'pro' }, customer: 'cus_1', subscription: 'sub_1'
   }))
-  t.same(d, { kind: 'subscription', subscriptionId: 'sub_1', snapshot: null, userId: 'u1', customerId: 'cus_1', checkout: { sessionId: 'cs_1', userId: 'u1', customerId: 'cus_1', planId: 'pro' }, emails: [] })
+  t.same(d, { kind: 'subscription', subscriptionId: 'sub_1', snapshot: null, userId: 'u1', customerId: 'cus_1', checkout: { sessionId: 'cs_1', userId: 'u1', customerId: 'cus_1', planId: 'pro', state: 'complete' }, emails: [] })
   t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'subscription', metadata: { user_id: 'u2' }, customer: 'cus_1', subscription: 'sub_1' })),
     { checkout: { userId: 'u2', planId: null } }, 'metadata names the user when client_reference_id is absent')
   t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'payment', client_reference_id: 'u1' })), { kind: 'ignore' })
   t.match(decideEvent(ev('checkout.session.completed', { id: 'cs_1', mode: 'subscription', customer: 'cus_1', subscription: 'sub_1', metadata: {} })),
     { kind: 'ignore', reason: /no user/ })
+})
+
+t.test('a checkout provisions once its payment is in: paid or free at once, a bank debit when it succeeds; a failed one sends an email', async t => {
+  const session = { id: 'cs_2', mode: 'subscription', client_reference_id: 'u1', metadata: { plan_id: 'pro' }, customer: 'cus_1', subscription: 'sub_1' }
+  const stateOf = (type: string, paymentStatus: string) => (decideEvent(ev(type, { ...session, payment_status: paymentStatus })) as { checkout: { state: string } }).checkout.state
+  t.equal(stateOf('checkout.session.completed', 'paid'), 'complete')
+  t.equal(stateOf('checkout.session.completed', 'no_payment_required'), 'complete')
+  t.equal(stateOf('checkout.session.completed', 'unpaid'), 'payment_pending', 'an asynchronous payment has not arrived yet')
+  t.equal(stateOf('checkout.session.async_payment_succeeded', 'paid'), 'complete')
+  t.equal(stateOf('checkout.session.async_payment_failed', 'unpaid'), 'payment_failed')
+  t.match(decideEvent(ev('checkout.session.async_payment_failed', { ...session, payment_status: 'unpaid' })),
+    { emails: [{ template: 'checkout_payment_failed', data: { session_id: 'cs_2', plan_id: 'pro' } }] })
 })
 
 t.test('subscription events carry the whole subscription as of the event; a bare id only names one to re-read', async t => {

@@ -1,3 +1,4 @@
+import { applyDepsOf } from '../../src/queue/apply-ports.js'
 import t from 'tap'
 import { createApplyStripeEvent } from '../../src/billing/use-cases/apply-stripe-event.js'
 import { parseCatalogue } from '../../src/billing/plans.js'
@@ -21,7 +22,7 @@ t.test('product API without webhooks', async t => {
     t.match((await call('GET', '/api/v1/entitlements/user_fast')).json(), { plan_id: 'pro', status: 'active', access: true, features: { webhooks: true } })
 
     const event = (await deps.stripe.events.list({ type: 'checkout.session.completed' })).data.find(e => (e.data.object as { id: string }).id === id)!
-    const apply = createApplyStripeEvent({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: 3 })
+    const apply = createApplyStripeEvent({ ...applyDepsOf(deps), graceDays: 3 })
     t.match(await apply(toEventJob(event)), { outcome: 'duplicate' }, 'the late webhook changes nothing')
     t.equal((await call('GET', '/api/v1/checkout/cs_test_unknown')).statusCode, 404)
   })

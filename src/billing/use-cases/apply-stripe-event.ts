@@ -1,272 +1,242 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
-import type { Db } from '../../db/client.js'
-import {
-  bindCustomers, claimEvents, completeCheckoutSessions, emailsOf, eventUsersOf, knownUsersOf, lockKeys, noteEvents, tryLockKeys,
-  pendingEmailsOf, queueEmails, saveEntitlements, saveSubscriptions, subscriptionRow, subscriptionRowsOf,
-  type CheckoutCompletion, type EmailWrite, type SubscriptionRow, type Tx
-} from '../../db/lifecycle-repo.js'
+import type { Db, Tx } from '../../db/client.js'
+import { writeApplied } from '../../db/apply-writes.js'
+import { customersAround, testClocksOf } from '../../db/customers-repo.js'
+import { claimEvents, eventUsersOf, type EventOutcome } from '../../db/event-claims-repo.js'
+import { lockKeys, tryLockKeys } from '../../db/locks.js'
+import { pendingEmailsOf, type OutboxRef } from '../../db/outbox-repo.js'
+import { subscriptionsAround } from '../../db/subscriptions-repo.js'
 import { faultPoint } from '../../fault-points.js'
-import type { StripeEventJob } from '../../queue/policy.js'
-import { queueOutboxSend } from '../../queue/processors/outbox-sweep.js'
-import type { Queues } from '../../queue/queues.js'
+import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-reads.js'
+import { STRIPE_API_VERSION } from '../../stripe/client.js'
 import { toSubscriptionState } from '../../stripe/subscription-state.js'
-import { currentSubscription, decideAccess, type SubscriptionState } from '../access.js'
-import { decideEvent, type EventDecision, type SubscriptionDecision } from '../lifecycle.js'
-import type { Catalogue, Plan } from '../plans.js'
-import { invalidateEntitlementsOf } from './read-entitlements.js'
+import { planApply, usersOf } from '../apply-plan.js'
+import { noNeeds, noReads, UnappliableEventError, type ApplyResult, type Needs, type PlanItem, type Stored, type StripeReads } from '../apply-records.js'
+import { HANDLED_EVENT_TYPES } from '../handled-event-types.js'
+import { decideEvent } from '../lifecycle.js'
+import type { Catalogue } from '../plans.js'
+import type { StripeEventJob } from '../stripe-event.js'
+
+export { UnappliableEventError, type ApplyResult } from '../apply-records.js'
+
+/** Work that follows a commit, through whatever carries it (Redis, queues); each step is safe to repeat. */
+export interface AfterCommit {
+  /** Their cached entitlements are stale. */
+  entitlementsChanged: (userIds: string[]) => Promise<void>
+  /** Outbox rows to send. */
+  emailsWritten: (outbox: OutboxRef[]) => Promise<void>
+  /** Price or product events: the price cache needs a refresh. */
+  pricesChanged: (events: Array<{ id: string, type: string }>) => Promise<void>
+}
 
 export interface ApplyEventDeps {
   db: Db
   stripe: Stripe
   catalogue: Catalogue
-  queues: Pick<Queues, 'email' | 'prices'>
-  /** The entitlement read cache lives under this prefix in `redis`. */
-  redis: Redis
-  prefix: string
   graceDays: number
-}
-
-export interface ApplyResult {
-  outcome: 'applied' | 'ignored' | 'duplicate'
-  userId?: string
-  note?: string
+  afterCommit: AfterCommit
 }
 
 export type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
 
-/**
- * An event that cannot be applied until someone fixes its data in Stripe: retrying the same job
- * fails the same way, so it goes to the dead-letter queue and its claim stays open for a replay.
- */
-export class UnappliableEventError extends Error {
-  constructor (readonly code: string, message: string) {
-    super(message)
-    this.name = 'UnappliableEventError'
-  }
-}
-
-type Event = StripeEventJob['event']
-interface Item { job: StripeEventJob, event: Event, decision: EventDecision }
-interface SubItem extends Item { decision: SubscriptionDecision }
-
-interface Writes {
-  subscriptions: SubscriptionRow[]
-  checkouts: CheckoutCompletion[]
-  bindings: Array<{ userId: string, customerId: string, email?: string | null }>
-  entitlements: Array<{ userId: string, sub: SubscriptionRow, plan: Plan | undefined }>
-  emails: EmailWrite[]
-}
+const HANDLED = new Set<string>(HANDLED_EVENT_TYPES)
 
 /** Times a batch leaves a job out for a lock held elsewhere before the job waits for it. */
 const MAX_DEFERRALS = 2
+/** Transactions one batch may start: each one that finds it needs Stripe reads ends, the reads are made, and the next starts. */
+const MAX_ATTEMPTS = 10
 
-const isSubscription = (i: Item): i is SubItem => i.decision.kind === 'subscription'
-const maxCreated = (items: Item[]) => items.reduce((m, i) => Math.max(m, i.event.created), -Infinity)
+interface Item extends PlanItem { job: StripeEventJob }
+
+/** What the next attempt reads beyond what the events name. */
+interface Extra { users: Set<string>, clocks: Set<string> }
+
+/**
+ * The transaction found it needs reads from Stripe: it ends (rolled back, nothing written), the
+ * reads are made outside it, and the batch tries again. `stored` is what the decision saw.
+ */
+class NeedsReads extends Error {
+  constructor (readonly needs: Needs, readonly stored: Stored) { super('the batch needs Stripe reads') }
+}
+
+const NOTHING_STORED: Stored = { subscriptions: [], customers: [], testClocks: [] }
+
+/** The locks an item's writes need: its subscription's and its user's (an event claimed already needs none). */
+const keysOf = (i: Item, users: Map<PlanItem, string>): string[] => {
+  const user = users.get(i)
+  const userKeys = user ? [`user:${user}`] : []
+  return i.decision.kind === 'subscription' ? [`subscription:${i.decision.subscriptionId}`, ...userKeys] : userKeys
+}
+
+/** One subscription's stored row, comparable. */
+const rowOf = (stored: Stored, id: string) => JSON.stringify(stored.subscriptions.find(s => s.id === id) ?? null)
 
 /**
  * Applies Stripe events exactly once each, in any order relative to one another, many in one
- * transaction (group commit: a worker hands over every event it holds at once).
+ * transaction (group commit: a worker hands over every event it holds at once). Read, decide,
+ * write, after-commit; Stripe is never called inside the transaction or under a lock:
  *
- * Order, a stale-write guard on Stripe time: each subscription row keeps the `created` of the event
- * its state is as of (`stripe_time`). A `customer.subscription.*` event carries the whole subscription;
- * its snapshot is written when it is newer than the stored one and dropped when older. When the
- * guard cannot tell (two events of one subscription in the same second, the stored state as of the
- * same second, a `past_due` snapshot whose grace start needs the open invoice, an event that carries
- * no state for a subscription Tollgate has not stored, an operator's sync), the subscription is
- * re-read from Stripe: that is the truth now, as new as any event in hand. Everything runs under
- * transaction locks on the subscriptions and users concerned, taken in one global order, so of two
- * racing workers the one that decides later also writes later. Every permutation of a customer's
- * events ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
+ * - The transaction takes the locks of the subscriptions and users concerned (in one global
+ *   order; a job whose keys another transaction holds is left out and offered again with the next
+ *   batch), claims the events in `stripe_events` and reads the rows they concern, under the locks.
+ * - The decision (src/billing/apply-plan.ts, pure) turns them into rows to write, or says which
+ *   Stripe reads it needs (a subscription's state when the events cannot tell, a user named only in
+ *   Stripe's metadata, an address, a test clock's time). Then the transaction ends without writing,
+ *   the reads are made outside any transaction, and the batch starts again with them. A state read
+ *   from Stripe is only as new as the row it was read against: when that row has moved on by the
+ *   next attempt (another worker wrote it), it is read again (bounded).
+ * - Otherwise the claims, states, entitlements and outbox rows commit together, in one round trip.
+ * - After commit, on every run (a duplicate included): the users' cached entitlements are dropped
+ *   and email and price jobs are queued through the ports passed in (jobIds dedupe), so a crash
+ *   between commit and these steps is repaired by the job's retry.
  *
- * Once: the claims in `stripe_events`, the subscriptions, entitlements and outbox rows commit in one
- * transaction. After commit, on every run (a duplicate included), the users' cached entitlements are
- * dropped and jobs for the email and price workers are queued (jobIds dedupe), so a crash between
- * commit and these steps is repaired by the job's retry.
- *
- * A batch that fails as a whole (an event naming no user, Stripe refusing a read, a constraint)
- * is applied again one event at a time, so one bad event fails alone.
+ * Most batches need no Stripe read and run one transaction. A payload in another API version than
+ * the pinned one never decides: the object it names is read again first (`understand`). A batch
+ * that fails as a whole (an event naming no user, Stripe refusing a read, a constraint) is applied
+ * again one event at a time, so one bad event fails alone. Every permutation of a customer's events
+ * ends with the rows in-order delivery gives (test/billing/use-cases/event-order.test.ts).
  */
 export function createApplyStripeEvents (deps: ApplyEventDeps) {
-  async function retrieve (subscriptionId: string): Promise<Stripe.Subscription> {
-    return deps.stripe.subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice'] })
+  const stripeReads: StripeApplyReads = createStripeReads(deps.stripe)
+  const ctx = { catalogue: deps.catalogue, graceDays: deps.graceDays }
+
+  /**
+   * The event as Tollgate may read it. A payload in another API version than the pinned one is
+   * never read for what it means: the object it names is read again through the API, which answers
+   * in the pinned version, and stands in for it (as the state now, never as a snapshot as of the event).
+   */
+  async function understand (job: StripeEventJob): Promise<Item> {
+    const { event } = job
+    const foreign = event.api_version !== STRIPE_API_VERSION
+    let object = event.data.object
+    if (foreign && HANDLED.has(event.type)) {
+      const read = await stripeReads.objectOf(object).catch((err: unknown) => {
+        throw new UnappliableEventError('foreign_version_unreadable', `Event ${event.id} is in API version ${String(event.api_version)}, not ${STRIPE_API_VERSION}, ` +
+          `and its ${String(object.object)} ${String(object.id)} could not be read again in ${STRIPE_API_VERSION}: ${(err as Error).message}`)
+      })
+      if (read) object = read
+    }
+    const decision = decideEvent({ ...event, data: { object } })
+    if (decision.kind !== 'subscription') return { job, event, decision, snapshot: null }
+    const snapshot = decision.snapshot && !foreign ? toSubscriptionState(decision.snapshot as unknown as Stripe.Subscription) : null
+    return { job, event, decision: foreign ? { ...decision, snapshot: null } : decision, snapshot }
   }
 
-  /** The user of each subscription: named by its events, bound earlier, or as Stripe's metadata says. */
-  async function usersOf (tx: Tx, items: SubItem[]): Promise<Map<string, string>> {
-    const users = new Map<string, string>()
-    // Stripe's own metadata first, the checkout's client_reference_id after it.
-    for (const i of [...items.filter(i => !i.decision.checkout), ...items.filter(i => i.decision.checkout)]) {
-      if (i.decision.userId && !users.has(i.decision.subscriptionId)) users.set(i.decision.subscriptionId, i.decision.userId)
+  /** What Postgres holds about the batch: its subscriptions and customers, and all of its users'. */
+  async function readStored (db: Db | Tx, items: Item[], extra: Extra): Promise<Stored> {
+    const named = (i: Item) => (i.decision.kind === 'subscription' || i.decision.kind === 'customer' ? i.decision : null)
+    const keys = {
+      subscriptionIds: [...new Set(items.flatMap(i => (i.decision.kind === 'subscription' ? [i.decision.subscriptionId] : [])))],
+      userIds: [...new Set([...extra.users, ...items.flatMap(i => named(i)?.userId ?? [])])],
+      customerIds: [...new Set(items.flatMap(i => named(i)?.customerId ?? []))]
     }
-    const unnamed = items.filter(i => !users.has(i.decision.subscriptionId))
-    if (unnamed.length === 0) return users
-    const known = await knownUsersOf(tx, unnamed.map(i => i.decision.subscriptionId), unnamed.flatMap(i => i.decision.customerId ?? []))
-    for (const i of unnamed) {
-      const id = i.decision.subscriptionId
-      const userId = known.bySubscription.get(id) ?? (i.decision.customerId ? known.byCustomer.get(i.decision.customerId) : undefined)
-      if (userId && !users.has(id)) users.set(id, userId)
-    }
-    for (const i of unnamed) {
-      const id = i.decision.subscriptionId
-      if (users.has(id)) continue
-      const sub = await deps.stripe.subscriptions.retrieve(id)
-      const userId = sub.metadata?.user_id
-      if (!userId) {
-        throw new UnappliableEventError('subscription_without_user', `Subscription ${id} (customer ${String(i.decision.customerId)}) names no user: ` +
-          'it has no metadata.user_id and no checkout or earlier event bound it; set metadata.user_id on the subscription in Stripe, then replay this event')
-      }
-      users.set(id, userId)
-    }
-    return users
-  }
-
-  /** The state to write for one subscription, or null when its events hold nothing newer than the row. */
-  async function stateToWrite (items: SubItem[], row: SubscriptionRow | undefined): Promise<{ state: SubscriptionState, stripeTime: number } | null> {
-    const stored = row?.stripeTime ?? -Infinity
-    const synced = items.some(i => !i.decision.snapshot && i.event.type.startsWith('customer.subscription.'))
-    const snapshots = items.filter(i => i.decision.snapshot)
-    if (!synced && snapshots.length > 0) {
-      const newest = maxCreated(snapshots)
-      if (newest < stored) return null
-      const top = snapshots.filter(i => i.event.created === newest)
-      if (newest > stored && top.length === 1) {
-        const state = toSubscriptionState(top[0]!.decision.snapshot as unknown as Stripe.Subscription)
-        if (state.status !== 'past_due') return { state, stripeTime: newest }
-      }
-    } else if (!synced && row) {
-      return null
-    }
-    const sub = await retrieve(items[0]!.decision.subscriptionId)
-    return { state: toSubscriptionState(sub), stripeTime: Math.max(maxCreated(items), stored) }
+    const [subscriptions, around, clocks] = await Promise.all([subscriptionsAround(db, keys), customersAround(db, keys), testClocksOf(db, [...extra.clocks])])
+    const testClocks = [...new Map([...around.testClocks, ...clocks].map(c => [c.id, c])).values()].sort((a, b) => (a.id < b.id ? -1 : 1))
+    return { subscriptions, customers: around.customers, testClocks }
   }
 
   /**
-   * Decides what the claimed subscription events write; their subscriptions and users are locked
-   * already. Reads take one round trip (the rows and addresses); the writes it returns are issued
-   * together by the caller.
+   * One transaction for `items` (distinct events); throws when any of them cannot be applied, and
+   * NeedsReads (nothing written) when the decision needs Stripe. A job whose subscription or user
+   * another transaction holds is left out unless `mustWait(item)`.
    */
-  async function planSubscriptions (tx: Tx, items: SubItem[], userOf: Map<string, string>): Promise<{ results: Map<string, ApplyResult>, writes: Writes }> {
-    const results = new Map<string, ApplyResult>()
-    const writes: Writes = { subscriptions: [], checkouts: [], bindings: [], entitlements: [], emails: [] }
-    if (items.length === 0) return { results, writes }
-    const bySub = new Map<string, SubItem[]>()
-    for (const i of items) bySub.set(i.decision.subscriptionId, [...(bySub.get(i.decision.subscriptionId) ?? []), i])
-    const userIds = [...new Set(items.map(i => userOf.get(i.decision.subscriptionId)!))]
-
-    // The entitlement is derived from all of a user's subscriptions: read them under the users' locks.
-    const emailing = [...new Set(items.filter(i => i.decision.emails.length > 0).map(i => userOf.get(i.decision.subscriptionId)!))]
-    const [stored, addresses] = await Promise.all([subscriptionRowsOf(tx, userIds, [...bySub.keys()]), emailsOf(tx, emailing)])
-    const rows = new Map(stored.map(r => [r.stripeSubscriptionId, r]))
-    const now = new Date()
-    await Promise.all([...bySub].map(async ([subscriptionId, subItems]) => {
-      const next = await stateToWrite(subItems, rows.get(subscriptionId))
-      if (!next) return
-      const plan = deps.catalogue.byLookupKey(next.state.lookupKey)
-      const write = { ...next, userId: userOf.get(subscriptionId)!, planId: plan?.id ?? null, decision: decideAccess(next.state, deps.graceDays) }
-      const row = subscriptionRow(write, rows.get(subscriptionId), now)
-      rows.set(subscriptionId, row)
-      writes.subscriptions.push(row)
-    }))
-
-    writes.checkouts = items.flatMap(({ decision: d, event }) => (d.checkout
-      ? [{ sessionId: d.checkout.sessionId, userId: userOf.get(d.subscriptionId)!, planId: d.checkout.planId ?? rows.get(d.subscriptionId)?.planId ?? 'unknown', subscriptionId: d.subscriptionId, completedAt: event.created }]
-      : []))
-    for (const userId of userIds) {
-      const subs = [...rows.values()].filter(r => r.userId === userId).map(row => ({
-        id: row.stripeSubscriptionId, status: row.status, access: row.access, currentPeriodEnd: row.currentPeriodEnd ? row.currentPeriodEnd.getTime() / 1000 : null, row
-      }))
-      // None when the user's only subscription is stored under another user (its metadata changed).
-      const sub = currentSubscription(subs)?.row
-      if (!sub) continue
-      writes.bindings.push({ userId, customerId: sub.stripeCustomerId })
-      writes.entitlements.push({ userId, sub, plan: sub.planId ? deps.catalogue.byId(sub.planId) : undefined })
-    }
-
-    const fetched = new Map<string, string>()
-    for (const { event, decision } of items) {
-      const userId = userOf.get(decision.subscriptionId)!
-      let note: string | undefined
-      for (const intent of decision.emails) {
-        // Events carry no personal data (the api strips it): an address missing locally comes from Stripe once.
-        let to = addresses.get(userId)
-        if (!to) {
-          const customer = await deps.stripe.customers.retrieve(rows.get(decision.subscriptionId)!.stripeCustomerId)
-          to = (!customer.deleted && customer.email) || undefined
-          if (to) fetched.set(userId, to)
-        }
-        if (!to) { note = `no email address for ${intent.template}`; continue }
-        addresses.set(userId, to)
-        writes.emails.push({ eventId: event.id, userId, to, intent })
-      }
-      results.set(event.id, { outcome: 'applied', userId, ...(note && { note }) })
-    }
-    for (const b of writes.bindings) b.email = fetched.get(b.userId) ?? null
-    return { results, writes }
-  }
-
-  /**
-   * One transaction for `jobs`; throws when any of them cannot be applied. A job whose subscription
-   * or user another transaction holds is left out (undefined) when `waitFor(job)` is false: the
-   * caller offers it again with the next batch instead of making the whole batch wait.
-   */
-  async function applyTogether (jobs: StripeEventJob[], waitFor: (index: number) => boolean): Promise<Array<ApplyResult | undefined>> {
-    const items: Item[] = jobs.map(job => ({ job, event: job.event, decision: decideEvent(job.event) }))
-    const { ready, claimed, results, outboxIds } = await deps.db.transaction(async (tx) => {
-      const userOf = await usersOf(tx, items.filter(isSubscription))
-      const keysOf = (i: Item) => (isSubscription(i) ? [`subscription:${i.decision.subscriptionId}`, `user:${userOf.get(i.decision.subscriptionId)!}`] : [])
-      const waiting = items.filter((_, index) => waitFor(index))
-      await lockKeys(tx, waiting.flatMap(keysOf))
-      const held = new Set([...waiting.flatMap(keysOf), ...await tryLockKeys(tx, items.flatMap(keysOf))])
-      const ready = items.filter(i => keysOf(i).every(k => held.has(k)))
-
-      const claimedIds = await claimEvents(tx, ready.map(({ event, job, decision }) => ({
-        id: event.id,
-        type: event.type,
-        created: event.created,
-        receivedAt: new Date(job.receivedAt),
-        payload: event,
-        outcome: decision.kind === 'ignore' ? 'ignored' : 'applied',
-        userId: decision.kind === 'subscription' ? userOf.get(decision.subscriptionId)! : null,
-        note: decision.kind === 'ignore' ? decision.reason : null
-      })))
-      const seen = new Set<string>()
-      const claimed = ready.filter(i => claimedIds.has(i.event.id) && !seen.has(i.event.id) && seen.add(i.event.id))
-      const { results, writes } = await planSubscriptions(tx, claimed.filter(isSubscription), userOf)
-      for (const { event, decision } of claimed) {
-        if (decision.kind === 'ignore') results.set(event.id, { outcome: 'ignored', note: decision.reason })
-        if (decision.kind === 'refresh-prices') results.set(event.id, { outcome: 'applied' })
-      }
-      // One round trip for every write of the batch: they touch different rows, and the transaction
-      // commits all or none of them.
-      const [outboxIds] = await Promise.all([
-        queueEmails(tx, writes.emails),
-        saveSubscriptions(tx, writes.subscriptions),
-        completeCheckoutSessions(tx, writes.checkouts),
-        bindCustomers(tx, writes.bindings),
-        saveEntitlements(tx, writes.entitlements),
-        noteEvents(tx, claimed.flatMap(({ event, decision }) => {
-          const note = results.get(event.id)?.note
-          return decision.kind === 'subscription' && note ? [{ id: event.id, note }] : []
-        }))
+  async function attempt (items: Item[], mustWait: (i: Item) => boolean, reads: StripeReads, extra: Extra, basis: Map<string, string>) {
+    const outcome = await deps.db.transaction(async tx => {
+      // The users to lock: named by the events (nearly always), else bound in Postgres, else Stripe's.
+      const unnamed = items.some(i => (i.decision.kind === 'subscription' || i.decision.kind === 'customer') && !i.decision.userId)
+      const bound = unnamed ? await readStored(tx, items, extra) : NOTHING_STORED
+      const lookups = noNeeds()
+      const users = usersOf(items, bound, reads, lookups)
+      if (lookups.subscriptions.size > 0) throw new NeedsReads(lookups, bound)
+      const keys = (i: Item) => keysOf(i, users)
+      const waiting = items.filter(mustWait)
+      await lockKeys(tx, waiting.flatMap(keys))
+      const held = new Set([...waiting.flatMap(keys), ...await tryLockKeys(tx, items.flatMap(keys))])
+      const ready = items.filter(i => keys(i).every(k => held.has(k)))
+      const claimOf = (i: Item): EventOutcome => ({
+        id: i.event.id, outcome: i.decision.kind === 'ignore' ? 'ignored' : 'applied', userId: users.get(i) ?? null, note: i.decision.kind === 'ignore' ? i.decision.reason : null
+      })
+      const [claimedIds, stored] = await Promise.all([
+        claimEvents(tx, ready.map(i => ({ ...claimOf(i), type: i.event.type, created: i.event.created, receivedAt: new Date(i.job.receivedAt), payload: i.event }))),
+        readStored(tx, items, { users: new Set([...extra.users, ...users.values()]), clocks: extra.clocks })
       ])
+      const claimed = ready.filter(i => claimedIds.has(i.event.id))
+      const plan = planApply(claimed, stored, reads, ctx)
+      if (plan.kind === 'read') throw new NeedsReads(plan.needs, stored)
+      const stale = [...plan.fromReads].filter(id => basis.get(id) !== rowOf(stored, id))
+      if (stale.length > 0) throw new NeedsReads({ ...noNeeds(), subscriptions: new Set(stale) }, stored)
+      const outcomes = claimed.flatMap(i => {
+        const r = plan.results.get(i.event.id)!
+        const settled: EventOutcome = { id: i.event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
+        return JSON.stringify(settled) === JSON.stringify(claimOf(i)) ? [] : [settled]
+      })
+      const { outboxIds, clockUsers } = await writeApplied(tx, plan.writes, outcomes)
       if (claimed.length > 0) await faultPoint('before-commit', claimed.map(i => i.event.id).join('\n'))
-      return { ready: new Set(ready), claimed: new Set(claimed), results, outboxIds }
+      return { ready: new Set(ready), claimed: new Set(claimed), results: plan.results, outboxIds, clockUsers }
     })
-    if (claimed.size > 0) await faultPoint('after-commit', [...claimed].map(i => i.event.id).join('\n'))
+    if (outcome.claimed.size > 0) await faultPoint('after-commit', [...outcome.claimed].map(i => i.event.id).join('\n'))
+    return outcome
+  }
 
-    // Repairs after commit, on every run: a crash before them is made good by the retry.
-    const duplicates = items.filter(i => ready.has(i) && !claimed.has(i))
-    const users = new Set([...results.values()].flatMap(r => r.userId ?? []))
-    for (const userId of await eventUsersOf(deps.db, duplicates.filter(isSubscription).map(i => i.event.id))) users.add(userId)
-    const emailDuplicates = duplicates.filter(i => isSubscription(i) && i.decision.emails.length > 0).map(i => i.event.id)
+  /** Makes the reads a transaction asked for; a test clock is looked for in Postgres before Stripe. */
+  async function read (err: NeedsReads, reads: StripeReads, extra: Extra, basis: Map<string, string>): Promise<void> {
+    for (const id of err.needs.subscriptions) {
+      reads.subscriptions.delete(id)
+      basis.set(id, rowOf(err.stored, id))
+    }
+    const unseen = [...err.needs.testClocks].filter(c => !extra.clocks.has(c))
+    for (const c of unseen) extra.clocks.add(c)
+    await stripeReads.fetch({ ...err.needs, testClocks: new Set([...err.needs.testClocks].filter(c => !unseen.includes(c))) }, reads)
+    // A user Stripe named brings their other subscriptions along: the entitlement is decided from all.
+    for (const s of err.needs.subscriptions) {
+      const user = reads.subscriptions.get(s)?.userId
+      if (user) extra.users.add(user)
+    }
+  }
+
+  /** Transactions for `jobs` until one commits, with Stripe reads between them as the decision asks. */
+  async function applyTogether (jobs: StripeEventJob[], mustWait: (index: number) => boolean): Promise<Array<ApplyResult | undefined>> {
+    const all = await Promise.all(jobs.map(understand))
+    const seen = new Set<string>()
+    const items = all.filter(i => !seen.has(i.event.id) && seen.add(i.event.id))
+    const waits = new Set(all.filter((_, index) => mustWait(index)).map(i => i.event.id))
+    const reads = noReads()
+    const extra: Extra = { users: new Set(), clocks: new Set() }
+    const basis = new Map<string, string>()
+    // An email goes to the address as of its event, which Tollgate rarely holds (only a later
+    // customer.updated stamps it): read the customer before the transaction instead of after a first one.
+    const addressed = items.flatMap(i => (i.decision.kind === 'subscription' && i.decision.emails.length > 0 && i.decision.customerId ? [i.decision.customerId] : []))
+    if (addressed.length > 0) await stripeReads.fetch({ ...noNeeds(), customers: new Set(addressed) }, reads)
+    for (let tries = 1; ; tries++) {
+      try {
+        const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads, extra, basis)
+        await afterCommit(all, ready, claimed, results, outboxIds, clockUsers)
+        return all.map(i => {
+          const mine = items.find(x => x.event.id === i.event.id)!
+          if (!ready.has(mine)) return undefined
+          return claimed.has(mine) && mine === i ? results.get(i.event.id)! : { outcome: 'duplicate' }
+        })
+      } catch (err) {
+        if (!(err instanceof NeedsReads)) throw err
+        if (tries >= MAX_ATTEMPTS) throw new Error(`the batch still needed Stripe reads after ${MAX_ATTEMPTS} transactions: its rows kept changing`)
+        await read(err, reads, extra, basis)
+      }
+    }
+  }
+
+  /** Repairs after commit, on every run: a crash before them is made good by the retry. */
+  async function afterCommit (all: Item[], ready: Set<Item>, claimed: Set<Item>, results: Map<string, ApplyResult>, outboxIds: OutboxRef[], clockUsers: string[]) {
+    const readyIds = new Set([...ready].map(i => i.event.id))
+    const claimedIds = new Set([...claimed].map(i => i.event.id))
+    const duplicates = all.filter(i => readyIds.has(i.event.id) && !claimedIds.has(i.event.id))
+    const users = new Set([...[...claimed].flatMap(i => results.get(i.event.id)?.userId ?? []), ...clockUsers])
+    for (const userId of await eventUsersOf(deps.db, duplicates.map(i => i.event.id))) users.add(userId)
+    const emailing = duplicates.filter(i => i.decision.kind === 'subscription' && i.decision.emails.length > 0).map(i => i.event.id)
     await Promise.all([
-      invalidateEntitlementsOf(deps.redis, deps.prefix, [...users]),
-      ...[...outboxIds, ...await pendingEmailsOf(deps.db, emailDuplicates)].map(id => queueOutboxSend(deps.queues.email, id)),
-      ...[...ready].filter(i => i.decision.kind === 'refresh-prices')
-        .map(i => deps.queues.prices.add('refresh', { reason: i.event.type }, { jobId: `refresh-${i.event.id}` }))
+      deps.afterCommit.entitlementsChanged([...users]),
+      deps.afterCommit.emailsWritten([...outboxIds, ...await pendingEmailsOf(deps.db, emailing)]),
+      deps.afterCommit.pricesChanged(all.filter(i => readyIds.has(i.event.id) && i.decision.kind === 'refresh-prices').map(i => ({ id: i.event.id, type: i.event.type })))
     ])
-    return items.map(i => (!ready.has(i) ? undefined : claimed.has(i) ? results.get(i.event.id)! : { outcome: 'duplicate' }))
   }
 
   /**

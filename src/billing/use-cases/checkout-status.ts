@@ -1,8 +1,12 @@
 import Stripe from 'stripe'
 import { checkoutSessionOf, type CheckoutSessionRow } from '../../db/checkout-sessions-repo.js'
+import { entitlementOf } from '../../db/entitlements-repo.js'
 import { AppError } from '../../errors.js'
 import { toEventJob } from '../../stripe/webhook.js'
+import { hostClock, type Clock } from '../clock.js'
+import { toEntitlement } from '../entitlement-view.js'
 import { createApplyStripeEvent, type ApplyEventDeps } from './apply-stripe-event.js'
+import { toSnapshot } from './read-entitlements.js'
 
 export interface CheckoutStatus {
   session_id: string
@@ -12,19 +16,19 @@ export interface CheckoutStatus {
   provisioned: boolean
 }
 
-const PAID = new Set(['paid', 'no_payment_required'])
-
 /** Completion events scanned, newest first, for the session's own: it completed moments ago. */
 const MAX_EVENTS_SCANNED = 500
 
 /**
- * The success page's question, "am I provisioned yet?". The customer can land there before Stripe's
- * webhook does; when Stripe says the session is paid and the worker has not applied it yet, the
- * session's own `checkout.session.completed` event is fetched from Stripe and applied here through
- * the worker's use case. The event id is the idempotency claim, so when the webhook arrives (or a
+ * The success page's question, "am I provisioned yet?": yes once the checkout is complete (paid, or
+ * its asynchronous payment succeeded) and the user has access now. The customer can land there
+ * before Stripe's webhook does; when Stripe says the session is complete and the worker has not
+ * applied it yet, the session's own `checkout.session.completed` event is fetched from Stripe and
+ * applied here through the worker's use case (which reads an event of another API version again
+ * in the pinned one). The event id is the idempotency claim, so when the webhook arrives (or a
  * worker races this request) it finds the event done and nothing happens twice.
  */
-export function createCheckoutStatus (deps: ApplyEventDeps) {
+export function createCheckoutStatus (deps: ApplyEventDeps & { now?: Clock }) {
   const apply = createApplyStripeEvent(deps)
 
   async function retrieve (sessionId: string): Promise<Stripe.Checkout.Session> {
@@ -45,18 +49,23 @@ export function createCheckoutStatus (deps: ApplyEventDeps) {
     return null
   }
 
+  async function view (row: CheckoutSessionRow): Promise<CheckoutStatus> {
+    const access = row.status === 'complete' && toEntitlement(row.userId, toSnapshot(await entitlementOf(deps.db, row.userId)), deps.now ?? hostClock).access
+    return { session_id: row.sessionId, status: row.status, user_id: row.userId, plan_id: row.planId, provisioned: access }
+  }
+
   return async function checkoutStatus (sessionId: string): Promise<CheckoutStatus> {
     const row = await checkoutSessionOf(deps.db, sessionId)
-    if (row?.status === 'complete') return view(row)
+    if (row && row.status !== 'open') return await view(row)
     const session = await retrieve(sessionId)
     const userId = row?.userId ?? session.client_reference_id ?? session.metadata?.user_id
     if (!userId) throw unknownSession(sessionId)
-    if (session.status === 'complete' && PAID.has(session.payment_status)) {
+    if (session.status === 'complete') {
       const event = await completedEventOf(session)
       if (event) {
         await apply(toEventJob(event))
         const done = await checkoutSessionOf(deps.db, sessionId)
-        if (done?.status === 'complete') return view(done)
+        if (done && done.status !== 'open') return await view(done)
       }
     }
     return {
@@ -67,10 +76,6 @@ export function createCheckoutStatus (deps: ApplyEventDeps) {
       provisioned: false
     }
   }
-}
-
-function view (row: CheckoutSessionRow): CheckoutStatus {
-  return { session_id: row.sessionId, status: row.status, user_id: row.userId, plan_id: row.planId, provisioned: true }
 }
 
 function unknownSession (sessionId: string): AppError {

@@ -1,25 +1,33 @@
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
-import { customerIdOf, saveCustomer } from '../../db/customers-repo.js'
-import { lockKey } from '../../db/lifecycle-repo.js'
+import { bindNewCustomer, customerIdOf } from '../../db/customers-repo.js'
+
+/** First requests for one user in this process share one creation. */
+const inFlight = new Map<string, Promise<string>>()
 
 /**
- * One Stripe customer per user, created at most once. Concurrent first requests serialise on a
- * per-user advisory lock and re-check the row under it; the Idempotency-Key covers a crash between
- * Stripe's answer and the commit (a retry within Stripe's 24 h gets the same customer back).
+ * One Stripe customer per user, created at most once, with no transaction or lock held across the
+ * Stripe call: the create carries an idempotency key derived from the user, so concurrent first
+ * requests (in any process) and a retry after a crash get the same customer back from Stripe, and
+ * the binding is an insert that the user's primary key and the unique customer id keep single.
  */
 export async function ensureCustomer (deps: { db: Db, stripe: Stripe }, userId: string, email: string | null): Promise<string> {
   const known = await customerIdOf(deps.db, userId)
   if (known) return known
-  return await deps.db.transaction(async tx => {
-    await lockKey(tx, 'customer', userId)
-    const bound = await customerIdOf(tx, userId)
-    if (bound) return bound
+  const running = inFlight.get(userId)
+  if (running) return await running
+  const creating = (async () => {
     const customer = await deps.stripe.customers.create(
       { ...(email && { email }), metadata: { user_id: userId } },
       { idempotencyKey: `tollgate-customer-${userId}` }
     )
-    await saveCustomer(tx, userId, customer.id, email)
-    return customer.id
-  })
+    const clock = customer.test_clock
+    return await bindNewCustomer(deps.db, { userId, customerId: customer.id, email, testClock: typeof clock === 'string' ? clock : clock?.id ?? null })
+  })()
+  inFlight.set(userId, creating)
+  try {
+    return await creating
+  } finally {
+    inFlight.delete(userId)
+  }
 }

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe'
 import { AppError } from '../../errors.js'
+import { toSubscriptionState } from '../../stripe/subscription-state.js'
 import type { Catalogue } from '../plans.js'
 import { checkoutRefusal, holdsAccess } from '../subscription-status.js'
 
@@ -59,7 +60,7 @@ export function toSubscriptionView (userId: string, sub: Stripe.Subscription, ca
   return {
     user_id: userId,
     subscription_id: sub.id,
-    plan_id: catalogue.byLookupKey(item?.price.lookup_key)?.id ?? null,
+    plan_id: catalogue.planOf(toSubscriptionState(sub).price)?.id ?? null,
     status: sub.status,
     current_period_end: item?.current_period_end ?? null,
     cancel_at_period_end: sub.cancel_at_period_end,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Db } from '../../db/client.js'
 import { entitlementOf, type EntitlementRow } from '../../db/entitlements-repo.js'
+import { hostClock, type Clock } from '../clock.js'
 import { NO_ENTITLEMENT, toEntitlement, type Entitlement, type EntitlementSnapshot } from '../entitlement-view.js'
 
 export interface ReadEntitlementsDeps {
@@ -8,7 +9,7 @@ export interface ReadEntitlementsDeps {
   redis: Redis
   prefix: string
   ttlSeconds: number
-  now?: () => number
+  now?: Clock
 }
 
 /** The read cache of entitlements. Whoever changes an entitlement row invalidates it after commit. */
@@ -57,7 +58,7 @@ export function readCachedEntitlement (deps: ReadEntitlementsDeps, userId: strin
 
 const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null)
 
-function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
+export function toSnapshot ({ row, testClockTime }: { row: EntitlementRow | null, testClockTime: number | null }): EntitlementSnapshot {
   if (!row) return NO_ENTITLEMENT
   return {
     plan_id: row.planId,
@@ -67,7 +68,8 @@ function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
     features: row.features,
     limits: row.limits,
     current_period_end: seconds(row.currentPeriodEnd),
-    cancel_at_period_end: row.cancelAtPeriodEnd
+    cancel_at_period_end: row.cancelAtPeriodEnd,
+    test_clock_time: testClockTime
   }
 }
 
@@ -79,7 +81,6 @@ function toSnapshot (row: EntitlementRow | null): EntitlementSnapshot {
  * `cacheRead` is the cache read if the caller started it already (`readCachedEntitlement`).
  */
 export async function readEntitlements (deps: ReadEntitlementsDeps, userId: string, cacheRead: CacheRead = readCachedEntitlement(deps, userId)): Promise<Entitlement> {
-  const now = deps.now?.() ?? Date.now()
   const [cached, generation] = await cacheRead
   let snapshot: EntitlementSnapshot
   if (cached) {
@@ -88,5 +89,5 @@ export async function readEntitlements (deps: ReadEntitlementsDeps, userId: stri
     snapshot = toSnapshot(await entitlementOf(deps.db, userId))
     await cacheIfUnchanged(deps.redis, deps.prefix, userId, generation, JSON.stringify(snapshot), deps.ttlSeconds).catch(() => false)
   }
-  return toEntitlement(userId, snapshot, Math.floor(now / 1000))
+  return toEntitlement(userId, snapshot, deps.now ?? hostClock)
 }

@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js'
 import { missingEventIds } from '../../db/events-repo.js'
 import type { Queues } from '../../queue/queues.js'
 import { toEventJob } from '../../stripe/webhook.js'
-import { HANDLED_EVENT_TYPES } from '../handled-event-types.js'
+import { HANDLED_EVENT_TYPES, MAX_TYPES_PER_LIST } from '../handled-event-types.js'
 
 export interface ReconcileDeps {
   db: Db
@@ -29,7 +29,8 @@ const PAGE = 100
  * one Postgres has no record of, exactly as the webhook route would have (`toEventJob`, jobId =
  * event id): a webhook lost for good — the endpoint down longer than Stripe retries, Redis losing
  * its queue — is applied late instead of never. The worker's claim makes it safe to queue an event
- * that a late webhook also brings.
+ * that a late webhook also brings. Stripe lists each event in the API version current when it was
+ * created, not the pinned one; the worker reads such an event's object again before deciding.
  */
 export async function reconcileEvents (deps: ReconcileDeps, since: number): Promise<ReconcileResult> {
   const result: ReconcileResult = { since, scanned: 0, missing: 0, queued: [] }
@@ -42,12 +43,15 @@ export async function reconcileEvents (deps: ReconcileDeps, since: number): Prom
     }
     page = []
   }
-  for await (const event of deps.stripe.events.list({ types: [...HANDLED_EVENT_TYPES], created: { gte: since }, limit: PAGE })) {
-    result.scanned++
-    page.push(event)
-    if (page.length === PAGE) await flush()
+  for (let i = 0; i < HANDLED_EVENT_TYPES.length; i += MAX_TYPES_PER_LIST) {
+    const types = HANDLED_EVENT_TYPES.slice(i, i + MAX_TYPES_PER_LIST)
+    for await (const event of deps.stripe.events.list({ types, created: { gte: since }, limit: PAGE })) {
+      result.scanned++
+      page.push(event)
+      if (page.length === PAGE) await flush()
+    }
+    await flush()
   }
-  await flush()
   return result
 }
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js'
 import { eventById } from '../../db/events-repo.js'
 import { AppError } from '../../errors.js'
-import type { StripeEventJob } from '../../queue/policy.js'
+import type { StripeEventJob } from '../stripe-event.js'
 import type { Queues } from '../../queue/queues.js'
 
 export interface ReplayResult {

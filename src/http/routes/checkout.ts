@@ -5,6 +5,7 @@ import { createCheckoutStatus } from '../../billing/use-cases/checkout-status.js
 import { throttleCheckoutStatus } from '../../billing/use-cases/checkout-status-throttle.js'
 import { createCheckout } from '../../billing/use-cases/create-checkout.js'
 import type { Deps } from '../../deps.js'
+import { applyDepsOf } from '../../queue/apply-ports.js'
 import { AlreadySubscribed, CheckoutCreated, CheckoutStatus, CreateCheckoutBody, SessionId } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -13,9 +14,7 @@ const security = [{ bearerAuth: [] }]
 export default async function checkoutRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
-  const checkoutStatus = throttleCheckoutStatus({ db: deps.db, redis: deps.redis, prefix: deps.config.QUEUE_PREFIX }, createCheckoutStatus({
-    ...deps, graceDays: deps.config.PAST_DUE_GRACE_DAYS, prefix: deps.config.QUEUE_PREFIX
-  }))
+  const checkoutStatus = throttleCheckoutStatus({ db: deps.db, redis: deps.redis, prefix: deps.config.QUEUE_PREFIX }, createCheckoutStatus(applyDepsOf(deps)))
 
   app.post('/api/v1/create-checkout', {
     config: { rateLimit: app.rateLimits.user },

@@ -1,7 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import Stripe from 'stripe'
 import { createApplyStripeEvents, UnappliableEventError, type ApplyResult } from '../../billing/use-cases/apply-stripe-event.js'
-import { recordFailedEvent } from '../../db/lifecycle-repo.js'
+import { recordFailedEvent } from '../../db/event-claims-repo.js'
+import { applyDepsOf } from '../apply-ports.js'
 import type { Deps } from '../../deps.js'
 import { groupCommit } from '../group-commit.js'
 import type { StripeEventJob } from '../policy.js'
@@ -25,7 +26,7 @@ function isPermanent (err: unknown): boolean {
  * worker holds at once are applied together, in one transaction, and each job gets its own outcome.
  */
 export function createStripeEventProcessor (deps: Pick<Deps, 'db' | 'stripe' | 'catalogue' | 'queues' | 'redis' | 'config'>) {
-  const apply = groupCommit(createApplyStripeEvents({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: deps.config.PAST_DUE_GRACE_DAYS }))
+  const apply = groupCommit(createApplyStripeEvents(applyDepsOf(deps)))
   return async function processStripeEvent (job: Job<StripeEventJob>): Promise<ApplyResult> {
     try {
       return await apply(job.data)

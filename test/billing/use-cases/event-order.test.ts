@@ -1,3 +1,4 @@
+import { applyDepsOf } from '../../../src/queue/apply-ports.js'
 import t from 'tap'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
 import { HANDLED_EVENT_TYPES } from '../../../src/billing/handled-event-types.js'
@@ -103,7 +104,7 @@ t.test('every order of the events of small lifecycles, applied one at a time, yi
  */
 t.test('six sampled orders of two customers\' whole stories, with duplicates, sequential, concurrent or in batches, yield the rows of in-order delivery', async t => {
   const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
-  const applyDeps = { ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS }
+  const applyDeps = applyDepsOf(deps)
   // Two workers, each committing the events it holds together.
   const workers = [groupCommit(createApplyStripeEvents(applyDeps)), groupCommit(createApplyStripeEvents(applyDeps))]
 

@@ -1,3 +1,4 @@
+import { applyDepsOf } from '../../../src/queue/apply-ports.js'
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
@@ -62,7 +63,7 @@ t.test('two events of one subscription in the same second: the guard cannot orde
 
 t.test('a batch applies in one transaction; an event that cannot be applied fails alone and the others apply', async t => {
   const { em, deps, prices, newEvents, config } = await lifecycleEnv(t)
-  const applyMany = createApplyStripeEvents({ ...deps, prefix: config.QUEUE_PREFIX, graceDays: config.PAST_DUE_GRACE_DAYS })
+  const applyMany = createApplyStripeEvents(applyDepsOf(deps))
   await checkoutPaid(deps.stripe, em, 'u_cy', 'pro', prices.pro!, 'cy@example.test')
   await checkoutPaid(deps.stripe, em, 'u_di', 'starter', prices.starter!, 'di@example.test')
   const jobs = await newEvents()

@@ -5,6 +5,7 @@ import { createSyncUser } from '../../../billing/use-cases/sync-user.js'
 import { userTimeline } from '../../../billing/use-cases/user-timeline.js'
 import type { Deps } from '../../../deps.js'
 import { userIdForLog } from '../../../log-redaction.js'
+import { applyDepsOf } from '../../../queue/apply-ports.js'
 import { SyncAnswer, Timeline } from '../../admin-schemas.js'
 import { UserId } from '../../api-schemas.js'
 import { ErrorBody } from '../../schemas.js'
@@ -12,7 +13,7 @@ import { ErrorBody } from '../../schemas.js'
 /** One user's billing: resync from Stripe, and the story so far. */
 export default async function adminUserRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
-  const syncUser = createSyncUser({ ...deps, prefix: deps.config.QUEUE_PREFIX, graceDays: deps.config.PAST_DUE_GRACE_DAYS })
+  const syncUser = createSyncUser(applyDepsOf(deps))
 
   app.post('/admin/users/:user_id/sync', {
     schema: {

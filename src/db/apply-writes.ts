@@ -1,0 +1,26 @@
+import type { ApplyWrites } from '../billing/apply-records.js'
+import { saveCheckouts } from './checkout-sessions-repo.js'
+import type { Tx } from './client.js'
+import { saveCustomers, saveTestClocks } from './customers-repo.js'
+import { saveEntitlements } from './entitlements-repo.js'
+import { settleEvents, type EventOutcome } from './event-claims-repo.js'
+import { queueEmails, type OutboxRef } from './outbox-repo.js'
+import { saveSubscriptions } from './subscriptions-repo.js'
+
+/**
+ * Every write of an applied batch, in one round trip: the statements touch different rows and
+ * the transaction commits all or none of them. Rows that must change together with billing state
+ * join here. Returns the new outbox rows and the users whose test clock moved.
+ */
+export async function writeApplied (tx: Tx, writes: ApplyWrites, outcomes: EventOutcome[]): Promise<{ outboxIds: OutboxRef[], clockUsers: string[] }> {
+  const [outboxIds, , , , , , clockUsers] = await Promise.all([
+    queueEmails(tx, writes.emails),
+    saveSubscriptions(tx, writes.subscriptions),
+    saveCheckouts(tx, writes.checkouts),
+    saveCustomers(tx, writes.customers),
+    saveEntitlements(tx, writes.entitlements),
+    settleEvents(tx, outcomes),
+    saveTestClocks(tx, writes.testClocks)
+  ])
+  return { outboxIds, clockUsers }
+}
