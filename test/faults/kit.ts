@@ -226,8 +226,8 @@ export async function killWorker (j: FaultStack, child: ChildProcess): Promise<{
   await waitFor(() => sessions.every(p => !j.mail.openSessions.has(p)), 'the SMTP server to see the killed worker\'s sessions end')
   const rows = (await heldBy(j, 'email', child)).flatMap(job => (typeof job.data.outboxId === 'number' ? [job.data.outboxId] : []))
   const accepted = new Set(j.mail.messages.map(m => m.MessageID))
-  const unmarked = rows.length === 0 ? [] : await j.sql`select id from email_outbox where id = any(${rows}) and status <> 'sent'`
-  const resendable = unmarked.filter(r => accepted.has(outboxMessageId(r.id as number, j.env.MAIL_FROM!))).length
+  const unmarked = rows.length === 0 ? [] : await j.sql<Array<{ eventId: string, template: string }>>`select event_id as "eventId", template from email_outbox where id = any(${rows}) and status <> 'sent'`
+  const resendable = unmarked.filter(r => accepted.has(outboxMessageId(r, j.env.MAIL_FROM!))).length
   const recovered = (await recoverStalled(j, 'stripe-events', child)) + (await recoverStalled(j, 'email', child))
   return { resendable, recovered }
 }
