@@ -102,8 +102,8 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
     if (memory.soak) {
       const s = memory.soak
       const at = (t: number) => s.samples.reduce((best, x) => Math.abs(x.t - t) < Math.abs(best.t - t) ? x : best)
-      const marks = [s.warmupMinutes, s.minutes / 2, s.minutes].map(m => at(m * 60))
-      soak = `\n\nSoak: ${f(s.sent)} events in ${f(s.minutes)} min (${f(s.rate)}/s), ${s.non2xx + s.errors} non-2xx or errors, backlog ${s.drained ? 'drained' : '**not drained**'} after, ${s.failed} failed jobs. RSS (MB) at ${marks.map(m => `${f(m.t / 60, 1)} min: api ${f(m.api)}, workers ${m.workers.map(w => f(w)).join(' / ')}`).join('; ')}. Least-squares slope after the ${f(s.warmupMinutes, 1)}-minute warm-up: api ${f(s.slopes.api, 2)}, workers ${s.slopes.workers.map(w => f(w, 2)).join(' / ')} MB/min (a leak fails above ${LEAK_SLOPE_MB_PER_MIN} MB/min, ≈ 17 bytes kept per event).`
+      const marks = [s.warmupMinutes * 60, s.seconds / 2, s.seconds].map(at)
+      soak = `\n\nSoak: ${f(s.sent)} events offered over ${f(s.seconds / 60, 1)} min (${f(s.rate)}/s; answers ${Object.entries(s.statuses).map(([k, v]) => `${k}: ${f(v)}`).join(', ')}; ${s.errors} errors), backlog ${s.drained ? 'drained' : '**not drained**'} after, ${s.failed} failed jobs. RSS (MB) at ${marks.map(m => `${f(m.t / 60, 1)} min: api ${f(m.api)}, workers ${m.workers.map(w => f(w)).join(' / ')}`).join('; ')}. Least-squares slope after the ${f(s.warmupMinutes, 1)}-minute warm-up: api ${f(s.slopes.api, 2)}, workers ${s.slopes.workers.map(w => f(w, 2)).join(' / ')} MB/min (a leak fails above ${LEAK_SLOPE_MB_PER_MIN} MB/min, ≈ 17 bytes kept per event).`
     }
     sections.push(`### 6. Memory (RSS of each service process, from /proc; node flags: api \`${memory.flags.api.join(' ') || 'none'}\`, worker \`${memory.flags.worker.join(' ') || 'none'}\`)\n\n${table(['runtime', 'api start-up ms (spawn → /health/ready)', 'api idle MB', 'worker idle MB (workers/all.ts)'], idle)}\n\n${table(['load (api + 2 workers)', 'offered', 'non-2xx + errors', 'api peak MB', 'workers peak MB'], load)}${soak}`)
     const apiIdle = median(memory.idle.dist.api)

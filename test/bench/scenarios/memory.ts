@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { startMailCatcher } from '../../../scripts/stack/mail-catcher.js'
 import { mixedBacklog, sign, type StripeEvent } from '../lib/corpus.js'
@@ -5,15 +6,18 @@ import { productionFlags, QUICK, rssMb, sleep, type Proc, type Runtime } from '.
 import { median, postSigned } from '../lib/load.js'
 import type { Stack } from '../lib/stack.js'
 
-export interface LoadPeak { phase: string, seconds: number, rate: number, non2xx: number, errors: number, api: number, workers: number[] }
+export interface LoadPeak { phase: string, seconds: number, rate: number, non2xx: number, errors: number, statuses?: Record<number, number>, api: number, workers: number[] }
 export interface SoakSample { t: number, api: number, workers: number[] }
 export interface SoakResult {
   minutes: number
+  /** How long the sending took: more than `minutes` when this machine cannot keep the pace. */
+  seconds: number
   warmupMinutes: number
   rate: number
   sent: number
   non2xx: number
   errors: number
+  statuses: Record<number, number>
   samples: SoakSample[]
   /** Least-squares slope of RSS over the samples after the warm-up, MB per minute, per process. */
   slopes: { api: number, workers: number[] }
@@ -54,6 +58,7 @@ function post (url: string, body: Buffer, signature: string): Promise<number> {
  */
 async function paced (url: string, events: StripeEvent[], rate: number, seconds: number, tag: string) {
   let sent = 0; let non2xx = 0; let errors = 0
+  const statuses: Record<number, number> = {}
   const inFlight = new Set<Promise<void>>()
   const t0 = performance.now()
   for (let s = 0; s < seconds; s++) {
@@ -63,7 +68,7 @@ async function paced (url: string, events: StripeEvent[], rate: number, seconds:
       const due = Math.min(batch.length, Math.floor((performance.now() - t0 - s * 1000) * rate / 1000) + 1)
       while (next < due) {
         const r = batch[next++]!
-        const p: Promise<void> = post(url, r.body, r.signature).then(code => { if (code < 200 || code > 299) non2xx++ }, () => { errors++ }).finally(() => inFlight.delete(p))
+        const p: Promise<void> = post(url, r.body, r.signature).then(code => { statuses[code] = (statuses[code] ?? 0) + 1; if (code < 200 || code > 299) non2xx++ }, () => { errors++ }).finally(() => inFlight.delete(p))
         inFlight.add(p)
         sent++
       }
@@ -74,7 +79,7 @@ async function paced (url: string, events: StripeEvent[], rate: number, seconds:
     if (wait > 0) await sleep(wait)
   }
   await Promise.all(inFlight)
-  return { sent, non2xx, errors, seconds: (performance.now() - t0) / 1000 }
+  return { sent, non2xx, errors, statuses, seconds: (performance.now() - t0) / 1000 }
 }
 
 /** Samples the RSS of each process every `ms` until stopped; keeps the peak and every sample. */
@@ -172,7 +177,7 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
         const p = await paced(url, events, 500, QUICK ? 20 : 60, 'mp')
         await drain(stack, 60_000)
         s.stop()
-        result.load.push({ phase: '500 events/s', seconds: p.seconds, rate: p.sent / p.seconds, non2xx: p.non2xx, errors: p.errors, api: s.peak[0]!, workers: s.peak.slice(1) })
+        result.load.push({ phase: '500 events/s', seconds: p.seconds, rate: p.sent / p.seconds, non2xx: p.non2xx, errors: p.errors, statuses: p.statuses, api: s.peak[0]!, workers: s.peak.slice(1) })
         const duration = QUICK ? 5 : 10
         const pool = sign(mixedBacklog(events, 12_000 * duration, 'mc'))
         s = sampler([api, ...workers], 250)
@@ -180,7 +185,7 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
         await drain(stack, 120_000)
         s.stop()
         result.load.push({ phase: 'ingest, 50 connections', seconds: r.seconds, rate: r.rps, non2xx: r.non2xx, errors: r.errors + r.timeouts, api: s.peak[0]!, workers: s.peak.slice(1) })
-        for (const l of result.load) log(`memory load ${l.phase}: ${Math.round(l.rate)} req/s for ${l.seconds.toFixed(0)} s, non2xx ${l.non2xx}, errors ${l.errors}; peak RSS api ${l.api.toFixed(0)} MB, workers ${l.workers.map(w => w.toFixed(0)).join(' / ')} MB`)
+        for (const l of result.load) log(`memory load ${l.phase}: ${Math.round(l.rate)} req/s for ${l.seconds.toFixed(0)} s, non2xx ${l.non2xx}${l.statuses ? ` ${JSON.stringify(l.statuses)}` : ''}, errors ${l.errors}; peak RSS api ${l.api.toFixed(0)} MB, workers ${l.workers.map(w => w.toFixed(0)).join(' / ')} MB`)
       } finally {
         await Promise.all([api.stop(), ...workers.map(w => w.stop())])
         await stack.reset()
@@ -199,14 +204,14 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
         s.stop()
         const d = await drain(stack, 120_000)
         const samples = s.samples.map(x => ({ t: x.t, api: x.rss[0]!, workers: x.rss.slice(1) }))
-        const after = samples.filter(x => x.t >= warmupMinutes * 60 && x.t <= minutes * 60)
+        const after = samples.filter(x => x.t >= warmupMinutes * 60 && x.t <= p.seconds)
         const fit = (ys: number[]) => slope(after.map(x => x.t / 60), ys)
         result.soak = {
-          minutes, warmupMinutes, rate: p.sent / p.seconds, sent: p.sent, non2xx: p.non2xx, errors: p.errors, samples,
+          minutes, seconds: p.seconds, warmupMinutes, rate: p.sent / p.seconds, sent: p.sent, non2xx: p.non2xx, errors: p.errors, statuses: p.statuses, samples,
           slopes: { api: fit(after.map(x => x.api)), workers: workers.map((_, i) => fit(after.map(x => x.workers[i]!))) },
           ...d
         }
-        log(`memory soak: ${p.sent} events in ${minutes} min (${Math.round(result.soak.rate)}/s), non2xx ${p.non2xx}, errors ${p.errors}, ${d.drained ? 'drained' : 'NOT drained'}, failed ${d.failed}; RSS slope after ${warmupMinutes} min: api ${result.soak.slopes.api.toFixed(2)}, workers ${result.soak.slopes.workers.map(x => x.toFixed(2)).join(' / ')} MB/min`)
+        log(`memory soak: ${p.sent} events in ${(p.seconds / 60).toFixed(1)} min (${Math.round(result.soak.rate)}/s), answers ${JSON.stringify(p.statuses)}, errors ${p.errors}, ${d.drained ? 'drained' : 'NOT drained'}, failed ${d.failed}; RSS slope after ${warmupMinutes} min: api ${result.soak.slopes.api.toFixed(2)}, workers ${result.soak.slopes.workers.map(x => x.toFixed(2)).join(' / ')} MB/min`)
       } finally {
         await Promise.all([api.stop(), ...workers.map(w => w.stop())])
         await stack.reset()
@@ -216,6 +221,8 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
     clearInterval(forget)
     await mail.close()
   }
+  // Every sample, for a closer look than the report's summary (BENCH_MEMORY_JSON names the file).
+  writeFileSync(process.env.BENCH_MEMORY_JSON ?? '/tmp/tollgate-bench-memory.json', JSON.stringify(result))
   log(`memory: median idle RSS dist api ${median(result.idle.dist.api).toFixed(0)} / worker ${median(result.idle.dist.worker).toFixed(0)} MB, tsx api ${median(result.idle.tsx.api).toFixed(0)} / worker ${median(result.idle.tsx.worker).toFixed(0)} MB; start-up dist ${median(result.startup.dist).toFixed(0)} ms, tsx ${median(result.startup.tsx).toFixed(0)} ms`)
   return result
 }
