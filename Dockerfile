@@ -24,6 +24,6 @@ EXPOSE 3000
 # node runs directly (not through npm) so SIGTERM from `docker stop` reaches the process and it
 # shuts down gracefully, and each service is one process. Node 24 lets the young generation grow to
 # 128 MB while the modules load and never gives it back while idle; 8 MB semi-spaces keep each
-# process near 130 MB instead of 230 MB, for more frequent young collections under load
-# (docs/BENCHMARKS.md, "Memory").
+# idle process near 130–140 MB instead of 230 MB, for more frequent young collections under load
+# (docs/BENCHMARKS.md, "Memory and runtime").
 CMD ["node", "--max-semi-space-size=8", "dist/src/server.js"]
