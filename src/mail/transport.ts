@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 
 export interface OutgoingMail {
   to: string
@@ -17,18 +17,24 @@ export interface Mailer {
 /**
  * SMTP through nodemailer. It connects on the first send, not here, so building deps never waits
  * for the mail server; the pool keeps a couple of connections open for a burst of lifecycle email.
+ * nodemailer itself is loaded on the first send too: the api and the workers without the email queue
+ * never send, and its ~50 modules stay out of their memory.
  */
 export function createMailer (smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport({
-    url: smtpUrl,
-    pool: true,
-    maxConnections: 2,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000
-  })
+  let transport: Promise<Transporter> | undefined
+  const open = () => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections: 2,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000
+    }))
+    return transport
+  }
   return {
-    async send (mail) { await transport.sendMail({ from, ...mail }) },
-    close: () => transport.close()
+    async send (mail) { await (await open()).sendMail({ from, ...mail }) },
+    close: () => { void transport?.then(t => t.close()) }
   }
 }

@@ -2,11 +2,12 @@ import type { ApplyRound } from './scenarios/apply.js'
 import type { BurstResult } from './scenarios/burst.js'
 import type { E2eResult } from './scenarios/e2e.js'
 import type { IngestRound } from './scenarios/ingest.js'
+import { LEAK_SLOPE_MB_PER_MIN, type MemoryResult } from './scenarios/memory.js'
 import type { ReadRound } from './scenarios/reads.js'
 import { median, spread } from './lib/load.js'
 
 export interface ReportInput {
-  results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult }
+  results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult }
   machine: { cores: number, cpu: string, node: string, redis: string, postgres: string, loadBefore: number[], loadAfter: number[], minutes: number }
   seeded: { customers: number, probes: number, events: number, types: Record<string, number>, meanSize: number }
   backlogSize: number
@@ -24,7 +25,7 @@ function table (head: string[], rows: string[][]): string {
 export function report ({ results, machine, seeded, backlogSize, rounds, quick }: ReportInput): { table: string, markdown: string } {
   const targets: string[][] = []
   const sections: string[] = []
-  const { ingest, apply, reads, e2e, burst } = results
+  const { ingest, apply, reads, e2e, burst, memory } = results
 
   if (ingest) {
     const rows: string[][] = []
@@ -92,6 +93,30 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
     targets.push(['burst non-2xx', '0', String(burst.non2xx + burst.errors), mark(burst.non2xx + burst.errors === 0)])
     const projected = burst.drained ? burst.drainSeconds : burst.drainSeconds * burst.events / Math.max(1, burst.done)
     targets.push(['burst drained', '≤ 60 s', burst.drained ? `${f(burst.drainSeconds, 1)} s` : `not within ${f(burst.drainSeconds)} s (${f(burst.done)} of ${f(burst.events)}; at that pace ≈ ${f(projected)} s)`, mark(burst.drained && burst.drainSeconds <= 60)])
+  }
+
+  if (memory) {
+    const idle = (['dist', 'tsx'] as const).map(r => [r === 'dist' ? 'dist/ (production)' : 'tsx from src/ (before)', spread(memory.startup[r]), spread(memory.idle[r].api), spread(memory.idle[r].worker)])
+    const load = memory.load.map(l => [l.phase, `${f(l.rate)}/s for ${f(l.seconds)} s`, String(l.non2xx + l.errors), f(l.api), l.workers.map(w => f(w)).join(' / ')])
+    let soak = ''
+    if (memory.soak) {
+      const s = memory.soak
+      const at = (t: number) => s.samples.reduce((best, x) => Math.abs(x.t - t) < Math.abs(best.t - t) ? x : best)
+      const marks = [s.warmupMinutes * 60, s.seconds / 2, s.seconds].map(at)
+      soak = `\n\nSoak: ${f(s.sent)} events offered over ${f(s.seconds / 60, 1)} min (${f(s.rate)}/s; answers ${Object.entries(s.statuses).map(([k, v]) => `${k}: ${f(v)}`).join(', ')}; ${s.errors} errors), backlog ${s.drained ? 'drained' : '**not drained**'} after, ${s.failed} failed jobs. RSS (MB) at ${marks.map(m => `${f(m.t / 60, 1)} min: api ${f(m.api)}, workers ${m.workers.map(w => f(w)).join(' / ')}`).join('; ')}. Least-squares slope after the ${f(s.warmupMinutes, 1)}-minute warm-up: api ${f(s.slopes.api, 2)}, workers ${s.slopes.workers.map(w => f(w, 2)).join(' / ')} MB/min (a leak fails above ${LEAK_SLOPE_MB_PER_MIN} MB/min, ≈ 17 bytes kept per event).`
+    }
+    sections.push(`### 6. Memory (RSS of each service process, from /proc; node flags: api \`${memory.flags.api.join(' ') || 'none'}\`, worker \`${memory.flags.worker.join(' ') || 'none'}\`)\n\n${table(['runtime', 'api start-up ms (spawn → /health/ready)', 'api idle MB', 'worker idle MB (workers/all.ts)'], idle)}\n\n${table(['load (api + 2 workers)', 'offered', 'non-2xx + errors', 'api peak MB', 'workers peak MB'], load)}${soak}`)
+    const apiIdle = median(memory.idle.dist.api)
+    const workerIdle = median(memory.idle.dist.worker)
+    targets.push(['api idle RSS', '≤ 120 MB', `${f(apiIdle)} MB (tsx: ${f(median(memory.idle.tsx.api))})`, mark(apiIdle <= 120)])
+    targets.push(['worker idle RSS', '≤ 120 MB', `${f(workerIdle)} MB (tsx: ${f(median(memory.idle.tsx.worker))})`, mark(workerIdle <= 120)])
+    const apiPeak = Math.max(...memory.load.map(l => l.api))
+    const workerPeak = Math.max(...memory.load.flatMap(l => l.workers))
+    targets.push(['RSS at load (peak)', '≤ 250 MB', `api ${f(apiPeak)}, workers ${f(workerPeak)} MB`, mark(apiPeak <= 250 && workerPeak <= 250)])
+    if (memory.soak) {
+      const worst = Math.max(memory.soak.slopes.api, ...memory.soak.slopes.workers)
+      targets.push([`no growth over the ${f(memory.soak.minutes)}-minute soak`, `slope ≤ ${LEAK_SLOPE_MB_PER_MIN} MB/min`, `worst ${f(worst, 2)} MB/min`, mark(worst <= LEAK_SLOPE_MB_PER_MIN && memory.soak.drained)])
+    }
   }
 
   const targetTable = table(['target', 'wanted', 'measured (medians)', ''], targets)

@@ -8,13 +8,15 @@ import { apply, type ApplyRound } from './scenarios/apply.js'
 import { burst, type BurstResult } from './scenarios/burst.js'
 import { e2e, type E2eResult } from './scenarios/e2e.js'
 import { ingest, type IngestRound } from './scenarios/ingest.js'
+import { memory, type MemoryResult } from './scenarios/memory.js'
 import { reads, type ReadRound } from './scenarios/reads.js'
 import { report } from './report.js'
 
 /**
- * `npm run bench`: all five benchmarks against their baselines in one run, then docs/BENCHMARKS.md.
- * BENCH_QUICK=1 shortens rounds; BENCH_ONLY=ingest,apply,… runs a subset (the doc is then not
- * written); BENCH_PROFILE=api,worker1 adds --cpu-prof to those processes.
+ * `npm run bench`: the five throughput benchmarks against their baselines and the memory benchmark
+ * (with its soak) in one run, then docs/BENCHMARKS.md. BENCH_QUICK=1 shortens rounds; BENCH_ONLY=
+ * ingest,apply,reads,e2e,burst,memory runs a subset (the doc is then not written); BENCH_SOAK_MINUTES
+ * sets the soak (10; 0 for none); BENCH_PROFILE=api,worker1 adds --cpu-prof to those processes.
  */
 const only = process.env.BENCH_ONLY?.split(',')
 const runs = (name: string) => !only || only.includes(name)
@@ -31,18 +33,19 @@ try {
   const stack = await startStack(c)
   log(`stack up: database ${stack.db.name}, redis ${stack.redis.url}, emulator ${stack.emulatorUrl}`)
   const customers = Number(process.env.BENCH_CUSTOMERS ?? (QUICK ? 100 : 300))
-  const probeUsers = QUICK ? 500 : 1500
+  const probeUsers = runs('e2e') ? (QUICK ? 500 : 1500) : 0
   const seeded = await seedEmulator(stack.emulatorUrl, customers, probeUsers)
   const sizes = seeded.events.map(e => JSON.stringify(e).length)
   const meanSize = sizes.reduce((a, b) => a + b, 0) / sizes.length
   log(`seeded ${customers} customers + ${seeded.probes.length} probe users: ${seeded.events.length} events ${JSON.stringify(countTypes(seeded.events))}, mean body ${Math.round(meanSize)} B`)
 
-  const results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult } = {}
+  const results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult } = {}
   if (runs('ingest')) results.ingest = await ingest(stack, seeded.events, rounds, log)
   if (runs('apply') || runs('reads')) results.apply = await apply(stack, seeded.events, backlogSize, runs('apply') ? rounds : 1, log)
   if (runs('reads')) results.reads = await reads(stack, seeded.users, rounds, log)
   if (runs('e2e')) results.e2e = await e2e(stack, seeded.events, seeded.probes, log)
   if (runs('burst')) results.burst = await burst(stack, seeded.events, log)
+  if (runs('memory')) results.memory = await memory(stack, seeded.events, log)
 
   const machine = {
     cores: cpus().length,

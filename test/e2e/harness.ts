@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import Stripe from 'stripe'
 import { createEmulator, type Emulator } from '../../emulator/index.js'
 import { startMailCatcher, type MailCatcher } from '../../scripts/stack/mail-catcher.js'
 import { loadCatalogue } from '../../src/billing/plans.js'
+import { QUEUES } from '../../src/queue/policy.js'
 import { bootstrapCatalogue } from '../../src/stripe/bootstrap-catalogue.js'
 import { createTestDatabase, createTestPrefix, waitFor, API_KEY, ADMIN_TOKEN, WEBHOOK_SECRET, REDIS_URL } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
@@ -188,8 +191,25 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
       return (await fetch(`${api}/health/ready`)).ok
     }, 'the api to be ready', 60_000, 100)
   }
+  // The workers start as the api does; a step's settle deadline should not pay for their start-up
+  // (seconds on a loaded machine, more under coverage), so the journey begins once each consumes.
+  const workersReady = async () => {
+    const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null })
+    const queues = [QUEUES.stripeEvents, QUEUES.email].map(name => new Queue(name, { connection: redis, prefix }))
+    try {
+      await waitFor(async () => {
+        const dead = [...processes].find(([name, p]) => name.startsWith('worker-') && p.exitCode !== null)
+        if (dead) throw new Error(`${dead[0]} exited`)
+        const counts = await Promise.all(queues.map(q => q.getWorkersCount()))
+        return counts.every(n => n >= (opts.workers ?? 2))
+      }, 'the workers to consume', 60_000, 100)
+    } finally {
+      await Promise.all(queues.map(q => q.close()))
+      redis.disconnect()
+    }
+  }
   try {
-    await apiReady()
+    await Promise.all([apiReady(), workersReady()])
   } catch (err) {
     killAll()
     throw new Error(`${(err as Error).message}\n${logs.join('')}`)

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { Redis } from 'ioredis'
 import { runMigrations } from '../../../src/db/migrate.js'
@@ -57,9 +57,18 @@ export interface Proc {
 const children = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL') })
 
-/** Spawns `node --import tsx <file>` with `env` (cwd outside the repo so no .env leaks in). */
-export function spawnNode (c: Cleanup, name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), `${ROOT}${file}`], {
+export type Runtime = 'dist' | 'tsx'
+
+/**
+ * Spawns a Tollgate entry file (`src/server.ts`, `workers/all.ts`, …) with `env` (cwd outside the
+ * repo so no .env leaks in): as production runs it, its JavaScript compiled into dist/ by `npm run
+ * build` (which `npm run bench` runs first), or with `runtime` 'tsx' from the TypeScript source
+ * through the tsx loader, as tests and `npm run stack` do.
+ */
+export function spawnNode (c: Cleanup, name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], runtime: Runtime = 'tsx'): Proc {
+  const entry = runtime === 'dist' ? ['--', `${ROOT}dist/${file.replace(/\.ts$/, '.js')}`] : ['--import', import.meta.resolve('tsx'), `${ROOT}${file}`]
+  if (runtime === 'dist' && !existsSync(`${ROOT}dist/${file.replace(/\.ts$/, '.js')}`)) throw new Error(`dist/ lacks ${file}: run npm run build (npm run bench does)`)
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env }, cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe']
   })
   children.add(child)
@@ -114,4 +123,26 @@ export async function flushRedis (url: string): Promise<void> {
   const r = new Redis(url)
   await r.flushall()
   r.disconnect()
+}
+
+/**
+ * The node flags that `npm start` / `npm run worker` give the api / the worker: the bench runs what
+ * production runs. BENCH_FLAGS_START / BENCH_FLAGS_WORKER replace them, to measure other flags.
+ */
+export function productionFlags (script: 'start' | 'worker'): string[] {
+  const override = process.env[`BENCH_FLAGS_${script.toUpperCase()}`]
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean)
+  const command = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts[script] as string
+  const words = command.split(/\s+/)
+  if (words[0] !== 'node') throw new Error(`package.json's ${script} script does not start with node: ${command}`)
+  return words.slice(1).filter(w => w.startsWith('--'))
+}
+
+/** Resident set size of a process, in MB, from /proc/<pid>/status (0 once it has exited). */
+export function rssMb (pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+  } catch {
+    return 0
+  }
 }

@@ -5,7 +5,7 @@ import { QUEUES, jobPolicy } from '../../../src/queue/policy.js'
 import { toEventJob } from '../../../src/stripe/webhook.js'
 import { API_KEY, ADMIN_TOKEN, PG_ADMIN_URL, WEBHOOK_SECRET } from '../../helpers/env.js'
 import type { StripeEvent } from './corpus.js'
-import { Cleanup, cpuSeconds, freePort, privateDatabase, privateRedis, spawnNode, waitHttp, type Proc } from './env.js'
+import { Cleanup, cpuSeconds, freePort, privateDatabase, privateRedis, productionFlags, spawnNode, waitHttp, type Proc, type Runtime } from './env.js'
 
 export const PREFIX = '{tollgate}'
 
@@ -24,7 +24,7 @@ export async function startStack (c: Cleanup) {
 
   const profile = (name: string) => process.env.BENCH_PROFILE?.split(',').includes(name) ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? '/tmp/tollgate-bench-prof'] : []
   const emulatorPort = await freePort()
-  const emulator = spawnNode(c, 'emulator', 'emulator/main.ts', { EMULATOR_PORT: String(emulatorPort) }, profile('emulator'))
+  const emulator = spawnNode(c, 'emulator', 'emulator/main.ts', { EMULATOR_PORT: String(emulatorPort) }, profile('emulator'), 'dist')
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
   await waitHttp(emulator, `${emulatorUrl}/_emulator/clock`)
 
@@ -50,10 +50,10 @@ export async function startStack (c: Cleanup) {
     // One API key stands in for a whole product's traffic here; the default 6,000/min would turn the read benchmark into a 429 benchmark.
     RATE_LIMIT_READ_PER_MINUTE: '10000000'
   }
-  async function startApi (): Promise<Proc & { url: string }> {
+  /** The api as production runs it (dist/, with `npm start`'s node flags), once /health/ready answers. */
+  async function startApi (runtime: Runtime = 'dist'): Promise<Proc & { url: string }> {
     const port = await freePort()
-    // With the node flags of the Dockerfile's CMD, as production runs the api.
-    const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, ['--max-semi-space-size=32', ...profile('api')])
+    const api = spawnNode(c, 'api', 'src/server.ts', { ...appEnv, PORT: String(port) }, [...productionFlags('start'), ...profile('api')], runtime)
     const url = `http://127.0.0.1:${port}`
     await waitHttp(api, `${url}/health/ready`)
     return { ...api, url }
@@ -65,10 +65,14 @@ export async function startStack (c: Cleanup) {
     await waitHttp(p, `${url}/ready`)
     return { ...p, url }
   }
-  /** Tollgate's stripe-events worker process (workers/stripe-events.ts) or the minimal-upsert baseline. */
-  function startWorker (kind: 'tollgate' | 'minimal', i: number): Proc {
-    const file = kind === 'tollgate' ? 'workers/stripe-events.ts' : 'test/bench/servers/minimal-worker.ts'
-    return spawnNode(c, `${kind}-worker-${i}`, file, appEnv, profile(`worker${i}`))
+  /**
+   * Tollgate's stripe-events worker process (workers/stripe-events.ts; `all` for workers/all.ts, every
+   * queue, as docker compose runs it), as production runs it, or the minimal-upsert baseline.
+   */
+  function startWorker (kind: 'tollgate' | 'all' | 'minimal', i: number, runtime: Runtime = 'dist', env: NodeJS.ProcessEnv = {}): Proc {
+    if (kind === 'minimal') return spawnNode(c, `minimal-worker-${i}`, 'test/bench/servers/minimal-worker.ts', appEnv, profile(`worker${i}`))
+    const file = kind === 'all' ? 'workers/all.ts' : 'workers/stripe-events.ts'
+    return spawnNode(c, `${kind}-worker-${i}`, file, { ...appEnv, ...env }, [...productionFlags('worker'), ...profile(`worker${i}`)], runtime)
   }
 
   async function counts () {
