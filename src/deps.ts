@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue, type Catalogue } from './billing/plans.js'
 import type { Config } from './config/index.js'
 import { createDb, type Db } from './db/client.js'
 import { createMailer, type Mailer } from './mail/transport.js'
-import { createRedis, type RedisRole } from './queue/connections.js'
+import { createRedis, type RedisClient, type RedisRole } from './queue/connections.js'
 import { createQueues, type Queues } from './queue/queues.js'
 import { createStripe } from './stripe/client.js'
 
@@ -14,7 +13,7 @@ export interface Deps {
   db: Db
   sql: ReturnType<typeof createDb>['sql']
   /** Fail-fast connection for producing jobs and for caches. */
-  redis: Redis
+  redis: RedisClient
   queues: Queues
   stripe: Stripe
   /** Lifecycle email over SMTP; connects on first use. */

@@ -1,3 +1,5 @@
+import { parseRedisUrl } from '../queue/redis-url.js'
+
 /**
  * Every variable Tollgate reads, with its parser, default and one-line description. `.env.example`
  * and the README's configuration table are checked against this list by a test.
@@ -67,7 +69,7 @@ export const configSpec = {
   PORT: { doc: 'HTTP port of the api', default: '3000', parse: int(0, 65535) },
   HOST: { doc: 'Interface the api listens on', default: '0.0.0.0', parse: text },
   DATABASE_URL: { doc: 'Postgres connection URL', parse: url(['postgres:', 'postgresql:']) },
-  REDIS_URL: { doc: 'Redis connection URL (queues and caches)', default: 'redis://127.0.0.1:6379', parse: url(['redis:', 'rediss:']) },
+  REDIS_URL: { doc: 'Redis URL (queues and caches): redis:// or rediss:// for one server, redis+cluster://host:port[,host:port…] (or rediss+cluster://) for a Redis Cluster by its seed nodes', default: 'redis://127.0.0.1:6379', parse: (raw: string) => { parseRedisUrl(raw); return raw } },
   QUEUE_PREFIX: { doc: 'Key prefix of every queue and cache key; use a {hash tag} on Redis Cluster', default: '{tollgate}', parse: text },
   STRIPE_SECRET_KEY: { doc: 'Stripe secret key (sk_test_… or sk_live_…, or a restricted rk_ key)', secret: true, parse: prefixed(['sk_', 'rk_']) },
   STRIPE_WEBHOOK_SECRET: { doc: 'Webhook signing secrets, comma-separated (several during rotation)', secret: true, parse: list(prefixed(['whsec_'])) },

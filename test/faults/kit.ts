@@ -2,12 +2,11 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue } from '../../src/billing/plans.js'
 import { MAX_STALLED_COUNT } from '../../src/queue/workers.js'
 import { startJourney, type Journey, type JourneyOptions } from '../e2e/harness.js'
-import { REDIS_URL, WEBHOOK_SECRET, signBody, waitFor } from '../helpers/env.js'
+import { REDIS_URL, WEBHOOK_SECRET, signBody, testRedis, waitFor } from '../helpers/env.js'
 
 type T = { teardown: (fn: () => unknown) => void, comment: (...args: unknown[]) => void }
 
@@ -152,11 +151,11 @@ export async function settle (j: FaultStack, ids: Iterable<string>, timeoutMs = 
  * moves the job back to wait; only time is skipped.
  */
 export async function recoverStalled (j: FaultStack, queue: string): Promise<number> {
-  const r = new Redis(j.redisUrl)
+  const r = testRedis(j.redisUrl)
   try {
     const active = await r.lrange(`${j.prefix}:${queue}:active`, 0, -1)
     for (const id of active) await r.del(`${j.prefix}:${queue}:${id}:lock`)
-    const connection = new Redis(j.redisUrl, { maxRetriesPerRequest: null })
+    const connection = testRedis(j.redisUrl)
     // The production limit: BullMQ's default of 1 would fail a job that two kills in one run caught active.
     const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false, maxStalledCount: MAX_STALLED_COUNT })
     try {
@@ -185,7 +184,7 @@ export function watchExits (j: FaultStack, names: string[]): string[] {
 
 /** How many of the finished jobs named by `ids` needed more than one attempt (jobId = event id; a finished job counts its last attempt). */
 export async function retriedJobs (j: FaultStack, queue: string, ids: Iterable<string>): Promise<number> {
-  const connection = new Redis(j.redisUrl)
+  const connection = testRedis(j.redisUrl)
   const q = new Queue(queue, { connection, prefix: j.prefix })
   try {
     let retried = 0

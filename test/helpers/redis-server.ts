@@ -24,18 +24,20 @@ export async function freePort (): Promise<number> {
 export class RedisProcess {
   proc?: ChildProcess
   readonly dir = mkdtempSync(join(tmpdir(), 'tg-redis-'))
-  constructor (readonly port: number, readonly args: string[] = []) {}
+  constructor (readonly port: number, readonly args: string[] = [], readonly host = '127.0.0.1') {}
 
-  static async start (args: string[] = []): Promise<RedisProcess> {
-    const r = new RedisProcess(await freePort(), args)
+  /** `host` is the address it binds (another than 127.0.0.1 for the several-host scenario). */
+  static async start (args: string[] = [], host?: string): Promise<RedisProcess> {
+    const r = new RedisProcess(await freePort(), args, host)
     await r.start()
     return r
   }
 
-  get url () { return `redis://127.0.0.1:${this.port}` }
+  get url () { return `redis://${this.host}:${this.port}` }
+  get running (): boolean { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null }
 
   async start (): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', this.host, '--dir', this.dir,
       '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', ...this.args], { stdio: 'ignore' })
     await waitFor(async () => {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import {
@@ -15,6 +14,7 @@ import { currentSubscription, decideAccess, type SubscriptionState } from '../ac
 import { decideEvent, type EventDecision, type SubscriptionDecision } from '../lifecycle.js'
 import type { Catalogue, Plan } from '../plans.js'
 import { invalidateEntitlementsOf } from './read-entitlements.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface ApplyEventDeps {
   db: Db
@@ -22,7 +22,7 @@ export interface ApplyEventDeps {
   catalogue: Catalogue
   queues: Pick<Queues, 'email' | 'prices'>
   /** The entitlement read cache lives under this prefix in `redis`. */
-  redis: Redis
+  redis: RedisClient
   prefix: string
   graceDays: number
 }

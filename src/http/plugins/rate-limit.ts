@@ -1,8 +1,8 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
 import { AppError } from '../../errors.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface RateLimits {
   /** Routes that call Stripe: Stripe's own limits and card-testing abuse make these tight. */
@@ -22,7 +22,7 @@ declare module 'fastify' {
  * the budget. Routes opt in with `config: { rateLimit: app.rateLimits.stripe }`. If Redis cannot
  * answer, requests go through: a cache outage must not take billing down with it.
  */
-export default fp(async function rateLimitPlugin (app: FastifyInstance, opts: { redis: Redis, prefix: string, stripePerMinute: number, readPerMinute: number }) {
+export default fp(async function rateLimitPlugin (app: FastifyInstance, opts: { redis: RedisClient, prefix: string, stripePerMinute: number, readPerMinute: number }) {
   await app.register(rateLimit, {
     global: false,
     redis: opts.redis,

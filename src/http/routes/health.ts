@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'drizzle-orm'
 import { Type } from 'typebox'
 import type { Deps } from '../../deps.js'
+import { pingRedis } from '../../queue/connections.js'
 import { withTimeout } from '../../with-timeout.js'
 
 const CHECK_TIMEOUT_MS = 1000
@@ -30,7 +31,7 @@ export default async function healthRoutes (app: FastifyInstance, { deps }: { de
     schema: { tags: ['health'], response: { 200: Ready, 503: Ready } }
   }, async (_req, reply) => {
     const [redis, postgres] = await Promise.all([
-      probe(() => deps.redis.ping()),
+      probe(() => pingRedis(deps.redis, deps.config.QUEUE_PREFIX)),
       probe(() => deps.db.execute(sql`select 1`))
     ])
     const failing = [!redis && 'redis', !postgres && 'postgres'].filter((x): x is string => Boolean(x))
