@@ -48,7 +48,7 @@ export class RedisProcess {
 
   async stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const p = this.proc
-    if (!p || p.exitCode !== null) return
+    if (!p || !this.running) return
     const exited = new Promise(resolve => p.once('exit', resolve))
     p.kill(signal)
     await exited
