@@ -10,6 +10,7 @@ import { QUEUES, type QueueName } from '../src/queue/policy.js'
 import { scheduleOutboxSweep } from '../src/queue/processors/outbox-sweep.js'
 import { refreshPricesNow, schedulePricesRefresh } from '../src/queue/processors/prices.js'
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
+import { scheduleRetention } from '../src/queue/processors/retention.js'
 import { keepScheduled } from '../src/queue/schedule.js'
 import { startWorkers } from '../src/queue/workers.js'
 
@@ -36,6 +37,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   const started = startWorkers(deps, selected, log)
   const stopScheduling = await keepScheduled(async () => {
     if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
+    if (selected.includes(QUEUES.stripeEvents)) await scheduleRetention(deps.queues.stripeEvents, config.RETENTION_EVERY_SECONDS)
     if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
     if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
   }, SCHEDULES_CHECKED_EVERY_MS, err => log.warn({ err: err.message }, 'could not check the job schedulers; next try in a minute'))

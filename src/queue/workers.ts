@@ -7,6 +7,7 @@ import { createEmailProcessor } from './processors/email.js'
 import { withOutboxSweep } from './processors/outbox-sweep.js'
 import { createPricesProcessor } from './processors/prices.js'
 import { withReconcileSweep } from './processors/reconcile.js'
+import { withRetention } from './processors/retention.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
 
 export interface StartedWorkers {
@@ -27,7 +28,7 @@ export interface WorkerTuning {
 /** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
 export function processorsFor (deps: Deps, log?: Logger): Partial<Record<QueueName, Processor>> {
   return {
-    [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps)),
+    [QUEUES.stripeEvents]: withRetention(deps, withReconcileSweep(deps, createStripeEventProcessor(deps)), log),
     [QUEUES.email]: withOutboxSweep(deps, createEmailProcessor(deps)),
     [QUEUES.prices]: createPricesProcessor(deps, log)
   }
