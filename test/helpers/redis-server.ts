@@ -38,7 +38,9 @@ export class RedisProcess {
 
   async start (): Promise<void> {
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', this.host, '--dir', this.dir,
-      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', ...this.args], { stdio: 'ignore' })
+      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction',
+      // Another address than loopback is a virtual host's network, built by the test itself.
+      ...(this.host === '127.0.0.1' ? [] : ['--protected-mode', 'no']), ...this.args], { stdio: 'ignore' })
     await waitFor(async () => {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
       c.on('error', () => {})
