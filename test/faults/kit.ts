@@ -22,7 +22,8 @@ export interface FaultStack extends Journey {
 /**
  * The real processes of the e2e harness, with the emulator recording events but not delivering
  * them: the test is the sender, so it knows exactly what was sent, how often and what was acknowledged.
- * The reconciliation sweep is off so that the figures measure the webhook path alone.
+ * The reconciliation sweep and the retention job are off so that the figures measure the webhook
+ * path alone, and a test that waits for the stripe-events queue to empty finds no scheduled job in it.
  */
 export async function startFaultStack (t: T, opts: JourneyOptions = {}): Promise<FaultStack> {
   const faultDir = mkdtempSync(join(tmpdir(), 'tg-faults-'))
@@ -30,7 +31,7 @@ export async function startFaultStack (t: T, opts: JourneyOptions = {}): Promise
   const j = await startJourney(t, {
     deliverWebhooks: false,
     ...opts,
-    env: { RECONCILE_EVERY_SECONDS: '0', WORKER_CONCURRENCY: '4', TOLLGATE_FAULT_DIR: faultDir, ...opts.env }
+    env: { RECONCILE_EVERY_SECONDS: '0', RETENTION_EVERY_SECONDS: '0', WORKER_CONCURRENCY: '4', TOLLGATE_FAULT_DIR: faultDir, ...opts.env }
   })
   return { ...j, prefix: j.env.QUEUE_PREFIX!, redisUrl: j.env.REDIS_URL ?? REDIS_URL, faultDir }
 }

@@ -18,7 +18,7 @@ t.test('a worker whose metrics port is taken still processes jobs', async t => {
 
   const config = testConfig(env)
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/all.ts'], {
-    env: { ...process.env, ...env, REDIS_URL: config.REDIS_URL, STRIPE_SECRET_KEY: config.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, API_KEYS: config.API_KEYS.join(','), ADMIN_TOKEN: config.ADMIN_TOKEN, APP_URL: config.APP_URL, SMTP_URL: config.SMTP_URL, MAIL_FROM: config.MAIL_FROM, METRICS_PORT: String(port), RECONCILE_EVERY_SECONDS: '0', LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...env, REDIS_URL: config.REDIS_URL, STRIPE_SECRET_KEY: config.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, API_KEYS: config.API_KEYS.join(','), ADMIN_TOKEN: config.ADMIN_TOKEN, APP_URL: config.APP_URL, SMTP_URL: config.SMTP_URL, MAIL_FROM: config.MAIL_FROM, METRICS_PORT: String(port), RECONCILE_EVERY_SECONDS: '0', RETENTION_EVERY_SECONDS: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
