@@ -220,6 +220,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
     return json
   }
   const settled = async () => {
+    // Generous: the first call may come while the workers are still starting on a loaded host.
     await waitFor(async () => {
       if (emulator.ctx.deliverer.pending() > 0 || gate.busy) return false
       const delivered = [...new Set(emulator.deliveries().filter(d => d.outcome === 'delivered').map(d => d.event_id))]
@@ -228,7 +229,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
       if (row.n < delivered.length) return false
       const [mailRow] = await sql`select count(*)::int as n from email_outbox where status = 'pending'`
       return mailRow.n === 0
-    }, 'deliveries, events and email to settle', 20_000)
+    }, 'deliveries, events and email to settle', 60_000)
   }
   return { api, appUrl, emulator, stripe, mail, gate, sql, call, control, settled, logs, spawnProcess: start, processes, apiReady, env }
 }
