@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { loadCatalogue, type Catalogue } from './billing/plans.js'
 import type { Config } from './config/index.js'
 import { createDb, type Db } from './db/client.js'
 import { createMailer, type Mailer } from './mail/transport.js'
-import { createRedis, type RedisRole } from './queue/connections.js'
+import { createRedis, type RedisClient, type RedisRole } from './queue/connections.js'
 import { createQueues, type Queues } from './queue/queues.js'
 import { createStripe } from './stripe/client.js'
+import { withTimeout } from './with-timeout.js'
 
 export interface Deps {
   config: Config
@@ -14,7 +14,7 @@ export interface Deps {
   db: Db
   sql: ReturnType<typeof createDb>['sql']
   /** Fail-fast connection for producing jobs and for caches. */
-  redis: Redis
+  redis: RedisClient
   queues: Queues
   stripe: Stripe
   /** Lifecycle email over SMTP; connects on first use. */
@@ -46,6 +46,9 @@ export function createDeps (config: Config, opts: DepsOptions = {}): Deps {
     mailer,
     async close () {
       mailer.close()
+      // A queue closed while its connection is still coming up leaves BullMQ's start-up version check
+      // to fail unhandled (a cluster takes longer to come up than one server): a moment to finish first.
+      await withTimeout(Promise.allSettled(Object.values(queues).map(q => q.waitUntilReady())), 2000).catch(() => {})
       await Promise.allSettled(Object.values(queues).map(q => q.close()))
       redis.disconnect()
       await closeDb()

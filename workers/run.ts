@@ -10,9 +10,14 @@ import { startMetricsServer } from '../src/metrics/server.js'
 import { assertNoEviction, waitReady } from '../src/queue/connections.js'
 import { QUEUES, type QueueName } from '../src/queue/policy.js'
 import { scheduleOutboxSweep } from '../src/queue/processors/outbox-sweep.js'
-import { schedulePricesRefresh } from '../src/queue/processors/prices.js'
+import { refreshPricesNow, schedulePricesRefresh } from '../src/queue/processors/prices.js'
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
+import { scheduleRetention } from '../src/queue/processors/retention.js'
+import { keepScheduled } from '../src/queue/schedule.js'
 import { startWorkers } from '../src/queue/workers.js'
+
+/** How often a worker upserts its job schedulers again, in case Redis lost one's next job. */
+const SCHEDULES_CHECKED_EVERY_MS = 60_000
 
 /** Shared by the worker entry files: load config → build deps → start workers → close on SIGTERM. */
 export async function runWorkers (queues?: readonly QueueName[]): Promise<void> {
@@ -33,9 +38,13 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   }
   void reportPostgres(deps.db, log)
   const started = startWorkers(deps, selected, log)
-  if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
-  if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
-  if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
+  const stopScheduling = await keepScheduled(async () => {
+    if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
+    if (selected.includes(QUEUES.stripeEvents)) await scheduleRetention(deps.queues.stripeEvents, config.RETENTION_EVERY_SECONDS)
+    if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
+    if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
+  }, SCHEDULES_CHECKED_EVERY_MS, err => log.warn({ err: err.message }, 'could not check the job schedulers; next try in a minute'))
+  if (selected.includes(QUEUES.prices)) await refreshPricesNow(deps.queues.prices)
   // Each worker process serves its own metrics so every replica of a scaled fleet is scraped.
   const metricsServer = config.METRICS_PORT === 0 ? null : await (async () => {
     const metrics = createMetrics({ queues: Object.values(deps.queues), redis: deps.redis, prefix: config.QUEUE_PREFIX, oldestPendingEmail: () => oldestPendingAt(deps.db) })
@@ -53,6 +62,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after error')
     else log.info({ signal }, 'shutting down')
+    stopScheduling()
     await started.close()
     await metricsServer?.close()
     await deps.close()

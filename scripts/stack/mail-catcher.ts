@@ -28,6 +28,8 @@ export interface MailCatcher {
 export interface MailCatcherOptions {
   /** 0 picks a free port. */
   smtpPort?: number
+  /** Address the SMTP server listens on (127.0.0.1). */
+  host?: string
   /** Serves the messages Mailpit-style at GET /api/v1/messages; omit for none. */
   httpPort?: number
   log?: (line: string) => void
@@ -62,7 +64,7 @@ export async function startMailCatcher (opts: MailCatcherOptions = {}): Promise<
   })
   await new Promise<void>((resolve, reject) => {
     smtp.once('error', reject)
-    smtp.listen(opts.smtpPort ?? 0, '127.0.0.1', () => resolve())
+    smtp.listen(opts.smtpPort ?? 0, opts.host ?? '127.0.0.1', () => resolve())
   })
   // A sender that dies mid-session (a worker killed by a fault test) resets its connection; the
   // catcher keeps serving everyone else.

@@ -1,3 +1,5 @@
+import { parseRedisUrl } from '../queue/redis-url.js'
+
 /**
  * Every variable Tollgate reads, with its parser, default and one-line description. `.env.example`
  * and the README's configuration table are checked against this list by a test.
@@ -67,7 +69,7 @@ export const configSpec = {
   PORT: { doc: 'HTTP port of the api', default: '3000', parse: int(0, 65535) },
   HOST: { doc: 'Interface the api listens on', default: '0.0.0.0', parse: text },
   DATABASE_URL: { doc: 'Postgres connection URL', parse: url(['postgres:', 'postgresql:']) },
-  REDIS_URL: { doc: 'Redis connection URL (queues and caches)', default: 'redis://127.0.0.1:6379', parse: url(['redis:', 'rediss:']) },
+  REDIS_URL: { doc: 'Redis URL (queues and caches): redis:// or rediss:// for one server, redis+cluster://host:port[,host:port…] (or rediss+cluster://) for a Redis Cluster by its seed nodes', default: 'redis://127.0.0.1:6379', parse: (raw: string) => { parseRedisUrl(raw); return raw } },
   QUEUE_PREFIX: { doc: 'Key prefix of every queue and cache key; use a {hash tag} on Redis Cluster', default: '{tollgate}', parse: text },
   STRIPE_SECRET_KEY: { doc: 'Stripe secret key (sk_test_… or sk_live_…, or a restricted rk_ key)', secret: true, parse: prefixed(['sk_', 'rk_']) },
   STRIPE_WEBHOOK_SECRET: { doc: 'Webhook signing secrets, comma-separated (several during rotation)', secret: true, parse: list(prefixed(['whsec_'])) },
@@ -96,5 +98,8 @@ export const configSpec = {
   METRICS_PORT: { doc: 'Port of a worker process\'s own Prometheus /metrics endpoint; 0 turns it off (the api serves /metrics on PORT)', default: '9464', parse: int(0, 65535) },
   METRICS_TOKEN: { doc: 'Bearer token that GET /metrics on the api requires; unset leaves it open for a scraper on a private network', optional: true as const, secret: true, parse: apiKey },
   RECONCILE_EVERY_SECONDS: { doc: 'How often a worker lists recent Stripe events and queues any that never arrived; 0 turns the sweep off', default: '3600', parse: int(0, 7 * 86_400) },
+  RETENTION_EVERY_SECONDS: { doc: 'How often a worker prunes what the retention policy no longer keeps (event payloads, sent email), in small batches; 0 turns it off', default: '3600', parse: int(0, 7 * 86_400) },
+  EVENT_PAYLOAD_RETENTION_DAYS: { doc: 'Days a Stripe event\'s payload is kept in stripe_events; the event\'s row (its idempotency claim) stays for ever, and failed events keep their payload. 0 keeps payloads for ever', default: '30', parse: int(0, 36_500) },
+  EMAIL_RETENTION_DAYS: { doc: 'Days a sent email\'s outbox row (recipient, template data) is kept; pending and failed rows stay. 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
   PRICES_REFRESH_SECONDS: { doc: 'How often the prices worker re-reads every plan\'s price from Stripe into the cache; 0 turns the schedule off (price events and worker start still refresh)', default: '600', parse: int(0, 86_400) }
 } satisfies ConfigSpec

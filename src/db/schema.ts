@@ -81,10 +81,13 @@ export const stripeEvents = pgTable('stripe_events', {
   outcome: text('outcome').$type<'applied' | 'ignored' | 'failed'>().notNull(),
   userId: text('user_id'),
   error: text('error'),
-  payload: jsonb('payload').notNull()
+  /** The event as queued (personal data stripped); null once the retention policy pruned it (the claim stays). */
+  payload: jsonb('payload')
 }, t => [
   index('stripe_events_outcome_idx').on(t.outcome, t.receivedAt),
-  index('stripe_events_user_idx').on(t.userId, t.created)
+  index('stripe_events_user_idx').on(t.userId, t.created),
+  // Only the payloads the retention policy has still to prune: a pruned row leaves the index.
+  index('stripe_events_prunable_idx').on(t.receivedAt).where(sql`payload is not null and outcome <> 'failed'`)
 ])
 
 export const emailOutbox = pgTable('email_outbox', {
@@ -107,7 +110,8 @@ export const emailOutbox = pgTable('email_outbox', {
   sentAt: timestamp('sent_at', { withTimezone: true })
 }, t => [
   uniqueIndex('email_outbox_event_template_uq').on(t.eventId, t.template),
-  index('email_outbox_pending_idx').on(t.status).where(sql`status = 'pending'`)
+  index('email_outbox_pending_idx').on(t.status).where(sql`status = 'pending'`),
+  index('email_outbox_sent_idx').on(t.sentAt).where(sql`status = 'sent'`)
 ])
 
 export const checkoutSessions = pgTable('checkout_sessions', {

@@ -1,12 +1,12 @@
 import type { Job, Queue, Worker } from 'bullmq'
-import type { Redis } from 'ioredis'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { QUEUES, type StripeEventJob } from '../queue/policy.js'
+import type { RedisClient } from '../queue/connections.js'
 
 export interface MetricsDeps {
   queues: Queue[]
   /** Shared by every api replica: the time of the last verified webhook lives here. */
-  redis: Redis
+  redis: RedisClient
   prefix: string
   /** When the oldest unsent outbox row was written (null: none); workers read it from Postgres at scrape time. */
   oldestPendingEmail?: () => Promise<Date | null>

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
 import { jobPolicy, QUEUES } from './policy.js'
+import type { RedisClient } from './connections.js'
 
 export type Queues = ReturnType<typeof createQueues>
 
-export function createQueues (connection: Redis, prefix: string) {
+export function createQueues (connection: RedisClient, prefix: string) {
   const make = (name: keyof typeof jobPolicy) => {
     const queue = new Queue(name, { connection, prefix, defaultJobOptions: jobPolicy[name] })
     // Connection trouble surfaces to callers as a rejected add() (the webhook answers 503); the

@@ -9,6 +9,7 @@ import { createEmailProcessor } from './processors/email.js'
 import { withOutboxSweep } from './processors/outbox-sweep.js'
 import { createPricesProcessor } from './processors/prices.js'
 import { withReconcileSweep } from './processors/reconcile.js'
+import { withRetention } from './processors/retention.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
 
 export interface StartedWorkers {
@@ -36,7 +37,7 @@ export interface WorkerTuning {
 /** Processors by queue: each a plain function of its dependencies, testable with a fake job. */
 export function processorsFor (deps: Deps, log?: Logger): Partial<Record<QueueName, Processor>> {
   return {
-    [QUEUES.stripeEvents]: withReconcileSweep(deps, createStripeEventProcessor(deps)),
+    [QUEUES.stripeEvents]: withRetention(deps, withReconcileSweep(deps, createStripeEventProcessor(deps)), log),
     [QUEUES.email]: withOutboxSweep(deps, createEmailProcessor(deps)),
     [QUEUES.prices]: createPricesProcessor(deps, log)
   }
@@ -69,7 +70,10 @@ export function startWorkers (deps: Deps, queues: readonly QueueName[], log: Log
       // close() waits for running jobs to finish; their results are committed before the process exits.
       await Promise.all(workers.map(async w => {
         await w.close()
-        await (await w.client).quit().catch(() => {})
+        // Nothing is left to send once close() returns: the connection is dropped at once rather than
+        // with a QUIT that waits for every node of a cluster to answer.
+        const client = await w.client
+        client.disconnect()
       }))
     }
   }

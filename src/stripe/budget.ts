@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/connections.js'
 
 /** Stripe calls a piece of work may make, counted against Stripe's separate read and write limits. */
 export interface StripeCost { reads: number, writes: number }
@@ -45,7 +45,7 @@ return 0`
 
 export const budgetKey = (prefix: string) => `${prefix}:stripe-budget`
 
-export function createStripeBudget (opts: { redis: Redis, prefix: string, readsPerSecond: number, writesPerSecond: number }): StripeBudget {
+export function createStripeBudget (opts: { redis: RedisClient, prefix: string, readsPerSecond: number, writesPerSecond: number }): StripeBudget {
   const key = budgetKey(opts.prefix)
   return {
     async take (cost) {

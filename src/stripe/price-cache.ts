@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
+import type { RedisClient } from '../queue/connections.js'
 
 /** What the api needs of a price: its id for Checkout and plan changes, its amount for `/plans`. */
 export interface CachedPrice {
@@ -22,12 +22,12 @@ export function toCachedPrice (price: Stripe.Price): CachedPrice {
   return { id: price.id, unit_amount: price.unit_amount, currency: price.currency, interval: price.recurring?.interval ?? null }
 }
 
-export async function writeCachedPrice (redis: Redis, prefix: string, lookupKey: string, price: CachedPrice): Promise<void> {
+export async function writeCachedPrice (redis: RedisClient, prefix: string, lookupKey: string, price: CachedPrice): Promise<void> {
   await redis.set(priceCacheKey(prefix, lookupKey), JSON.stringify(price), 'EX', PRICE_CACHE_TTL_SECONDS)
 }
 
 export interface PriceLookupDeps {
-  redis: Redis
+  redis: RedisClient
   stripe: Stripe
   prefix: string
 }

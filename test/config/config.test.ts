@@ -39,6 +39,8 @@ t.test('each missing or malformed value is refused, naming the variable', async 
     ['API_KEYS', 'short', /API_KEYS each key must be at least 16/],
     ['APP_URL', 'not a url', /APP_URL must be a URL/],
     ['REDIS_URL', 'http://x', /REDIS_URL must use redis/],
+    ['REDIS_URL', 'redis+cluster://a:7000,b', /REDIS_URL names a seed node "b"; each must be host:port/],
+    ['REDIS_URL', 'redis+cluster://a:7000/2', /REDIS_URL must be redis\+cluster:\/\/\[user:password@\]host:port/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['MAIL_FROM', 'nobody', /MAIL_FROM must be an email address/],
     ['WORKER_QUEUES', 'stripe-events,nope', /WORKER_QUEUES must be one of/],

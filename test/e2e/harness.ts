@@ -96,6 +96,11 @@ export interface JourneyOptions {
   env?: NodeJS.ProcessEnv
   /** false: the emulator records events but delivers none; the test sends them itself. */
   deliverWebhooks?: boolean
+  /**
+   * Processes on other hosts (network namespaces): the emulator and the mail sink listen on `bind`,
+   * the api on `apiAddress`, and each process runs in the namespace `namespaceOf` names (none: here).
+   */
+  network?: { bind: string, apiAddress: string, namespaceOf: (processName: string) => string | undefined }
 }
 
 /**
@@ -107,22 +112,25 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
   t.teardown(() => sql.end())
 
-  const mail = await startMailCatcher()
+  const bind = opts.network?.bind ?? '127.0.0.1'
+  const mail = await startMailCatcher({ host: bind })
   t.teardown(() => mail.close())
 
   // The success and cancel pages of "the product": the browser lands here after paying.
   const app = http.createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Thanks</h1>') })
-  await new Promise<void>(resolve => app.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => app.listen(0, bind, resolve))
   t.teardown(() => new Promise(resolve => { app.closeAllConnections(); app.close(resolve) }))
-  const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
+  const appUrl = `http://${bind}:${(app.address() as AddressInfo).port}`
 
   const port = await freePort()
-  const api = `http://127.0.0.1:${port}`
+  const apiAddress = opts.network?.apiAddress ?? '127.0.0.1'
+  const api = `http://${apiAddress}:${port}`
   const gate = new WebhookGate(`${api}/api/v1/webhook`)
   await new Promise<void>(resolve => gate.server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise(resolve => { gate.release(); gate.server.closeAllConnections(); gate.server.close(resolve) }))
 
   const emulator = createEmulator({
+    host: bind,
     webhookUrl: opts.deliverWebhooks === false ? undefined : `http://127.0.0.1:${(gate.server.address() as AddressInfo).port}/`,
     webhookSecrets: [WEBHOOK_SECRET],
     retryBaseMs: 50,
@@ -130,13 +138,13 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
   })
   const stripeBase = await emulator.listen(0)
   t.teardown(() => emulator.close())
-  const stripe = new Stripe('sk_test_e2e_0123456789', { host: '127.0.0.1', port: emulator.port, protocol: 'http' })
+  const stripe = new Stripe('sk_test_e2e_0123456789', { host: bind, port: emulator.port, protocol: 'http' })
   await bootstrapCatalogue(stripe, loadCatalogue())
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     PORT: String(port),
-    HOST: '127.0.0.1',
+    HOST: apiAddress,
     DATABASE_URL: databaseUrl,
     REDIS_URL: opts.redisUrl ?? REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -146,7 +154,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
     API_KEYS: API_KEY,
     ADMIN_TOKEN,
     APP_URL: appUrl,
-    SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}`,
+    SMTP_URL: `smtp://${bind}:${mail.smtpPort}`,
     MAIL_FROM: 'Billing <billing@example.test>',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     RATE_LIMIT_USER_PER_MINUTE: '10000',
@@ -174,9 +182,11 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
   t.teardown(() => { process.off('exit', killAll) })
   const start = (name: string, file: string, extra: NodeJS.ProcessEnv = {}) => {
     // cwd outside the repo so a developer's .env cannot leak into the test.
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), new URL(`../../${file}`, import.meta.url).pathname], {
-      env: { ...env, ...extra }, cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe']
-    })
+    const node = [process.execPath, '--import', import.meta.resolve('tsx'), new URL(`../../${file}`, import.meta.url).pathname]
+    // `ip netns exec` execs node in the namespace: the child's pid is node's.
+    const ns = opts.network?.namespaceOf(name)
+    const [command, ...args] = ns ? ['ip', 'netns', 'exec', ns, ...node] : node
+    const child = spawn(command!, args, { env: { ...env, ...extra }, cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'] })
     for (const s of [child.stdout!, child.stderr!]) s.on('data', (c: Buffer) => logs.push(`[${name}] ${c.toString()}`))
     children.push(child)
     processes.set(name, child)
@@ -230,6 +240,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
     return json
   }
   const settled = async () => {
+    // Generous: the first call may come while the workers are still starting on a loaded host.
     await waitFor(async () => {
       if (emulator.ctx.deliverer.pending() > 0 || gate.busy) return false
       const delivered = [...new Set(emulator.deliveries().filter(d => d.outcome === 'delivered').map(d => d.event_id))]
@@ -238,7 +249,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
       if (row.n < delivered.length) return false
       const [mailRow] = await sql`select count(*)::int as n from email_outbox where status = 'pending'`
       return mailRow.n === 0
-    }, 'deliveries, events and email to settle', 20_000)
+    }, 'deliveries, events and email to settle', 60_000)
   }
   return { api, appUrl, emulator, stripe, mail, gate, sql, call, control, settled, logs, spawnProcess: start, processes, apiReady, env }
 }

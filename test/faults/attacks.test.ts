@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import t from 'tap'
-import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, signBody } from '../helpers/env.js'
+import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, signBody, testRedis } from '../helpers/env.js'
 import { catalogue, emulatorEvents, pool, priceIds, report, Sender, settle, startFaultStack, subscribeCustomers, tally } from './kit.js'
 
 // Hostile and malformed input against the real api process, logging at info. Each attack: the
@@ -16,7 +15,7 @@ import { catalogue, emulatorEvents, pool, priceIds, report, Sender, settle, star
 t.setTimeout(240_000)
 const j = await startFaultStack(t, { workers: 1, env: { LOG_LEVEL: 'info' } })
 const webhook = `${j.api}/api/v1/webhook`
-const queue = new Queue('stripe-events', { connection: new Redis(j.redisUrl), prefix: j.prefix })
+const queue = new Queue('stripe-events', { connection: testRedis(j.redisUrl), prefix: j.prefix })
 t.teardown(async () => { await queue.close(); (await queue.client).disconnect() })
 const CARD = '4242424242424242'
 

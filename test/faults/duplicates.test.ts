@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import t from 'tap'
-import { waitFor } from '../helpers/env.js'
+import { testRedis, waitFor } from '../helpers/env.js'
 import { emulatorEvents, pool, report, Sender, settle, shuffle, startFaultStack, subscribeCustomers, tally } from './kit.js'
 
 // Fault 1: every event delivered 1–10 times, the copies at once, in shuffled order; then again after
@@ -22,7 +21,7 @@ t.test('duplicates, concurrent and after the job left Redis, make one effect eac
   })
   await settle(j, sender.acked)
 
-  const queue = new Queue('stripe-events', { connection: new Redis(j.redisUrl), prefix: j.prefix })
+  const queue = new Queue('stripe-events', { connection: testRedis(j.redisUrl), prefix: j.prefix })
   t.teardown(async () => { await queue.close(); (await queue.client).disconnect() })
   // The completed jobs are what makes BullMQ drop a redelivery; without them the copy is queued and run.
   await queue.clean(0, 100_000, 'completed')

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
-import { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import Stripe from 'stripe'
 import { loadConfig, type Config } from '../../src/config/index.js'
 import { runMigrations } from '../../src/db/migrate.js'
+import { createRedis, waitReady, type RedisClient } from '../../src/queue/connections.js'
 
 type Teardown = { teardown: (fn: () => unknown) => void }
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+/** The shared Redis, or a Redis Cluster when TEST_REDIS_URL names one (`npm run test:cluster`). */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const WEBHOOK_SECRET = 'whsec_test_secret_primary_0123456789'
 export const API_KEY = 'tg_test_key_0123456789abcdef'
@@ -29,20 +31,34 @@ export async function createTestDatabase (t: Teardown, adminUrl = PG_ADMIN_URL):
   return url
 }
 
+/** A client of the tests' Redis (one server or a cluster, as `url` says) that waits out outages, as a worker's does. */
+export function testRedis (url = REDIS_URL): RedisClient {
+  return createRedis(url, 'worker')
+}
+
 /** A key prefix (with a hash tag) of one's own; every key under it is deleted at teardown. */
 export function createTestPrefix (t: Teardown): string {
   const prefix = `{tgtest-${rid()}}`
-  t.teardown(async () => {
-    const r = new Redis(REDIS_URL)
-    let cursor = '0'
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length) await r.del(...keys)
-    } while (cursor !== '0')
-    r.disconnect()
-  })
+  t.teardown(() => deleteKeys(REDIS_URL, prefix))
   return prefix
+}
+
+/** Deletes every key under `prefix`, on each master when `url` names a cluster. */
+export async function deleteKeys (url: string, prefix: string): Promise<void> {
+  const client = testRedis(url)
+  try {
+    await waitReady(client, 10_000)
+    for (const server of client instanceof Cluster ? client.nodes('master') : [client]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+        cursor = next
+        if (keys.length) await server.del(...keys)
+      } while (cursor !== '0')
+    }
+  } finally {
+    client.disconnect()
+  }
 }
 
 export function testConfig (env: Record<string, string | undefined>): Config {

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process'
-import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -15,18 +15,24 @@ const BIN = process.env.TOLLGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
  */
 export class PostgresProcess {
   private readonly removeAtExit = () => { this.remove() }
-  private constructor (readonly port: number, readonly dir: string) {}
+  private constructor (readonly port: number, readonly dir: string, readonly host: string) {}
 
-  /** initdb into a temporary directory and start; `destroy()` stops it and deletes the directory. */
-  static async start (): Promise<PostgresProcess> {
+  /**
+   * initdb into a temporary directory and start; `destroy()` stops it and deletes the directory.
+   * `host` is the address it listens on (another than 127.0.0.1 for the several-host scenario, with
+   * trust for every client).
+   */
+  static async start (opts: { host?: string, maxConnections?: number } = {}): Promise<PostgresProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'tg-pg-'))
-    const pg = new PostgresProcess(await freePort(), dir)
+    const host = opts.host ?? '127.0.0.1'
+    const pg = new PostgresProcess(await freePort(), dir, host)
     // A test process that dies before its teardown must not leave a server behind.
     process.once('exit', pg.removeAtExit)
     try {
       if (asRoot()) chownSync(dir, Number(idOf('-u')), Number(idOf('-g')))
       await pg.exec('initdb', ['-D', pg.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
-      await pg.pgCtl(['start', '-o', `-p ${pg.port} -k ${dir} -c listen_addresses=127.0.0.1`])
+      if (host !== '127.0.0.1') appendFileSync(join(pg.data, 'pg_hba.conf'), 'host all all 0.0.0.0/0 trust\n')
+      await pg.pgCtl(['start', '-o', `-p ${pg.port} -k ${dir} -c listen_addresses=${host} -c max_connections=${opts.maxConnections ?? 100}`])
     } catch (err) {
       await pg.destroy()
       throw err
@@ -36,7 +42,7 @@ export class PostgresProcess {
 
   get data (): string { return join(this.dir, 'data') }
   /** The admin URL (database `postgres`, user `postgres`). */
-  get url (): string { return `postgres://postgres@127.0.0.1:${this.port}/postgres` }
+  get url (): string { return `postgres://postgres@${this.host}:${this.port}/postgres` }
 
   /** `pg_ctl restart -m <mode>`: fast ends sessions and checkpoints; immediate is a crash followed by recovery. */
   async restart (mode: 'fast' | 'immediate'): Promise<void> {

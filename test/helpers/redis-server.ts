@@ -24,19 +24,23 @@ export async function freePort (): Promise<number> {
 export class RedisProcess {
   proc?: ChildProcess
   readonly dir = mkdtempSync(join(tmpdir(), 'tg-redis-'))
-  constructor (readonly port: number, readonly args: string[] = []) {}
+  constructor (readonly port: number, readonly args: string[] = [], readonly host = '127.0.0.1') {}
 
-  static async start (args: string[] = []): Promise<RedisProcess> {
-    const r = new RedisProcess(await freePort(), args)
+  /** `host` is the address it binds (another than 127.0.0.1 for the several-host scenario). */
+  static async start (args: string[] = [], host?: string): Promise<RedisProcess> {
+    const r = new RedisProcess(await freePort(), args, host)
     await r.start()
     return r
   }
 
-  get url () { return `redis://127.0.0.1:${this.port}` }
+  get url () { return `redis://${this.host}:${this.port}` }
+  get running (): boolean { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null }
 
   async start (): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', ...this.args], { stdio: 'ignore' })
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', this.host, '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction',
+      // Another address than loopback is a virtual host's network, built by the test itself.
+      ...(this.host === '127.0.0.1' ? [] : ['--protected-mode', 'no']), ...this.args], { stdio: 'ignore' })
     await waitFor(async () => {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
       c.on('error', () => {})
@@ -46,7 +50,7 @@ export class RedisProcess {
 
   async stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const p = this.proc
-    if (!p || p.exitCode !== null) return
+    if (!p || !this.running) return
     const exited = new Promise(resolve => p.once('exit', resolve))
     p.kill(signal)
     await exited

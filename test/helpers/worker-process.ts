@@ -10,7 +10,7 @@ export async function spawnWorker (t: { teardown: (fn: () => unknown) => void },
   const deps = createDeps(config)
   t.teardown(() => deps.close())
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/all.ts'], {
-    env: { ...process.env, ...env, REDIS_URL: config.REDIS_URL, STRIPE_SECRET_KEY: config.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, API_KEYS: config.API_KEYS.join(','), ADMIN_TOKEN: config.ADMIN_TOKEN, APP_URL: config.APP_URL, SMTP_URL: config.SMTP_URL, MAIL_FROM: config.MAIL_FROM, RECONCILE_EVERY_SECONDS: '0', LOG_LEVEL: 'warn', ...extra },
+    env: { ...process.env, ...env, REDIS_URL: config.REDIS_URL, STRIPE_SECRET_KEY: config.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, API_KEYS: config.API_KEYS.join(','), ADMIN_TOKEN: config.ADMIN_TOKEN, APP_URL: config.APP_URL, SMTP_URL: config.SMTP_URL, MAIL_FROM: config.MAIL_FROM, RECONCILE_EVERY_SECONDS: '0', RETENTION_EVERY_SECONDS: '0', LOG_LEVEL: 'warn', ...extra },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const worker = { child, deps, out: '' }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { pino } from 'pino'
 import { createCheckout } from '../../src/billing/use-cases/create-checkout.js'
-import { createPricesProcessor, PRICES_REFRESH_JOB, schedulePricesRefresh } from '../../src/queue/processors/prices.js'
+import { createPricesProcessor, PRICES_REFRESH_JOB, refreshPricesNow, schedulePricesRefresh } from '../../src/queue/processors/prices.js'
 import { waitReady } from '../../src/queue/connections.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import { priceCacheKey, resolvePrice, writeCachedPrice, type CachedPrice } from '../../src/stripe/price-cache.js'
@@ -63,6 +63,7 @@ t.test('workers keep one prices scheduler, removed when the interval is 0, and r
   const queue = deps.queues.prices
   await schedulePricesRefresh(queue, 600)
   await schedulePricesRefresh(queue, 600)
+  await refreshPricesNow(queue)
   const schedulers = await queue.getJobSchedulers()
   t.equal(schedulers.length, 1)
   t.equal(schedulers[0]!.every, 600_000)

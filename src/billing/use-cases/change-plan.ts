@@ -1,15 +1,15 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { customerIdOf } from '../../db/customers-repo.js'
 import type { Catalogue } from '../plans.js'
 import { planOrFail, priceOrFail } from './create-checkout.js'
 import { liveSubscriptionOf, noSubscription, toSubscriptionView, type SubscriptionView } from './live-subscription.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface SubscriptionCommandDeps {
   db: Db
   stripe: Stripe
-  redis: Redis
+  redis: RedisClient
   catalogue: Catalogue
   config: { APP_URL: string, QUEUE_PREFIX: string }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../queue/connections.js'
 import { checkoutSessionOf } from '../../db/checkout-sessions-repo.js'
 import type { Db } from '../../db/client.js'
 import { AppError } from '../../errors.js'
@@ -11,7 +11,7 @@ const WAIT_STEP_MS = 50
 
 export interface CheckoutThrottleDeps {
   db: Db
-  redis: Redis
+  redis: RedisClient
   prefix: string
   everySeconds?: number
 }
@@ -75,6 +75,6 @@ function settle (outcome: Outcome): CheckoutStatus {
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 /** Drops the claim only if it is still this poll's (it may have expired and been taken by another). */
-async function releaseClaim (redis: Redis, key: string, claim: string): Promise<void> {
+async function releaseClaim (redis: RedisClient, key: string, claim: string): Promise<void> {
   await redis.eval(RELEASE, 1, key, claim)
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { recordCheckoutSession } from '../../db/checkout-sessions-repo.js'
@@ -10,11 +9,12 @@ import { checkoutUrls } from '../app-links.js'
 import type { Catalogue, Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
 import { refuseSecondCheckout } from './live-subscription.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface CheckoutDeps {
   db: Db
   stripe: Stripe
-  redis: Redis
+  redis: RedisClient
   catalogue: Catalogue
   config: { APP_URL: string, QUEUE_PREFIX: string }
   now?: () => number

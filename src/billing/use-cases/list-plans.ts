@@ -1,13 +1,13 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import { resolvePrice } from '../../stripe/price-cache.js'
 import type { Catalogue } from '../plans.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 /**
  * The public catalogue with the amounts Stripe charges. A price that cannot be resolved (Stripe down
  * and the cache cold) shows the catalogue's own amount rather than failing the pricing page.
  */
-export async function listPlans (deps: { redis: Redis, stripe: Stripe, catalogue: Catalogue, prefix: string }) {
+export async function listPlans (deps: { redis: RedisClient, stripe: Stripe, catalogue: Catalogue, prefix: string }) {
   const plans = await Promise.all(deps.catalogue.plans.map(async plan => {
     const price = await resolvePrice({ redis: deps.redis, stripe: deps.stripe, prefix: deps.prefix }, plan.lookup_key).catch(() => null)
     return {

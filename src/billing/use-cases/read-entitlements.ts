@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis'
 import type { Db } from '../../db/client.js'
 import { entitlementOf, type EntitlementRow } from '../../db/entitlements-repo.js'
 import { hostClock, type Clock } from '../clock.js'
 import { NO_ENTITLEMENT, toEntitlement, type Entitlement, type EntitlementSnapshot } from '../entitlement-view.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface ReadEntitlementsDeps {
   db: Db
-  redis: Redis
+  redis: RedisClient
   prefix: string
   ttlSeconds: number
   now?: Clock
@@ -19,7 +19,7 @@ const generationKey = (prefix: string, userId: string) => `${prefix}:entitlement
 const GENERATION_TTL_SECONDS = 86_400
 
 /** One round trip for many users: each user's generation moves on and their cached row goes. */
-export async function invalidateEntitlementsOf (redis: Redis, prefix: string, userIds: string[]): Promise<void> {
+export async function invalidateEntitlementsOf (redis: RedisClient, prefix: string, userIds: string[]): Promise<void> {
   if (userIds.length === 0) return
   const tx = redis.multi()
   for (const userId of userIds) {
@@ -35,13 +35,13 @@ if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) re
 return 0`
 
 /** Caches `value` unless an invalidation happened since `generation` was read; true when cached. */
-export async function cacheIfUnchanged (redis: Redis, prefix: string, userId: string, generation: string | null, value: string, ttlSeconds: number): Promise<boolean> {
+export async function cacheIfUnchanged (redis: RedisClient, prefix: string, userId: string, generation: string | null, value: string, ttlSeconds: number): Promise<boolean> {
   const done = await redis.eval(SET_IF_GENERATION, 2, entitlementsCacheKey(prefix, userId), generationKey(prefix, userId), generation ?? '', value, ttlSeconds)
   return done === 1
 }
 
 /** The cached snapshot (if any) and the generation it belongs to, in one round trip. */
-export async function cachedEntitlement (redis: Redis, prefix: string, userId: string): Promise<[string | null, string | null]> {
+export async function cachedEntitlement (redis: RedisClient, prefix: string, userId: string): Promise<[string | null, string | null]> {
   const [value, generation] = await redis.mget(entitlementsCacheKey(prefix, userId), generationKey(prefix, userId))
   return [value ?? null, generation ?? null]
 }

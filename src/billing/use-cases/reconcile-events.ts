@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis'
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { missingEventIds } from '../../db/events-repo.js'
 import type { Queues } from '../../queue/queues.js'
 import { toEventJob } from '../../stripe/webhook.js'
 import { HANDLED_EVENT_TYPES, MAX_TYPES_PER_LIST } from '../handled-event-types.js'
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface ReconcileDeps {
   db: Db
@@ -70,7 +70,7 @@ async function enqueue (queue: Queues['stripeEvents'], event: Stripe.Event): Pro
 }
 
 export interface SweepOptions {
-  redis: Redis
+  redis: RedisClient
   prefix: string
   /** Re-read this much before the last sweep's start: clock skew, and events created while it ran. */
   overlapSeconds?: number

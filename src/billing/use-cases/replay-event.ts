@@ -31,6 +31,8 @@ export async function replayEvent (deps: { db: Db, queues: Pick<Queues, 'stripeE
     await own.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
     return { event_id: eventId, job_id: eventId, via: 'retried', outcome_before: row.outcome }
   }
+  // Only applied and ignored events lose their payload to the retention policy; replaying one changes nothing.
+  if (row.payload === null) throw new AppError(409, 'payload_pruned', `Event ${eventId} was ${row.outcome} and its payload has been pruned by the retention policy; replaying it would change nothing`)
   const data: StripeEventJob = { event: row.payload as StripeEventJob['event'], receivedAt: row.receivedAt.getTime() }
   const job = await queue.add(row.type, data, { jobId: `replay-${eventId}-${Date.now()}` })
   return { event_id: eventId, job_id: job.id!, via: 'enqueued', outcome_before: row.outcome }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
 import { AppError } from '../../errors.js'
 import { createStripeBudget, type StripeCost } from '../../stripe/budget.js'
 
@@ -12,6 +11,7 @@ interface RouteLimit {
   hook?: 'preValidation'
   keyGenerator?: (req: FastifyRequest) => string
 }
+import type { RedisClient } from '../../queue/connections.js'
 
 export interface RateLimits {
   /** Routes that call Stripe, per end user (API key + `user_id`): one user's abuse, e.g. card testing. */
@@ -31,7 +31,7 @@ declare module 'fastify' {
 }
 
 export interface RateLimitOptions {
-  redis: Redis
+  redis: RedisClient
   prefix: string
   userPerMinute: number
   readPerMinute: number

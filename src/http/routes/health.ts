@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import { Type } from 'typebox'
 import { errorLine } from '../../db/errors.js'
 import type { Deps } from '../../deps.js'
+import { pingRedis } from '../../queue/connections.js'
 import { withTimeout } from '../../with-timeout.js'
 
 const CHECK_TIMEOUT_MS = 1000
@@ -35,7 +36,7 @@ export default async function healthRoutes (app: FastifyInstance, { deps }: { de
     schema: { tags: ['health'], response: { 200: Ready, 503: Ready } }
   }, async (req, reply) => {
     const [redis, postgres] = await Promise.all([
-      probe(() => deps.redis.ping()),
+      probe(() => pingRedis(deps.redis, deps.config.QUEUE_PREFIX)),
       probe(() => deps.db.execute(sql`select 1`))
     ])
     const reasons: Record<string, string> = { ...(redis && { redis }), ...(postgres && { postgres }) }

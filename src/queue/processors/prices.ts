@@ -41,8 +41,12 @@ export function createPricesProcessor (deps: Pick<Deps, 'redis' | 'stripe' | 'ca
   }
 }
 
-/** Idempotent across worker processes; also queues one refresh now so a starting worker fills a cold cache. */
+/** Idempotent across worker processes. */
 export async function schedulePricesRefresh (queue: Queue, everySeconds: number): Promise<void> {
   await scheduleEvery(queue, PRICES_SCHEDULER, everySeconds, { name: PRICES_REFRESH_JOB, data: { reason: 'schedule' } })
+}
+
+/** One refresh now, so a starting worker fills a cold cache. */
+export async function refreshPricesNow (queue: Queue): Promise<void> {
   await queue.add(PRICES_REFRESH_JOB, { reason: 'start' })
 }

@@ -47,6 +47,7 @@ export async function startStack (c: Cleanup) {
     LOG_LEVEL: logLevel,
     METRICS_PORT: '0',
     RECONCILE_EVERY_SECONDS: '0',
+    RETENTION_EVERY_SECONDS: '0',
     // One API key stands in for a whole product's traffic here; the default 6,000/min would turn the read benchmark into a 429 benchmark.
     RATE_LIMIT_READ_PER_MINUTE: '10000000'
   }

@@ -1,11 +1,10 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { cacheIfUnchanged, cachedEntitlement, entitlementsCacheKey, invalidateEntitlementsOf } from '../../../src/billing/use-cases/read-entitlements.js'
-import { createTestPrefix, REDIS_URL } from '../../helpers/env.js'
+import { createTestPrefix, testRedis } from '../../helpers/env.js'
 
 t.test('a reader that loaded a row before an invalidation cannot cache it after', async t => {
   const prefix = createTestPrefix(t)
-  const redis = new Redis(REDIS_URL)
+  const redis = testRedis()
   t.teardown(() => redis.disconnect())
 
   // Reader misses and notes the generation, then reads Postgres (old row)…

@@ -49,7 +49,7 @@ export default async function adminEventRoutes (base: FastifyInstance, { deps }:
       summary: 'Run a recorded event through the worker again (a failed one is applied, others are no-ops)',
       security: [{ adminAuth: [] }],
       params: Type.Object({ event_id: EventId }),
-      response: { 202: ReplayAnswer, 401: ErrorBody, 404: ErrorBody }
+      response: { 202: ReplayAnswer, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody }
     }
   }, async (req, reply) => {
     const result = await replayEvent(deps, req.params.event_id)

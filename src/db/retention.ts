@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from './client.js'
+
+/**
+ * One kind of row that grows with traffic and how long it is kept. Product-event deliveries and usage
+ * ledgers join the list the same way: a number of days and a prune of one small batch.
+ */
+export interface RetentionRule {
+  /** What it prunes, as the job's result and the logs name it. */
+  name: string
+  /** Kept this many days; 0 keeps it for ever. */
+  days: number
+  /** Prunes at most `limit` rows older than `cutoff` in one statement; answers how many it pruned. */
+  prune: (db: Db, cutoff: Date, limit: number) => Promise<number>
+}
+
+/**
+ * Clears the payloads of applied and ignored events received before `cutoff`. The row — the claim
+ * that makes a redelivery or a replay a no-op, and the audit line — stays. Failed events keep their
+ * payload: a replay needs it. Rows another transaction holds are skipped, never waited for.
+ */
+export async function pruneEventPayloads (db: Db, cutoff: Date, limit: number): Promise<number> {
+  const rows = await db.execute(sql`update stripe_events set payload = null where event_id in (
+    select event_id from stripe_events where payload is not null and outcome <> 'failed' and received_at < ${cutoff.toISOString()}::timestamptz
+    order by received_at limit ${limit} for update skip locked) returning 1`)
+  return rows.length
+}
+
+/** Deletes outbox rows sent before `cutoff` (the recipient's address goes with them). Pending and failed rows stay. */
+export async function pruneSentEmails (db: Db, cutoff: Date, limit: number): Promise<number> {
+  const rows = await db.execute(sql`delete from email_outbox where id in (
+    select id from email_outbox where status = 'sent' and sent_at < ${cutoff.toISOString()}::timestamptz
+    order by sent_at limit ${limit} for update skip locked) returning 1`)
+  return rows.length
+}
+
+export function retentionRules (config: { EVENT_PAYLOAD_RETENTION_DAYS: number, EMAIL_RETENTION_DAYS: number }): RetentionRule[] {
+  return [
+    { name: 'stripe_events.payload', days: config.EVENT_PAYLOAD_RETENTION_DAYS, prune: pruneEventPayloads },
+    { name: 'email_outbox.sent', days: config.EMAIL_RETENTION_DAYS, prune: pruneSentEmails }
+  ]
+}
+
+export interface RetentionRun {
+  /** Rows pruned per rule. */
+  pruned: Record<string, number>
+  /** True when the time budget ran out with rows left: the next run goes on. */
+  more: boolean
+}
+
+/**
+ * Prunes in batches of `batch` rows, each its own short statement, so a batch holds its row locks for
+ * milliseconds and the apply path never waits behind it; stops after `budgetMs` (the next scheduled
+ * run carries on).
+ */
+export async function applyRetention (db: Db, rules: RetentionRule[], opts: { batch?: number, budgetMs?: number, now?: number } = {}): Promise<RetentionRun> {
+  const batch = opts.batch ?? 500
+  const now = opts.now ?? Date.now()
+  const deadline = Date.now() + (opts.budgetMs ?? 20_000)
+  const run: RetentionRun = { pruned: {}, more: false }
+  for (const rule of rules.filter(r => r.days > 0)) {
+    const cutoff = new Date(now - rule.days * 86_400_000)
+    run.pruned[rule.name] = 0
+    for (;;) {
+      if (Date.now() > deadline) { run.more = true; return run }
+      const n = await rule.prune(db, cutoff, batch)
+      run.pruned[rule.name] += n
+      if (n < batch) break
+    }
+  }
+  return run
+}

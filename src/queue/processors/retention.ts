@@ -1,0 +1,32 @@
+import type { Job, Processor, Queue } from 'bullmq'
+import type { Logger } from 'pino'
+import { applyRetention, retentionRules } from '../../db/retention.js'
+import type { Deps } from '../../deps.js'
+import { scheduleEvery } from '../schedule.js'
+
+/**
+ * The retention job runs as `retention` on the stripe-events queue, like the reconciliation sweep:
+ * every deployment runs that queue's workers, and the job scheduler makes one run per interval
+ * however many worker processes there are. It takes one of the worker's job slots while it runs.
+ */
+export const RETENTION_JOB = 'retention'
+
+export function withRetention (deps: Pick<Deps, 'db' | 'config'>, next: Processor, log?: Pick<Logger, 'info'>): Processor {
+  const rules = retentionRules(deps.config)
+  return async (job: Job, token?: string) => {
+    if (job.name !== RETENTION_JOB) return next(job, token)
+    const run = await applyRetention(deps.db, rules)
+    log?.info({ pruned: run.pruned, more: run.more }, 'retention run')
+    return run
+  }
+}
+
+/** Idempotent across worker processes: they all upsert the same scheduler. */
+export async function scheduleRetention (queue: Queue, everySeconds: number): Promise<void> {
+  await scheduleEvery(queue, RETENTION_JOB, everySeconds, {
+    name: RETENTION_JOB,
+    data: {},
+    // The next run repairs a failed one.
+    opts: { attempts: 1, removeOnComplete: { count: 24 }, removeOnFail: { count: 24 } }
+  })
+}
