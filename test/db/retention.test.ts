@@ -4,6 +4,7 @@ import { createApplyStripeEvent } from '../../src/billing/use-cases/apply-stripe
 import { replayEvent } from '../../src/billing/use-cases/replay-event.js'
 import { createDeps } from '../../src/deps.js'
 import { applyRetention, retentionRules } from '../../src/db/retention.js'
+import { applyDepsOf } from '../../src/queue/apply-ports.js'
 import { RETENTION_JOB, withRetention } from '../../src/queue/processors/retention.js'
 import { toEventJob } from '../../src/stripe/webhook.js'
 import { createTestDatabase, createTestPrefix, makeEvent, testConfig } from '../helpers/env.js'
@@ -17,7 +18,7 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
   t.teardown(() => deps.close())
   const sql = postgres(url, { max: 2, onnotice: () => {} })
   t.teardown(() => sql.end())
-  const apply = createApplyStripeEvent({ ...deps, prefix: config.QUEUE_PREFIX, graceDays: 3 })
+  const apply = createApplyStripeEvent(applyDepsOf(deps))
 
   // Events of a type Tollgate ignores need no Stripe: applied through the real path, then aged.
   const old = Array.from({ length: 5 }, () => makeEvent('customer.created', { id: 'cus_1', object: 'customer' }))

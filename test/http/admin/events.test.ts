@@ -35,6 +35,8 @@ t.test('a failed event is listed, replayed, and applied once', async t => {
   t.equal(failed.type, 'checkout.session.completed')
   t.match(failed.error, /./, 'with the reason')
   t.notOk('payload' in failed, 'lists leave payloads out')
+  // The row is recorded as the attempt fails; BullMQ moves the job to the failed set right after.
+  await waitFor(async () => (await deps.queues.stripeEvents.getJobCounts('failed')).failed === 1, 'its job in the dead-letter queue')
   t.equal((await deps.queues.stripeEvents.getJobCounts('failed')).failed, 1, 'its job is in the dead-letter queue')
   t.equal((await admin('GET', '/admin/jobs/failed?queue=stripe-events')).json().data[0].job_id, eventId)
   t.equal((await deps.db.select().from(entitlements)).length, 0, 'nothing was granted')
