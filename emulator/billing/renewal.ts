@@ -15,6 +15,8 @@ export function startNextPeriod (ctx: Ctx, sub: Obj, from: number, mutate: (s: O
   let invoice!: Obj
   updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => {
     const oldStart = s.items.data[0].current_period_start
+    // Usage during a trial is not billed.
+    const usage = s.status === 'trialing' ? undefined : { start: oldStart, end: from }
     for (const item of s.items.data) {
       item.current_period_start = from
       item.current_period_end = periodEnd(item.price, from)
@@ -26,7 +28,7 @@ export function startNextPeriod (ctx: Ctx, sub: Obj, from: number, mutate: (s: O
       billingReason: 'subscription_cycle',
       periodStart: oldStart,
       periodEnd: from,
-      items: { period: { start: from, end: s.items.data[0].current_period_end } },
+      items: { period: { start: from, end: s.items.data[0].current_period_end }, usage },
       pending: pendingItemsOf(ctx, s.id)
     })
     ctx.emit('invoice.created', invoice, { request })

@@ -2,8 +2,10 @@ import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import { endSubscription } from '../billing/subscription-status.js'
-import { attachedPaymentMethod, attachPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
-import { missing } from '../wire/errors.js'
+import { attachedPaymentMethod, attachPaymentMethod, cardPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
+import { createDiscount, redeemCoupon, redeemPromotionCode, setCustomerDiscount, type Redemption } from '../billing/discounts.js'
+import { cardByToken } from '../billing/cards.js'
+import { badRequest, missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
 import { LIST_PARAMS, P } from '../http/params.js'
@@ -20,12 +22,35 @@ function addressOf (patch: Params | '' | undefined, current: Obj | null): Obj | 
   return next
 }
 
+/**
+ * The discount `coupon` / `promotion_code` ask a customer to have (null: none, undefined: unchanged).
+ * Both parameters are older versions' (the CLI's fixtures send them); discounts live on subscriptions now.
+ */
+function customerRedemption (ctx: Ctx, p: Params, customerId: string | null, at: number): Redemption | null | undefined {
+  if (p.coupon !== undefined && p.promotion_code !== undefined) throw badRequest('You may only specify one of these parameters: coupon, promotion_code.', 'coupon')
+  const rc = { customerId, at }
+  if (p.coupon !== undefined) return p.coupon === '' ? null : redeemCoupon(ctx, String(p.coupon), 'coupon', rc)
+  if (p.promotion_code !== undefined) return p.promotion_code === '' ? null : redeemPromotionCode(ctx, String(p.promotion_code), 'promotion_code', rc)
+  return undefined
+}
+
+/** `source: tok_…`, the legacy way to give a customer a card: it becomes an attached card and the `default_source`. */
+function addSource (ctx: Ctx, customer: Obj, token: string, request?: RequestInfo): void {
+  const card = cardByToken(token)
+  if (!card) throw missing('token', token, 'source')
+  const pm = attachPaymentMethod(ctx, checkAttachable(ctx, cardPaymentMethod(ctx, card)), customer, request)
+  customer.default_source = pm.id
+}
+
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   const clock = p.test_clock ? ctx.store.get('test_clocks', String(p.test_clock)) : null
   if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
+  const created = clock ? clock.frozen_time : ctx.now()
+  const redemption = customerRedemption(ctx, p, null, created)
+  if (p.source && !cardByToken(String(p.source))) throw missing('token', String(p.source), 'source')
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
-    created: clock ? clock.frozen_time : ctx.now(),
+    created,
     description: nullable(p.description) ?? null,
     email: nullable(p.email) ?? null,
     invoice_prefix: randomToken(8).toUpperCase().replace(/[^0-9A-F]/g, 'A').slice(0, 7),
@@ -44,9 +69,12 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
       ? pm!.id
       : attachedPaymentMethod(ctx, String(chosen), customer.id, 'invoice_settings[default_payment_method]').id
   }
+  if (redemption) customer.discount = createDiscount(ctx, redemption, { customer: customer.id, start: created })
   ctx.store.put('customers', customer)
   ctx.emit('customer.created', customer, { request })
+  if (customer.discount) ctx.emit('customer.discount.created', customer.discount, { request })
   if (pm) attachPaymentMethod(ctx, pm, customer, request)
+  if (p.source) addSource(ctx, customer, String(p.source), request)
   return customer
 }
 
@@ -97,6 +125,9 @@ const ADDRESS = P.obj({ city: P.str, country: P.str, line1: P.str, line2: P.str,
 
 const CUSTOMER_PARAMS = {
   address: ADDRESS,
+  coupon: P.str,
+  promotion_code: P.str,
+  source: P.str,
   description: P.str,
   email: P.str,
   invoice_settings: P.obj({ default_payment_method: P.str, footer: P.str }),
@@ -124,7 +155,11 @@ export const customerRoutes: Route[] = [
     params: CUSTOMER_PARAMS,
     handler: (ctx, req) => {
       const p = req.body
-      return updateAndEmit(ctx, 'customer.updated', getCustomer(ctx, req.params.id), (c) => {
+      const customer = getCustomer(ctx, req.params.id)
+      const redemption = customerRedemption(ctx, p, customer.id, ctx.now(customer))
+      return updateAndEmit(ctx, 'customer.updated', customer, (c) => {
+        if (redemption !== undefined) setCustomerDiscount(ctx, c, redemption, req.request)
+        if (p.source) addSource(ctx, c, String(p.source), req.request)
         for (const field of ['email', 'name', 'description', 'phone'] as const) {
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }
