@@ -1,6 +1,5 @@
-import { renew } from './renewal.js'
+import { endAndBill, renew } from './renewal.js'
 import { endTrial, sendTrialNotice, trialNoticeDue } from './trials.js'
-import { endSubscription } from './subscription-status.js'
 import { expireIncomplete, INCOMPLETE_SECONDS, incompleteCanExpire } from './incomplete.js'
 import { payInvoice } from './invoice-payments.js'
 import { expireSession } from './checkout-async.js'
@@ -78,7 +77,7 @@ export const DUE_KINDS: DueKind[] = [
     name: 'cancel_at',
     collection: 'subscriptions',
     due: (ctx, sub) => sub.cancel_at && !sub.cancel_at_period_end && (RENEWING.has(sub.status) || sub.status === 'trialing')
-      ? { at: sub.cancel_at, run: () => endSubscription(ctx, sub, 'cancellation_requested') }
+      ? { at: sub.cancel_at, run: () => endAndBill(ctx, sub, 'cancellation_requested') }
       : undefined
   },
   {
@@ -96,7 +95,7 @@ export const DUE_KINDS: DueKind[] = [
     due: (ctx, sub) => RENEWING.has(sub.status)
       ? {
           at: sub.items.data[0].current_period_end,
-          run: () => (sub.cancel_at_period_end ? endSubscription(ctx, sub, 'cancellation_requested') : renew(ctx, sub))
+          run: () => (sub.cancel_at_period_end ? endAndBill(ctx, sub, 'cancellation_requested') : renew(ctx, sub))
         }
       : undefined
   },

@@ -17,6 +17,13 @@ export function pendingItemsOf (ctx: Ctx, subId: string): Obj[] {
   return ctx.store.ofSubscription('invoiceitems', subId).filter((ii) => ii.invoice === null)
 }
 
+/** The period whose metered usage an invoice bills; a final invoice counts events up to and including its `end`. */
+export interface UsageWindow {
+  start: number
+  end: number
+  inclusive?: boolean
+}
+
 export interface InvoiceInput {
   customer: Obj
   sub?: Obj
@@ -27,7 +34,7 @@ export interface InvoiceInput {
    * Lines of the subscription's items: for the period given, or `trial` lines at no charge; metered
    * items bill what their meters counted over `usage`, the period that just ended.
    */
-  items?: { period: { start: number, end: number }, trial?: boolean, usage?: { start: number, end: number } }
+  items?: { period: { start: number, end: number }, trial?: boolean, usage?: UsageWindow, usageOnly?: boolean }
   /** Pending invoice items to take: a subscription's, or (for a one-off invoice) the customer's own. */
   pending: Obj[]
   /** Discount ids of a one-off invoice; subscription invoices take their subscription's (or customer's). */
@@ -36,7 +43,10 @@ export interface InvoiceInput {
 }
 
 function itemLine (ctx: Ctx, sub: Obj, item: Obj, items: NonNullable<InvoiceInput['items']>): Obj {
-  const usage = items.usage && isMetered(item.price) ? { quantity: meteredQuantity(ctx, sub, item, items.usage), period: items.usage } : undefined
+  const window = items.usage
+  const usage = window && isMetered(item.price)
+    ? { quantity: meteredQuantity(ctx, sub, item, { start: window.start, end: window.inclusive ? window.end + 1 : window.end }), period: { start: window.start, end: window.end } }
+    : undefined
   return lineForItem(ctx, sub, item, items.period, items.trial, usage)
 }
 
@@ -45,7 +55,8 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
   const { customer, sub } = input
   const now = ctx.now(customer)
   const id = newId('in')
-  const itemLines = sub && input.items ? sub.items.data.map((item: Obj) => itemLine(ctx, sub, item, input.items!)) : []
+  const billed: Obj[] = sub && input.items ? sub.items.data.filter((item: Obj) => !input.items!.usageOnly || isMetered(item.price)) : []
+  const itemLines = billed.map((item) => itemLine(ctx, sub!, item, input.items!))
   const lines = [...input.pending.map((ii) => lineForInvoiceItem(ctx, ii)), ...itemLines].map((l) => ({ ...l, invoice: id }))
   for (const ii of input.pending) ii.invoice = id
   const invoice = fromTemplate(ctx.templates, 'invoice', {

@@ -4,6 +4,7 @@ import { previousAttributes, updateAndEmit, type RequestInfo } from '../events.j
 import { startSubscription } from './start-subscription.js'
 import { updateSubscription } from './update-subscription.js'
 import { endSubscription } from './subscription-status.js'
+import { endAndBill } from './renewal.js'
 import { currentPhase, lastEnd, nextPhase } from './schedule-phases.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
@@ -105,7 +106,7 @@ export function endPhase (ctx: Ctx, schedule: Obj): Obj[] {
   if (schedule.end_behavior === 'cancel' && sub && !['canceled', 'incomplete_expired'].includes(sub.status)) {
     // The schedule completes first, so ending the subscription does not cancel it a second time.
     finish(ctx, schedule, 'completed', 'subscription_schedule.completed', sub, undefined, false)
-    endSubscription(ctx, sub, 'cancellation_requested')
+    endAndBill(ctx, sub, 'cancellation_requested')
     return [sub]
   }
   finish(ctx, schedule, 'completed', 'subscription_schedule.completed', sub)
@@ -117,12 +118,13 @@ export function releaseSchedule (ctx: Ctx, schedule: Obj, request?: RequestInfo)
   return schedule
 }
 
-/** Canceling a schedule cancels its subscription now, as Stripe does. */
-export function cancelSchedule (ctx: Ctx, schedule: Obj, request?: RequestInfo): Obj {
+/** Canceling a schedule cancels its subscription now, as Stripe does; `invoiceNow` (the default) bills its outstanding usage. */
+export function cancelSchedule (ctx: Ctx, schedule: Obj, invoiceNow: boolean, request?: RequestInfo): Obj {
   const sub = subscriptionOf(ctx, schedule)
   const live = sub && !['canceled', 'incomplete_expired'].includes(sub.status) ? sub : undefined
   finish(ctx, schedule, 'canceled', 'subscription_schedule.canceled', sub, request, false)
-  if (live) endSubscription(ctx, live, 'cancellation_requested', request)
+  if (live && invoiceNow) endAndBill(ctx, live, 'cancellation_requested', request)
+  else if (live) endSubscription(ctx, live, 'cancellation_requested', request)
   return schedule
 }
 

@@ -173,7 +173,7 @@ export const subscriptionScheduleRoutes: Route[] = [
     method: 'POST',
     path: '/v1/subscription_schedules/:id/cancel',
     params: { invoice_now: P.bool, prorate: P.bool },
-    handler: (ctx, req) => cancelSchedule(ctx, requireLive(getSchedule(ctx, req.params.id), 'cancel'), req.request)
+    handler: (ctx, req) => cancelSchedule(ctx, requireLive(getSchedule(ctx, req.params.id), 'cancel'), toBool(req.body.invoice_now) ?? true, req.request)
   },
   {
     method: 'GET',

@@ -4,6 +4,7 @@ import { attachedPaymentMethod } from '../billing/payment-methods.js'
 import { endSubscription } from '../billing/subscription-status.js'
 import { pauseSubscription } from '../billing/trials.js'
 import { resumeSubscription } from '../billing/resume.js'
+import { endAndBill } from '../billing/renewal.js'
 import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, toInt, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
@@ -131,7 +132,10 @@ export const subscriptionRoutes: Route[] = [
       const sub = getSubscription(ctx, req.params.id)
       const details = req.body.cancellation_details
       if (details) for (const field of ['comment', 'feedback'] as const) if (details[field] !== undefined) sub.cancellation_details[field] = nullable(details[field])
-      if (!['canceled', 'incomplete_expired'].includes(sub.status)) endSubscription(ctx, sub, 'cancellation_requested', req.request)
+      if (['canceled', 'incomplete_expired'].includes(sub.status)) return sub
+      // `invoice_now` bills the outstanding usage (and pending prorations) on a final invoice.
+      if (toBool(req.body.invoice_now)) endAndBill(ctx, sub, 'cancellation_requested', req.request)
+      else endSubscription(ctx, sub, 'cancellation_requested', req.request)
       return sub
     }
   },

@@ -162,3 +162,23 @@ t.test('a metered price takes no quantity', async t => {
   const session = await env.stripe.checkout.sessions.create({ mode: 'subscription', line_items: [{ price: metered.id }], success_url: 'https://example.com' })
   t.match(session, { amount_total: 0, amount_subtotal: 0 }, 'nothing is due today for usage billed in arrears')
 })
+
+t.test('a subscription that ends bills its outstanding usage on a final invoice', async t => {
+  const env = await startEmulator(t)
+  const m = await meter(env)
+  const metered = await meteredPrice(env, m.id)
+  const atEnd = await subscribed(env, metered)
+  await env.stripe.subscriptions.update(atEnd.sub.id, { cancel_at_period_end: true })
+  await report(env, atEnd.customer.id, 40)
+  await advanceClock(env.stripe, atEnd.clock.id, atEnd.periodEnd)
+  t.equal((await env.stripe.subscriptions.retrieve(atEnd.sub.id)).status, 'canceled')
+  const [last] = (await env.stripe.invoices.list({ subscription: atEnd.sub.id, limit: 1 })).data
+  t.match(last, { billing_reason: 'subscription_cycle', total: 80, status: 'paid', period_end: atEnd.periodEnd })
+  t.same(last!.lines.data.map(l => [l.pricing?.price_details?.price, l.quantity]), [[metered.id, 40]], 'usage only: the base price is not billed again')
+
+  const now = await subscribed(env, metered)
+  await report(env, now.customer.id, 5)
+  const canceled = await env.stripe.subscriptions.cancel(now.sub.id, { invoice_now: true })
+  t.equal(canceled.status, 'canceled')
+  t.match((await env.stripe.invoices.list({ subscription: now.sub.id, limit: 1 })).data[0], { total: 10 })
+})

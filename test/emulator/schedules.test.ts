@@ -1,6 +1,6 @@
 import t from 'tap'
 import Stripe from 'stripe'
-import { DAY, startEmulator } from './helpers.js'
+import { DAY, startEmulator, startReceiver, waitFor } from './helpers.js'
 import { advanceClock, eventsOf, T0, typesOf } from './flows.js'
 
 type Env = Awaited<ReturnType<typeof startEmulator>>
@@ -174,4 +174,21 @@ t.test('schedules refuse what Stripe refuses', async t => {
   const missingSchedule = await env.stripe.subscriptionSchedules.retrieve('sub_sched_missing').catch(e => e)
   t.match(missingSchedule, { statusCode: 404, code: 'resource_missing' })
   t.equal((await env.stripe.subscriptionSchedules.list({ customer: customer.id })).data.length, 1)
+})
+
+t.test('an endpoint on 2025-02-24.acacia receives schedules in that version’s shape', async t => {
+  const receiver = await startReceiver(t)
+  const env = await startEmulator(t)
+  await env.stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['*'], api_version: '2025-02-24.acacia' as Stripe.WebhookEndpointCreateParams.ApiVersion })
+  const { pro, starter } = await catalog(env)
+  const { sub } = await subscribedOnClock(env, pro.id)
+  const schedule = await downgradeAtPeriodEnd(env, sub, starter.id)
+  const updated = await waitFor(() => receiver.received.find(r => r.event.type === 'subscription_schedule.updated')?.event)
+  t.equal(updated.api_version, '2025-02-24.acacia')
+  t.equal(updated.data.object.id, schedule.id)
+  t.same(updated.data.object.phases.map((p: any) => [p.coupon, p.billing_thresholds, p.items[0].billing_thresholds]), [[null, null, null], [null, null, null]])
+  t.equal(updated.data.object.default_settings.billing_thresholds, null)
+  t.same(Object.keys(updated.data.previous_attributes), ['phases'])
+  const attached = await waitFor(() => receiver.received.find(r => r.event.type === 'customer.subscription.updated')?.event.data)
+  t.match(attached, { object: { schedule: schedule.id, current_period_end: sub.items.data[0]!.current_period_end }, previous_attributes: { schedule: null } })
 })
