@@ -57,6 +57,8 @@ export function buildPhases (ctx: Ctx, raw: unknown, start: number, now: number,
     if (named !== undefined && named !== at) {
       throw badRequest(i === 0 ? "The first phase must start when the schedule's current phase started (or starts)." : 'Phases must be contiguous: each starts when the one before it ends.', `${param}[start_date]`)
     }
+    // A trial starts the subscription; later phases would change a running one's trial, which the emulator does not.
+    if (i > 0 && p.trial_end !== undefined) throw badRequest('The emulator supports `trial_end` on the first phase only.', `${param}[trial_end]`)
     const items = phaseItems(ctx, p.items, param, priceOf)
     const currency = ctx.store.get('prices', items[0]!.price)!.currency
     if (items.some((it) => ctx.store.get('prices', it.price)!.currency !== currency)) throw badRequest('All prices of a phase must have the same currency.', `${param}[items]`)
