@@ -57,7 +57,7 @@ export function priceSession (ctx: Ctx, session: Obj): void {
 
 /** The customer types a promotion code on the page (`allow_promotion_codes`); the session's amounts follow. */
 export function enterPromotionCode (ctx: Ctx, session: Obj, code: string): void {
-  applyEnteredCode(ctx, session, code, checkoutTotals(ctx, session).subtotal)
+  applyEnteredCode(ctx, session, code, session.amount_subtotal ?? 0)
   priceSession(ctx, session)
 }
 
@@ -155,7 +155,7 @@ export function completeCheckout (ctx: Ctx, session: Obj, pm: Obj | null): Check
   const refusal = pm && session.mode !== 'payment' ? refusedBy(ctx, session, pm) : undefined
   if (refusal) return { session, decline: refusal }
   // Checked again now: the code may have been used up since the session was made.
-  const redemptions = sessionRedemptions(ctx, session, checkoutTotals(ctx, session).subtotal)
+  const redemptions = sessionRedemptions(ctx, session, session.amount_subtotal ?? 0)
   const customer = sessionCustomer(ctx, session)
   if (pm && customer && session.mode !== 'payment') attachPaymentMethod(ctx, pm, customer)
   let status = 'no_payment_required'

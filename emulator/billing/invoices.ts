@@ -37,8 +37,6 @@ export interface InvoiceInput {
   items?: { period: { start: number, end: number }, trial?: boolean, usage?: UsageWindow, usageOnly?: boolean }
   /** Pending invoice items to take: a subscription's, or (for a one-off invoice) the customer's own. */
   pending: Obj[]
-  /** Discount ids of a one-off invoice; subscription invoices take their subscription's (or customer's). */
-  discounts?: string[]
   fields?: Obj
 }
 
@@ -75,7 +73,8 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
     customer_phone: customer.phone,
     default_payment_method: null,
     description: null,
-    discounts: input.discounts ?? discountsAt(ctx, customer, sub, now).map((d) => d.id),
+    // A subscription's discounts, else its customer's (a one-off invoice takes the customer's).
+    discounts: discountsAt(ctx, customer, sub, now).map((d) => d.id),
     effective_at: null,
     ending_balance: null,
     hosted_invoice_url: `${ctx.baseUrl()}/invoice/${id}`,

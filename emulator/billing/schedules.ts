@@ -32,7 +32,8 @@ export function newSchedule (ctx: Ctx, customer: Obj, fields: Obj): Obj {
   })
 }
 
-const phaseWindow = (phase: Obj | null) => (phase ? { end_date: phase.end_date, start_date: phase.start_date } : null)
+/** A schedule's `current_phase`: the running phase's start and end. */
+export const phaseWindow = (phase: Obj | null) => (phase ? { end_date: phase.end_date, start_date: phase.start_date } : null)
 
 /**
  * The schedule's first phase starts: its subscription is created with the phase's items, `active`

@@ -55,7 +55,14 @@ function challenge (session: Obj, number: string): string {
 function finish (ctx: Ctx, session: Obj, card: TestCard | null, authenticated = false): PageAnswer {
   const pm = card ? cardPaymentMethod(ctx, card) : null
   if (pm && authenticated) ctx.store.internal(pm.id).authenticated = true
-  const result = completeCheckout(ctx, session, pm)
+  let result
+  try {
+    result = completeCheckout(ctx, session, pm)
+  } catch (err) {
+    // What the API would refuse (a promotion code used up since it was entered) the page shows.
+    if (err instanceof ApiError) return { status: err.status, html: render(ctx, session, err.message) }
+    throw err
+  }
   if (result.decline) return { status: 402, html: render(ctx, session, String(result.decline.message)) }
   const target = session.success_url?.replace('{CHECKOUT_SESSION_ID}', session.id)
   if (!target) return { status: 200, html: page('Checkout', '<h1 id="done">Payment complete</h1>') }

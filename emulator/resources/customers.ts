@@ -2,9 +2,9 @@ import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import { endSubscription } from '../billing/subscription-status.js'
-import { attachedPaymentMethod, attachPaymentMethod, cardPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
+import { attachedPaymentMethod, attachPaymentMethod, cardPaymentMethod, checkAttachable, declineError, resolvePaymentMethod } from '../billing/payment-methods.js'
 import { createDiscount, redeemCoupon, redeemPromotionCode, setCustomerDiscount, type Redemption } from '../billing/discounts.js'
-import { cardByToken } from '../billing/cards.js'
+import { cardByToken, type TestCard } from '../billing/cards.js'
 import { badRequest, missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
@@ -34,12 +34,17 @@ function customerRedemption (ctx: Ctx, p: Params, customerId: string | null, at:
   return undefined
 }
 
-/** `source: tok_…`, the legacy way to give a customer a card: it becomes an attached card and the `default_source`. */
-function addSource (ctx: Ctx, customer: Obj, token: string, request?: RequestInfo): void {
+/** The test card a `source` token names; one that declines is refused before anything is made, as attaching it would be. */
+function sourceCard (token: string): TestCard {
   const card = cardByToken(token)
   if (!card) throw missing('token', token, 'source')
-  const pm = attachPaymentMethod(ctx, checkAttachable(ctx, cardPaymentMethod(ctx, card)), customer, request)
-  customer.default_source = pm.id
+  if (typeof card.setup === 'object') throw declineError(card.setup)
+  return card
+}
+
+/** `source: tok_…`, the legacy way to give a customer a card: it becomes an attached card and the `default_source`. */
+function addSource (ctx: Ctx, customer: Obj, card: TestCard, request?: RequestInfo): void {
+  customer.default_source = attachPaymentMethod(ctx, cardPaymentMethod(ctx, card), customer, request).id
 }
 
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
@@ -47,7 +52,7 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
   if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
   const created = clock ? clock.frozen_time : ctx.now()
   const redemption = customerRedemption(ctx, p, null, created)
-  if (p.source && !cardByToken(String(p.source))) throw missing('token', String(p.source), 'source')
+  const source = p.source ? sourceCard(String(p.source)) : undefined
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
     created,
@@ -74,7 +79,7 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
   ctx.emit('customer.created', customer, { request })
   if (customer.discount) ctx.emit('customer.discount.created', customer.discount, { request })
   if (pm) attachPaymentMethod(ctx, pm, customer, request)
-  if (p.source) addSource(ctx, customer, String(p.source), request)
+  if (source) addSource(ctx, customer, source, request)
   return customer
 }
 
@@ -157,9 +162,10 @@ export const customerRoutes: Route[] = [
       const p = req.body
       const customer = getCustomer(ctx, req.params.id)
       const redemption = customerRedemption(ctx, p, customer.id, ctx.now(customer))
+      const source = p.source ? sourceCard(String(p.source)) : undefined
       return updateAndEmit(ctx, 'customer.updated', customer, (c) => {
         if (redemption !== undefined) setCustomerDiscount(ctx, c, redemption, req.request)
-        if (p.source) addSource(ctx, c, String(p.source), req.request)
+        if (source) addSource(ctx, c, source, req.request)
         for (const field of ['email', 'name', 'description', 'phone'] as const) {
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }

@@ -1,6 +1,6 @@
 import { fromTemplate } from '../templates.js'
 import { previousAttributes, updateAndEmit } from '../events.js'
-import { applyPhase, cancelSchedule, currentPhase, newSchedule, releaseSchedule, startScheduled, subscriptionOf } from '../billing/schedules.js'
+import { applyPhase, cancelSchedule, currentPhase, newSchedule, phaseWindow, releaseSchedule, startScheduled, subscriptionOf } from '../billing/schedules.js'
 import { buildPhases } from '../billing/schedule-phases.js'
 import { attachedPaymentMethod } from '../billing/payment-methods.js'
 import { PRORATION } from '../billing/update-subscription.js'
@@ -22,7 +22,6 @@ export function getSchedule (ctx: Ctx, id: string): Obj {
 }
 
 const LIVE = ['not_started', 'active']
-const phaseWindow = (phase: Obj | null) => (phase ? { end_date: phase.end_date, start_date: phase.start_date } : null)
 
 function settingsOf (ctx: Ctx, customer: Obj, current: Obj, p: Params | undefined): Obj {
   if (!p) return current

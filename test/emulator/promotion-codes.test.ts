@@ -129,3 +129,16 @@ t.test('expires_at is judged in the customer’s clock', async t => {
   const late = await env.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], discounts: [{ promotion_code: promo.id }] }).catch(e => e)
   t.match(late, { statusCode: 400, message: /has expired/ })
 })
+
+t.test('a code used up between entering it and paying is refused on the page; the session stays open', async t => {
+  const { env, price, coupon } = await setup(t)
+  await env.stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id }, code: 'LAST', max_redemptions: 1 })
+  const [a, b] = [await checkout(env, price.id, { allow_promotion_codes: true }), await checkout(env, price.id, { allow_promotion_codes: true })]
+  for (const s of [a, b]) t.equal((await fetch(s.url!, { method: 'POST', body: new URLSearchParams({ promotion_code: 'LAST', action: 'apply_code' }) })).status, 200)
+  const pay = (s: Stripe.Checkout.Session) => fetch(s.url!, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ card_number: '4242424242424242', action: 'pay' }) })
+  t.equal((await pay(a)).status, 303)
+  const late = await pay(b)
+  t.equal(late.status, 400)
+  t.match(await late.text(), 'maximum number of redemptions')
+  t.match(await env.stripe.checkout.sessions.retrieve(b.id), { status: 'open', subscription: null })
+})
