@@ -59,20 +59,24 @@ t.test('coupons are created, listed, updated and deleted, with their events', as
 t.test('once, repeating and forever over several renewals', async t => {
   const env = await startEmulator(t)
   const price = await monthly(env)
-  const run = async (coupon: Stripe.CouponCreateParams) => {
+  // Each on its own test clock, all made first: advancing one clock renews only its subscription.
+  const start = async (coupon: Stripe.CouponCreateParams) => {
     const { clock, customer } = await onClock(env)
     const created = await env.stripe.coupons.create(coupon)
     const sub = await env.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], discounts: [{ coupon: created.id }] })
-    await renewTimes(env, clock.id, sub, 4)
-    return { sub, customer, totals: await totals(env, sub.id) }
+    return { clock, sub, customer }
   }
-  const once = await run({ percent_off: 50, duration: 'once' })
-  t.same(once.totals, [1000, 2000, 2000, 2000, 2000], 'once: the first invoice only')
+  const once = await start({ percent_off: 50, duration: 'once' })
+  const repeating = await start({ amount_off: 500, currency: 'usd', duration: 'repeating', duration_in_months: 2 })
+  const forever = await start({ percent_off: 10, duration: 'forever' })
+  await renewTimes(env, once.clock.id, once.sub, 4)
+  t.same(await totals(env, once.sub.id), [1000, 2000, 2000, 2000, 2000], 'once: the first invoice only')
+  t.same([await totals(env, repeating.sub.id), await totals(env, forever.sub.id)], [[1500], [1800]], 'the other clocks did not move')
   t.same((await env.stripe.subscriptions.retrieve(once.sub.id)).discounts, [], 'spent, it leaves the subscription')
-  const repeating = await run({ amount_off: 500, currency: 'usd', duration: 'repeating', duration_in_months: 2 })
-  t.same(repeating.totals, [1500, 1500, 2000, 2000, 2000], 'repeating for 2 months: the invoices of those months')
-  const forever = await run({ percent_off: 10, duration: 'forever' })
-  t.same(forever.totals, [1800, 1800, 1800, 1800, 1800], 'forever: every invoice')
+  await renewTimes(env, repeating.clock.id, repeating.sub, 4)
+  t.same(await totals(env, repeating.sub.id), [1500, 1500, 2000, 2000, 2000], 'repeating for 2 months: the invoices of those months')
+  await renewTimes(env, forever.clock.id, forever.sub, 4)
+  t.same(await totals(env, forever.sub.id), [1800, 1800, 1800, 1800, 1800], 'forever: every invoice')
   t.equal((await env.stripe.subscriptions.retrieve(forever.sub.id)).discounts.length, 1)
 
   const discountOf = async (subId: string) => (await env.stripe.events.list({ type: 'customer.discount.created', limit: 100 })).data.find(e => (e.data.object as Stripe.Discount).subscription === subId)!.data.object as Stripe.Discount
