@@ -192,3 +192,17 @@ t.test('an endpoint on 2025-02-24.acacia receives schedules in that version’s 
   const attached = await waitFor(() => receiver.received.find(r => r.event.type === 'customer.subscription.updated')?.event.data)
   t.match(attached, { object: { schedule: schedule.id, current_period_end: sub.items.data[0]!.current_period_end }, previous_attributes: { schedule: null } })
 })
+
+t.test('a subscription a schedule starts during an advance renews in that same advance', async t => {
+  const env = await startEmulator(t)
+  const { pro } = await catalog(env)
+  const clock = await env.stripe.testHelpers.testClocks.create({ frozen_time: T0 })
+  const customer = await env.stripe.customers.create({ test_clock: clock.id, payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } })
+  const start = T0 + 5 * DAY
+  const schedule = await env.stripe.subscriptionSchedules.create({ customer: customer.id, start_date: start, phases: [{ items: [{ price: pro.id }], iterations: 3 }] })
+  await advanceClock(env.stripe, clock.id, start + 40 * DAY)
+  const sub = (await env.stripe.subscriptionSchedules.retrieve(schedule.id)).subscription as string
+  const invoices = (await env.stripe.invoices.list({ subscription: sub })).data.reverse()
+  t.same(invoices.map(i => i.billing_reason), ['subscription_create', 'subscription_cycle'])
+  t.equal(invoices[0]!.created, start)
+})
