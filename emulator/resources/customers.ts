@@ -104,7 +104,7 @@ export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
 }
 
 // Objects that belong to a customer; a deleted test clock takes all of them with it.
-const OWNED: Collection[] = ['subscriptions', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
+const OWNED: Collection[] = ['subscriptions', 'subscription_schedules', 'discounts', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
 
 /**
  * Deletes a customer as Stripe does: live subscriptions end now (`customer.subscription.deleted`),

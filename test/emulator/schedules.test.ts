@@ -141,6 +141,10 @@ t.test('the clock of one customer moves only its schedules', async t => {
   t.equal((await env.stripe.subscriptions.retrieve(b.sub.id)).items.data[0]!.price.id, pro.id, 'clock B: not yet')
   await advanceClock(env.stripe, b.clock.id, b.periodEnd)
   t.equal((await env.stripe.subscriptions.retrieve(b.sub.id)).items.data[0]!.price.id, starter.id, 'clock B: downgraded at its own boundary')
+  const scheduleB = (await env.stripe.subscriptionSchedules.list({ customer: b.customer.id })).data[0]!
+  await env.stripe.testHelpers.testClocks.del(b.clock.id)
+  t.match(await env.stripe.subscriptionSchedules.retrieve(scheduleB.id).catch(e => e), { statusCode: 404 }, 'deleting a clock deletes its customers’ schedules')
+  t.equal((await env.stripe.subscriptionSchedules.list({ customer: a.customer.id })).data.length, 1, 'not the other clock’s')
 })
 
 t.test('unpaid renewals that end the subscription abort its schedule', async t => {
