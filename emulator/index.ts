@@ -20,6 +20,11 @@ import { setupIntentRoutes } from './resources/setup-intents.js'
 import { chargeRoutes } from './resources/charges.js'
 import { invoiceItemRoutes } from './resources/invoice-items.js'
 import { paymentPageRoutes } from './resources/payment-pages.js'
+import { couponRoutes } from './resources/coupons.js'
+import { promotionCodeRoutes } from './resources/promotion-codes.js'
+import { subscriptionScheduleRoutes } from './resources/subscription-schedules.js'
+import { billingMeterRoutes } from './resources/billing-meters.js'
+import { planRoutes } from './resources/plans.js'
 import { settleIntentNow } from './billing/checkout-async.js'
 import type { DeliveryRecord } from './webhooks/delivery.js'
 
@@ -44,7 +49,12 @@ export const ROUTES = [
   ...setupIntentRoutes,
   ...chargeRoutes,
   ...invoiceItemRoutes,
-  ...paymentPageRoutes
+  ...paymentPageRoutes,
+  ...couponRoutes,
+  ...promotionCodeRoutes,
+  ...subscriptionScheduleRoutes,
+  ...billingMeterRoutes,
+  ...planRoutes
 ]
 
 export interface Emulator {

@@ -1,6 +1,8 @@
 import { newId } from './ids.js'
 import { fromTemplate } from './templates.js'
 import { planFromPrice } from './billing/build.js'
+import { upfrontAmount } from './billing/pricing.js'
+import { checkoutTotals } from './billing/checkout.js'
 import type { Ctx } from './context.js'
 import type { Obj } from './store.js'
 
@@ -31,12 +33,15 @@ export function renderTree<T> (ctx: Ctx, node: T): T {
 /** A Checkout Session's line items (`GET …/line_items`, `expand[]=line_items`), each with its price as it is now. */
 export function checkoutLineItems (ctx: Ctx, session: Obj): Obj[] {
   const details = ctx.store.sessionDetails.get(session.id)
-  return (details?.lineItems ?? []).map((li) => {
+  const discounts = checkoutTotals(ctx, session).lines
+  return (details?.lineItems ?? []).map((li, i) => {
     const price = ctx.store.get('prices', li.price)!
-    const amount = price.unit_amount * li.quantity
+    const amount = upfrontAmount(ctx, price, li.quantity)
+    const discount = discounts[i]?.discount ?? 0
     return fromTemplate(ctx.templates, 'checkoutItem', {
+      amount_discount: discount,
       amount_subtotal: amount,
-      amount_total: amount,
+      amount_total: amount - discount,
       currency: price.currency,
       description: ctx.store.get('products', price.product)?.name ?? price.nickname ?? price.id,
       id: li.id ?? newId('li'),

@@ -17,12 +17,19 @@ export const COLLECTIONS = [
   'payment_intents',
   'setup_intents',
   'charges',
-  'invoice_payments'
+  'invoice_payments',
+  'coupons',
+  'promotion_codes',
+  'discounts',
+  'subscription_schedules',
+  'billing_meters'
 ] as const
 export type Collection = (typeof COLLECTIONS)[number]
 
-// `expand` and error messages find an object's collection from its id prefix, like Stripe does.
+// `expand` and error messages find an object's collection from its id prefix, like Stripe does
+// (longest prefix first: `sub_sched_` before `sub_`). Coupons have ids of their own choosing.
 const PREFIXES: [string, Collection, string][] = [
+  ['sub_sched_', 'subscription_schedules', 'subscription_schedule'],
   ['cus_', 'customers', 'customer'],
   ['prod_', 'products', 'product'],
   ['price_', 'prices', 'price'],
@@ -38,7 +45,10 @@ const PREFIXES: [string, Collection, string][] = [
   ['pi_', 'payment_intents', 'payment_intent'],
   ['seti_', 'setup_intents', 'setup_intent'],
   ['ch_', 'charges', 'charge'],
-  ['inpay_', 'invoice_payments', 'invoice_payment']
+  ['inpay_', 'invoice_payments', 'invoice_payment'],
+  ['promo_', 'promotion_codes', 'promotion_code'],
+  ['di_', 'discounts', 'discount'],
+  ['mtr_', 'billing_meters', 'billing.meter']
 ]
 
 export interface StoredResponse {
@@ -68,6 +78,18 @@ export interface SessionDetails {
   setupIntentData: { metadata: Record<string, string>, description: string | null }
 }
 
+/** A billing meter event as received: counted by the meter of its `event_name` for its customer. */
+export interface MeterEventRecord {
+  identifier: string
+  eventName: string
+  customer: string
+  value: number
+  timestamp: number
+  /** When it arrived, in its customer's time (an adjustment can cancel it for 24 hours). */
+  created: number
+  canceled: boolean
+}
+
 // Invoices and invoice items are also kept per subscription (which never changes once they
 // exist), in creation order: renewals and the billing clock look them up for one subscription at a
 // time, which must not scan every invoice.
@@ -80,6 +102,11 @@ export class Store {
   sessionDetails = new Map<string, SessionDetails>()
   failingCustomers = new Set<string>()
   idempotency = new Map<string, StoredResponse>()
+  /** Meter events by identifier (Stripe refuses a second event with one), and by event name and customer. */
+  meterEvents = new Map<string, MeterEventRecord>()
+  meterUsage = new Map<string, MeterEventRecord[]>()
+  /** Meter events Stripe accepts but cannot count (no meter, unknown customer, …): its error reports. */
+  meterErrors: Obj[] = []
   /** Deleted customers: Stripe still answers their id, with `deleted: true`. */
   tombstones = new Map<string, Obj>()
   /** What the emulator remembers about an object that Stripe keeps off the object itself. */
@@ -95,6 +122,9 @@ export class Store {
     this.sessionDetails.clear()
     this.failingCustomers.clear()
     this.idempotency.clear()
+    this.meterEvents.clear()
+    this.meterUsage.clear()
+    this.meterErrors = []
     this.internals.clear()
     this.tombstones.clear()
   }
@@ -151,7 +181,7 @@ export class Store {
 
   findById (id: string): Obj | undefined {
     const match = PREFIXES.find(([prefix]) => id.startsWith(prefix))
-    return match ? this.get(match[1], id) : undefined
+    return match ? this.get(match[1], id) : this.get('coupons', id)
   }
 
   dump (): Record<string, Obj[]> {
@@ -159,6 +189,10 @@ export class Store {
     for (const name of COLLECTIONS) out[name] = [...this.collections[name].values()]
     return out
   }
+}
+
+export function collectionOf (id: string): Collection | undefined {
+  return PREFIXES.find(([prefix]) => id.startsWith(prefix))?.[1]
 }
 
 export function resourceName (id: string): string {

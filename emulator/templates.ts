@@ -16,10 +16,18 @@ const NAMES = {
   setupIntent: 'setup_intent.json',
   charge: 'charge.json',
   invoiceItem: 'invoiceitem.json',
-  checkoutItem: 'item.json'
+  checkoutItem: 'item.json',
+  coupon: 'coupon.json',
+  promotionCode: 'promotion_code.json',
+  discount: 'discount.json',
+  subscriptionSchedule: 'subscription_schedule.json',
+  meter: 'billing.meter.json',
+  meterEvent: 'billing.meter_event.json',
+  meterEventSummary: 'billing.meter_event_summary.json',
+  meterEventAdjustment: 'billing.meter_event_adjustment.json'
 } as const
 
-export type TemplateName = keyof typeof NAMES | 'subscriptionItem' | 'plan' | 'invoiceLine'
+export type TemplateName = keyof typeof NAMES | 'subscriptionItem' | 'plan' | 'invoiceLine' | 'schedulePhase'
 export type Templates = Record<TemplateName, any>
 
 let cache: Templates | undefined
@@ -33,6 +41,7 @@ export function loadTemplates (): Templates {
   loaded.subscriptionItem = loaded.subscription.items.data[0]
   loaded.plan = loaded.subscriptionItem.plan
   loaded.invoiceLine = loaded.invoice.lines.data[0]
+  loaded.schedulePhase = loaded.subscriptionSchedule.phases[0]
   cache = loaded as Templates
   return cache
 }

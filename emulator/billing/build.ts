@@ -1,6 +1,7 @@
 import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { addInterval } from './period.js'
+import { isMetered } from './pricing.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
@@ -9,14 +10,18 @@ export function planFromPrice (ctx: Ctx, price: Obj): Obj {
     active: price.active,
     amount: price.unit_amount,
     amount_decimal: price.unit_amount_decimal,
+    billing_scheme: price.billing_scheme,
     created: price.created,
     currency: price.currency,
     id: price.id,
     interval: price.recurring?.interval ?? 'month',
     interval_count: price.recurring?.interval_count ?? 1,
     metadata: { ...price.metadata },
+    meter: price.recurring?.meter ?? null,
     nickname: price.nickname,
     product: price.product,
+    tiers_mode: price.tiers_mode,
+    transform_usage: price.transform_quantity ? { ...price.transform_quantity } : null,
     trial_period_days: price.recurring?.trial_period_days ?? null,
     usage_type: price.recurring?.usage_type ?? 'licensed'
   })
@@ -37,7 +42,7 @@ export interface ItemInput {
  * price as it is now, as Stripe renders it; `plan` is derived from it when the item is read.
  */
 export function subscriptionItem (ctx: Ctx, subscriptionId: string, line: ItemInput, start: number, end: number): Obj {
-  return fromTemplate(ctx.templates, 'subscriptionItem', {
+  const item = fromTemplate(ctx.templates, 'subscriptionItem', {
     created: start,
     current_period_start: start,
     current_period_end: end,
@@ -48,6 +53,9 @@ export function subscriptionItem (ctx: Ctx, subscriptionId: string, line: ItemIn
     quantity: line.quantity,
     subscription: subscriptionId
   })
+  // A metered item has no quantity: its meter says how much it bills.
+  if (isMetered(line.price)) delete item.quantity
+  return item
 }
 
 export interface SubscriptionInput {

@@ -3,6 +3,7 @@ import { createInvoice, finalizeInvoice, pendingItemsOf } from './invoices.js'
 import { payInvoice } from './invoice-payments.js'
 import { productName } from './invoice-lines.js'
 import { planFromPrice } from './build.js'
+import { amountFor, isMetered } from './pricing.js'
 import type { RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
@@ -18,8 +19,9 @@ export function changeItemPrice (ctx: Ctx, sub: Obj, item: Obj, newPrice: Obj, q
   const oldQuantity = item.quantity
   item.price = newPrice
   item.plan = planFromPrice(ctx, newPrice)
-  item.quantity = quantity
-  if (behavior === 'none' || sub.status === 'trialing') return []
+  if (isMetered(newPrice)) delete item.quantity
+  else item.quantity = quantity
+  if (behavior === 'none' || sub.status === 'trialing' || isMetered(oldPrice) || isMetered(newPrice)) return []
   const now = ctx.now(sub)
   const { current_period_start: start, current_period_end: end } = item
   const fraction = end > start ? Math.max(0, Math.min(1, (end - now) / (end - start))) : 0
@@ -28,8 +30,8 @@ export function changeItemPrice (ctx: Ctx, sub: Obj, item: Obj, newPrice: Obj, q
     customer, sub, subscriptionItem: item.id, price, quantity: qty, amount, currency: price.currency, description, proration: true, period: { start: now, end }
   })
   return [
-    proration(oldPrice, oldQuantity, -Math.round(oldPrice.unit_amount * oldQuantity * fraction), `Unused time on ${productName(ctx, oldPrice.product)} after ${day(now)}`),
-    proration(newPrice, quantity, Math.round(newPrice.unit_amount * quantity * fraction), `Remaining time on ${productName(ctx, newPrice.product)} after ${day(now)}`)
+    proration(oldPrice, oldQuantity, -Math.round(amountFor(ctx, oldPrice, oldQuantity) * fraction), `Unused time on ${productName(ctx, oldPrice.product)} after ${day(now)}`),
+    proration(newPrice, quantity, Math.round(amountFor(ctx, newPrice, quantity) * fraction), `Remaining time on ${productName(ctx, newPrice.product)} after ${day(now)}`)
   ]
 }
 

@@ -6,6 +6,9 @@ import { paymentIntentOf } from './invoices.js'
 import { confirmPaymentIntent, createPaymentIntent, predictCharge } from './intents.js'
 import { attachPaymentMethod, cardPaymentMethod, instrumentOf, sepaPaymentMethod } from './payment-methods.js'
 import { createSetupIntent, confirmSetupIntent } from './setup-intents.js'
+import { applyEnteredCode, sessionRedemptions, sessionTotals } from './checkout-discounts.js'
+import { createDiscount, type Redemption } from './discounts.js'
+import { upfrontAmount } from './pricing.js'
 import { startSubscription } from './start-subscription.js'
 import { badRequest } from '../wire/errors.js'
 import type { Ctx } from '../context.js'
@@ -30,11 +33,32 @@ export function sessionTrialEnd (ctx: Ctx, session: Obj): number | null {
   return days ? ctx.now(session.customer) + days * 86_400 : null
 }
 
-/** What the page charges today: nothing for a subscription that starts with a trial (its one-time items aside). */
+/** What the page charges today, discount taken off: nothing for a subscription that starts with a trial (its one-time items aside). */
 export function dueToday (ctx: Ctx, session: Obj): number {
-  if (session.mode === 'setup') return 0
+  return checkoutTotals(ctx, session).total
+}
+
+/** Today's amounts of a session, line by line (setup mode: nothing). */
+export function checkoutTotals (ctx: Ctx, session: Obj) {
+  if (session.mode === 'setup') return { subtotal: 0, discount: 0, total: 0, lines: [] }
   const trial = session.mode === 'subscription' && sessionTrialEnd(ctx, session) !== null
-  return pricedLines(ctx, session).reduce((sum, l) => sum + (trial && l.price.type === 'recurring' ? 0 : l.price.unit_amount * l.quantity), 0)
+  return sessionTotals(ctx, session, pricedLines(ctx, session), (l) => !(trial && l.price.type === 'recurring'))
+}
+
+/** The session's `amount_subtotal`, `amount_total` and `total_details.amount_discount`, as they are now. */
+export function priceSession (ctx: Ctx, session: Obj): void {
+  if (session.mode === 'setup') return
+  const totals = checkoutTotals(ctx, session)
+  // The subtotal is what the items cost, a trial or not; the total what is charged today.
+  session.amount_subtotal = pricedLines(ctx, session).reduce((sum, l) => sum + upfrontAmount(ctx, l.price, l.quantity), 0)
+  session.amount_total = totals.total
+  session.total_details = { ...session.total_details, amount_discount: totals.discount }
+}
+
+/** The customer types a promotion code on the page (`allow_promotion_codes`); the session's amounts follow. */
+export function enterPromotionCode (ctx: Ctx, session: Obj, code: string): void {
+  applyEnteredCode(ctx, session, code, session.amount_subtotal ?? 0)
+  priceSession(ctx, session)
 }
 
 /** Stripe's page skips the card form only for a subscription with nothing due today and `payment_method_collection=if_required`. */
@@ -47,11 +71,11 @@ function sessionCustomer (ctx: Ctx, session: Obj): Obj | null {
   return createCustomer(ctx, { email: session.customer_email ?? 'customer@example.com' })
 }
 
-function subscribe (ctx: Ctx, session: Obj, customer: Obj, pm: Obj | null): void {
+function subscribe (ctx: Ctx, session: Obj, customer: Obj, pm: Obj | null, discounts: Redemption[]): void {
   const data = details(ctx, session).subscriptionData
   const lines = pricedLines(ctx, session)
   const extraItems = lines.filter((l) => l.price.type !== 'recurring').map((l) => createInvoiceItem(ctx, {
-    customer, price: l.price, quantity: l.quantity, amount: l.price.unit_amount * l.quantity, currency: l.price.currency, description: ctx.store.get('products', l.price.product)?.name
+    customer, price: l.price, quantity: l.quantity, amount: upfrontAmount(ctx, l.price, l.quantity), currency: l.price.currency, description: ctx.store.get('products', l.price.product)?.name
   }))
   const sub = startSubscription(ctx, {
     customer,
@@ -65,7 +89,8 @@ function subscribe (ctx: Ctx, session: Obj, customer: Obj, pm: Obj | null): void
       description: data.description,
       trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: data.missingPaymentMethod } }
     },
-    customerPresent: true
+    customerPresent: true,
+    discounts
   })
   session.subscription = sub.id
   session.invoice = sub.latest_invoice
@@ -129,17 +154,23 @@ export function completeCheckout (ctx: Ctx, session: Obj, pm: Obj | null): Check
   // A card the page refuses creates nothing in subscription and setup mode; payment mode keeps the failed attempt.
   const refusal = pm && session.mode !== 'payment' ? refusedBy(ctx, session, pm) : undefined
   if (refusal) return { session, decline: refusal }
+  // Checked again now: the code may have been used up since the session was made.
+  const redemptions = sessionRedemptions(ctx, session, session.amount_subtotal ?? 0)
   const customer = sessionCustomer(ctx, session)
   if (pm && customer && session.mode !== 'payment') attachPaymentMethod(ctx, pm, customer)
   let status = 'no_payment_required'
   if (session.mode === 'subscription') {
-    subscribe(ctx, session, customer!, pm)
+    subscribe(ctx, session, customer!, pm, redemptions)
     const invoice = ctx.store.get('invoices', session.invoice)!
     const pi = paymentIntentOf(ctx, invoice)
     if (pi) ctx.store.internal(pi.id).session = session.id
     status = dueToday(ctx, session) === 0 ? 'no_payment_required' : invoice.status === 'paid' ? 'paid' : 'unpaid'
   } else if (session.mode === 'payment') {
     const outcome = pay(ctx, session, customer, pm!)
+    // A payment's discount is the session's own; it counts as a redemption once the payment goes through.
+    if (outcome !== 'requires_payment_method') {
+      for (const r of redemptions) createDiscount(ctx, r, { customer: customer?.id ?? null, checkoutSession: session.id, start: ctx.now(customer) })
+    }
     ctx.store.internal(session.payment_intent).session = session.id
     const pi = ctx.store.get('payment_intents', session.payment_intent)!
     if (outcome === 'requires_payment_method') return { session, decline: pi.last_payment_error }

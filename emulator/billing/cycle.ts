@@ -2,7 +2,7 @@ import { DueQueue } from './due-queue.js'
 import { DUE_KINDS, type DueKind } from './due-kinds.js'
 import { clockIdOf } from '../time.js'
 import type { Ctx } from '../context.js'
-import type { Collection, Obj } from '../store.js'
+import { collectionOf, type Collection, type Obj } from '../store.js'
 
 interface Queued {
   at: number
@@ -47,11 +47,13 @@ export function runDueWork (ctx: Ctx, clockId: string | null, target: number, mo
     }
   }
   let rank = 0
+  const register = (owner: Obj, collection: Collection): void => {
+    ranks.set(owner, { rank: rank++, collection })
+    schedule(owner)
+  }
   for (const collection of COLLECTIONS) {
     for (const owner of ctx.store.collections[collection].values()) {
-      if (clockIdOf(ctx, owner) !== clockId) continue
-      ranks.set(owner, { rank: rank++, collection })
-      schedule(owner)
+      if (clockIdOf(ctx, owner) === clockId) register(owner, collection)
     }
   }
   for (let next = queue.pop(); next; next = queue.pop()) {
@@ -59,7 +61,15 @@ export function runDueWork (ctx: Ctx, clockId: string | null, target: number, mo
     moveTo(next.at)
     const touched = next.run() ?? []
     schedule(next.owner, next)
-    for (const other of touched) if (other !== next.owner && ranks.has(other)) schedule(other)
+    for (const other of touched) {
+      if (other === next.owner) continue
+      if (ranks.has(other)) schedule(other)
+      else {
+        // Work that creates an object (a schedule starting its subscription) hands it over: its own work runs in this walk too.
+        const collection = collectionOf(other.id)
+        if (collection && kindsOf.has(collection) && clockIdOf(ctx, other) === clockId) register(other, collection)
+      }
+    }
   }
   moveTo(target)
 }

@@ -1,9 +1,10 @@
-import { renew } from './renewal.js'
+import { endAndBill, renew } from './renewal.js'
 import { endTrial, sendTrialNotice, trialNoticeDue } from './trials.js'
-import { endSubscription } from './subscription-status.js'
 import { expireIncomplete, INCOMPLETE_SECONDS, incompleteCanExpire } from './incomplete.js'
 import { payInvoice } from './invoice-payments.js'
 import { expireSession } from './checkout-async.js'
+import { endDiscounts, nextDiscountEnd } from './discounts.js'
+import { endPhase, expiringNoticeDue, sendExpiringNotice, startScheduled } from './schedules.js'
 import { updateAndEmit } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Collection, Obj } from '../store.js'
@@ -22,6 +23,7 @@ export interface DueKind {
 }
 
 const RENEWING = new Set(['active', 'past_due', 'unpaid'])
+const ENDED = new Set(['canceled', 'incomplete_expired'])
 const RETRYING = new Set(['active', 'past_due', 'trialing'])
 
 function openRetryInvoice (ctx: Ctx, sub: Obj): Obj | undefined {
@@ -33,6 +35,26 @@ function openRetryInvoice (ctx: Ctx, sub: Obj): Obj | undefined {
  * kind of timed work (a subscription schedule's phase boundary, a meter's billing) is one more entry.
  */
 export const DUE_KINDS: DueKind[] = [
+  // Schedules come first: their collection is walked first, so at one moment a phase switch runs
+  // before the renewal of its subscription, which then bills the new phase's prices.
+  {
+    name: 'schedule_start',
+    collection: 'subscription_schedules',
+    due: (ctx, schedule) => (schedule.status === 'not_started' ? { at: schedule.phases[0].start_date, run: () => [startScheduled(ctx, schedule)] } : undefined)
+  },
+  {
+    name: 'schedule_expiring',
+    collection: 'subscription_schedules',
+    due: (ctx, schedule) => {
+      const at = expiringNoticeDue(ctx, schedule)
+      return at === undefined ? undefined : { at, run: () => sendExpiringNotice(ctx, schedule) }
+    }
+  },
+  {
+    name: 'schedule_phase_end',
+    collection: 'subscription_schedules',
+    due: (ctx, schedule) => (schedule.status === 'active' && schedule.current_phase ? { at: schedule.current_phase.end_date, run: () => endPhase(ctx, schedule) } : undefined)
+  },
   {
     name: 'incomplete_expiry',
     collection: 'subscriptions',
@@ -55,8 +77,17 @@ export const DUE_KINDS: DueKind[] = [
     name: 'cancel_at',
     collection: 'subscriptions',
     due: (ctx, sub) => sub.cancel_at && !sub.cancel_at_period_end && (RENEWING.has(sub.status) || sub.status === 'trialing')
-      ? { at: sub.cancel_at, run: () => endSubscription(ctx, sub, 'cancellation_requested') }
+      ? { at: sub.cancel_at, run: () => endAndBill(ctx, sub, 'cancellation_requested') }
       : undefined
+  },
+  {
+    // Before the renewal of the same moment: a repeating coupon's last month is over when the next period starts.
+    name: 'subscription_discount_end',
+    collection: 'subscriptions',
+    due: (ctx, sub) => {
+      const at = sub.discounts.length > 0 && !ENDED.has(sub.status) ? nextDiscountEnd(ctx, sub) : undefined
+      return at === undefined ? undefined : { at, run: () => endDiscounts(ctx, sub, at) }
+    }
   },
   {
     name: 'period_end',
@@ -64,7 +95,7 @@ export const DUE_KINDS: DueKind[] = [
     due: (ctx, sub) => RENEWING.has(sub.status)
       ? {
           at: sub.items.data[0].current_period_end,
-          run: () => (sub.cancel_at_period_end ? endSubscription(ctx, sub, 'cancellation_requested') : renew(ctx, sub))
+          run: () => (sub.cancel_at_period_end ? endAndBill(ctx, sub, 'cancellation_requested') : renew(ctx, sub))
         }
       : undefined
   },
@@ -83,6 +114,14 @@ export const DUE_KINDS: DueKind[] = [
     due: (ctx, sub) => sub.pause_collection?.resumes_at
       ? { at: sub.pause_collection.resumes_at, run: () => { updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => { s.pause_collection = null }) } }
       : undefined
+  },
+  {
+    name: 'customer_discount_end',
+    collection: 'customers',
+    due: (ctx, customer) => {
+      const at = customer.discount?.end ?? undefined
+      return at === undefined || at === null ? undefined : { at, run: () => endDiscounts(ctx, customer, at) }
+    }
   },
   {
     name: 'checkout_expiry',

@@ -1,5 +1,6 @@
 import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
+import { amountFor, isMetered } from './pricing.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
@@ -11,17 +12,30 @@ export function productName (ctx: Ctx, productId: string): string {
   return ctx.store.get('products', productId)?.name ?? productId
 }
 
-/** A subscription item's line for one period; `trial` bills nothing for it, as a trial's invoice does. */
-export function lineForItem (ctx: Ctx, sub: Obj, item: Obj, period: { start: number, end: number }, trial = false): Obj {
+function perUnit (ctx: Ctx, price: Obj): string {
+  if (price.billing_scheme === 'tiered') return `${price.tiers_mode} tiers`
+  const unit = Number(price.unit_amount_decimal)
+  const per = price.transform_quantity ? ` per ${price.transform_quantity.divide_by}` : ''
+  return `${Number.isInteger(unit) ? money(unit, price.currency) : `${unit}¢`}${per}`
+}
+
+/**
+ * A subscription item's line for one period. A licensed item bills its quantity for the period ahead
+ * (nothing in a `trial`); a metered item bills `usage`, the quantity its meter counted over the period
+ * that just ended, which is the line's period then (none yet: a line of 0 for the period ahead).
+ */
+export function lineForItem (ctx: Ctx, sub: Obj, item: Obj, period: { start: number, end: number }, trial = false, usage?: { quantity: number, period: { start: number, end: number } }): Obj {
   const price = item.price
-  const amount = trial ? 0 : price.unit_amount * item.quantity
+  const metered = isMetered(price)
+  const quantity = metered ? usage?.quantity ?? 0 : item.quantity
+  const amount = trial ? 0 : amountFor(ctx, price, Math.max(0, quantity))
   const name = productName(ctx, price.product)
   return fromTemplate(ctx.templates, 'invoiceLine', {
     amount,
     currency: price.currency,
     description: trial
       ? `Trial period for ${name}`
-      : `${item.quantity} × ${name} (at ${money(price.unit_amount, price.currency)} / ${price.recurring?.interval ?? 'month'})`,
+      : `${quantity} × ${name} (at ${perUnit(ctx, price)} / ${price.recurring?.interval ?? 'month'})`,
     discountable: true,
     id: newId('il'),
     metadata: {},
@@ -36,10 +50,10 @@ export function lineForItem (ctx: Ctx, sub: Obj, item: Obj, period: { start: num
       },
       type: 'subscription_item_details'
     },
-    period: { ...period },
+    period: { ...(metered && usage ? usage.period : period) },
     pricing: { price_details: { price: price.id, product: price.product }, type: 'price_details', unit_amount_decimal: trial ? '0' : price.unit_amount_decimal },
-    quantity: item.quantity,
-    quantity_decimal: String(item.quantity),
+    quantity,
+    quantity_decimal: String(quantity),
     subscription: sub.id,
     subtotal: amount
   })

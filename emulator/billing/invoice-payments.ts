@@ -17,10 +17,11 @@ export interface PayOptions {
 
 /**
  * Stripe retries a failed invoice of a running subscription on the account's schedule; the first
- * invoice of a subscription (which stays `incomplete` instead) and one-off invoices are not retried.
+ * invoice of an `incomplete` subscription (which expires instead) and one-off invoices are not retried.
  */
 function scheduleRetry (ctx: Ctx, invoice: Obj): void {
-  if (!invoice.auto_advance || invoice.billing_reason === 'subscription_create') {
+  const sub = ctx.store.get('subscriptions', subscriptionIdOf(invoice) ?? '')
+  if (!invoice.auto_advance || sub?.status === 'incomplete') {
     invoice.next_payment_attempt = null
     return
   }

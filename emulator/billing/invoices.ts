@@ -2,8 +2,11 @@ import { newId } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { NO_REQUEST, type RequestInfo } from '../events.js'
 import { lineForInvoiceItem, lineForItem } from './invoice-lines.js'
+import { isMetered } from './pricing.js'
+import { meteredQuantity } from './metering.js'
 import { applyTotals } from './totals.js'
 import { cancelPaymentIntent, createPaymentIntent } from './intents.js'
+import { discountsAt, discountTerms, spendOnceDiscounts } from './discounts.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
 
@@ -14,17 +17,35 @@ export function pendingItemsOf (ctx: Ctx, subId: string): Obj[] {
   return ctx.store.ofSubscription('invoiceitems', subId).filter((ii) => ii.invoice === null)
 }
 
+/** The period whose metered usage an invoice bills; a final invoice counts events up to and including its `end`. */
+export interface UsageWindow {
+  start: number
+  end: number
+  inclusive?: boolean
+}
+
 export interface InvoiceInput {
   customer: Obj
   sub?: Obj
   billingReason: string
   periodStart: number
   periodEnd: number
-  /** Lines of the subscription's items: for the period given, or `trial` lines at no charge. */
-  items?: { period: { start: number, end: number }, trial?: boolean }
+  /**
+   * Lines of the subscription's items: for the period given, or `trial` lines at no charge; metered
+   * items bill what their meters counted over `usage`, the period that just ended.
+   */
+  items?: { period: { start: number, end: number }, trial?: boolean, usage?: UsageWindow, usageOnly?: boolean }
   /** Pending invoice items to take: a subscription's, or (for a one-off invoice) the customer's own. */
   pending: Obj[]
   fields?: Obj
+}
+
+function itemLine (ctx: Ctx, sub: Obj, item: Obj, items: NonNullable<InvoiceInput['items']>): Obj {
+  const window = items.usage
+  const usage = window && isMetered(item.price)
+    ? { quantity: meteredQuantity(ctx, sub, item, { start: window.start, end: window.inclusive ? window.end + 1 : window.end }), period: { start: window.start, end: window.end } }
+    : undefined
+  return lineForItem(ctx, sub, item, items.period, items.trial, usage)
 }
 
 /** Builds a draft invoice; callers emit `invoice.created` where Stripe would in their flow. */
@@ -32,7 +53,8 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
   const { customer, sub } = input
   const now = ctx.now(customer)
   const id = newId('in')
-  const itemLines = sub && input.items ? sub.items.data.map((item: Obj) => lineForItem(ctx, sub, item, input.items!.period, input.items!.trial)) : []
+  const billed: Obj[] = sub && input.items ? sub.items.data.filter((item: Obj) => !input.items!.usageOnly || isMetered(item.price)) : []
+  const itemLines = billed.map((item) => itemLine(ctx, sub!, item, input.items!))
   const lines = [...input.pending.map((ii) => lineForInvoiceItem(ctx, ii)), ...itemLines].map((l) => ({ ...l, invoice: id }))
   for (const ii of input.pending) ii.invoice = id
   const invoice = fromTemplate(ctx.templates, 'invoice', {
@@ -51,6 +73,8 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
     customer_phone: customer.phone,
     default_payment_method: null,
     description: null,
+    // A subscription's discounts, else its customer's (a one-off invoice takes the customer's).
+    discounts: discountsAt(ctx, customer, sub, now).map((d) => d.id),
     effective_at: null,
     ending_balance: null,
     hosted_invoice_url: `${ctx.baseUrl()}/invoice/${id}`,
@@ -72,7 +96,7 @@ export function createInvoice (ctx: Ctx, input: InvoiceInput): Obj {
     webhooks_delivered_at: null,
     ...input.fields
   })
-  applyTotals(invoice)
+  applyTotals(invoice, discountTerms(ctx))
   ctx.store.put('invoices', invoice)
   if (sub) sub.latest_invoice = id
   return invoice
@@ -130,6 +154,7 @@ export function finalizeInvoice (ctx: Ctx, invoice: Obj, request: RequestInfo = 
   invoice.webhooks_delivered_at = now
   if (invoice.collection_method === 'send_invoice' && !invoice.due_date) invoice.due_date = now + 30 * 86_400
   ctx.emit('invoice.finalized', invoice, { request })
+  spendOnceDiscounts(ctx, invoice, customer, ctx.store.get('subscriptions', subscriptionIdOf(invoice) ?? ''), request)
   if (invoice.collection_method === 'charge_automatically' && invoice.amount_remaining > 0) openPayment(ctx, invoice, request)
 }
 

@@ -123,6 +123,7 @@ export function detachPaymentMethod (ctx: Ctx, pm: Obj, request?: RequestInfo): 
   if (!pm.customer) throw badRequest('The payment method you provided is not attached to a customer so detachment is impossible.', 'payment_method', 'payment_method_unexpected_state')
   const customer = ctx.store.get('customers', pm.customer)
   const previous = { customer: pm.customer }
+  if (customer && customer.default_source === pm.id) customer.default_source = null
   if (customer && customer.invoice_settings.default_payment_method === pm.id) {
     const before = structuredClone(customer.invoice_settings)
     customer.invoice_settings.default_payment_method = null
@@ -133,9 +134,13 @@ export function detachPaymentMethod (ctx: Ctx, pm: Obj, request?: RequestInfo): 
   return pm
 }
 
-/** Which payment method pays a subscription's invoice: the subscription's default, else the customer's. */
+/**
+ * Which payment method pays a subscription's invoice: the subscription's default, else the customer's
+ * (`invoice_settings.default_payment_method`, then the legacy `default_source`).
+ */
 export function defaultPaymentMethod (ctx: Ctx, customerId: string, sub?: Obj | null): Obj | undefined {
-  const id = sub?.default_payment_method ?? ctx.store.get('customers', customerId)?.invoice_settings?.default_payment_method
+  const customer = ctx.store.get('customers', customerId)
+  const id = sub?.default_payment_method ?? customer?.invoice_settings?.default_payment_method ?? customer?.default_source
   const pm = id ? ctx.store.get('payment_methods', id) : undefined
   return pm?.customer === customerId ? pm : undefined
 }

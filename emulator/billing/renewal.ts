@@ -1,6 +1,8 @@
 import { createInvoice, finalizeInvoice, markUncollectible, pendingItemsOf, voidInvoice } from './invoices.js'
 import { payInvoice } from './invoice-payments.js'
 import { periodEnd } from './build.js'
+import { isMetered } from './pricing.js'
+import { endSubscription } from './subscription-status.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
@@ -15,6 +17,8 @@ export function startNextPeriod (ctx: Ctx, sub: Obj, from: number, mutate: (s: O
   let invoice!: Obj
   updateAndEmit(ctx, 'customer.subscription.updated', sub, (s) => {
     const oldStart = s.items.data[0].current_period_start
+    // Usage during a trial is not billed.
+    const usage = s.status === 'trialing' ? undefined : { start: oldStart, end: from }
     for (const item of s.items.data) {
       item.current_period_start = from
       item.current_period_end = periodEnd(item.price, from)
@@ -26,7 +30,7 @@ export function startNextPeriod (ctx: Ctx, sub: Obj, from: number, mutate: (s: O
       billingReason: 'subscription_cycle',
       periodStart: oldStart,
       periodEnd: from,
-      items: { period: { start: from, end: s.items.data[0].current_period_end } },
+      items: { period: { start: from, end: s.items.data[0].current_period_end }, usage },
       pending: pendingItemsOf(ctx, s.id)
     })
     ctx.emit('invoice.created', invoice, { request })
@@ -51,4 +55,34 @@ export function collect (ctx: Ctx, sub: Obj, invoice: Obj, request?: RequestInfo
   if (behavior === 'mark_uncollectible') markUncollectible(ctx, invoice, request)
   else if (behavior === 'void') voidInvoice(ctx, invoice, request)
   else if (sub.status !== 'unpaid') payInvoice(ctx, invoice, { request })
+}
+
+/**
+ * A subscription that ends now with metered items gets a final invoice for what its meters counted
+ * since its period started (and its pending prorations), as Stripe invoices outstanding usage.
+ * Usage during a trial is not billed.
+ */
+export function billFinalUsage (ctx: Ctx, sub: Obj, wasTrialing: boolean, request?: RequestInfo): void {
+  if (wasTrialing || !sub.items.data.some((item: Obj) => isMetered(item.price))) return
+  const customer = ctx.store.get('customers', sub.customer)!
+  const start = sub.items.data[0].current_period_start
+  const end = ctx.now(sub)
+  const invoice = createInvoice(ctx, {
+    customer,
+    sub,
+    billingReason: 'subscription_cycle',
+    periodStart: start,
+    periodEnd: end,
+    items: { period: { start, end }, usage: { start, end, inclusive: true }, usageOnly: true },
+    pending: pendingItemsOf(ctx, sub.id)
+  })
+  ctx.emit('invoice.created', invoice, { request })
+  collect(ctx, sub, invoice, request)
+}
+
+/** Ends a subscription now (`customer.subscription.deleted`), then bills its outstanding usage. */
+export function endAndBill (ctx: Ctx, sub: Obj, reason: string | null, request?: RequestInfo): void {
+  const wasTrialing = sub.status === 'trialing'
+  endSubscription(ctx, sub, reason, request)
+  billFinalUsage(ctx, sub, wasTrialing, request)
 }

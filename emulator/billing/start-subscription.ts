@@ -4,6 +4,8 @@ import { payInvoice } from './invoice-payments.js'
 import { predictCharge } from './intents.js'
 import { declineError, defaultPaymentMethod } from './payment-methods.js'
 import { sendTrialNotice, trialNoticeDue } from './trials.js'
+import { createDiscount, type Redemption } from './discounts.js'
+import { upfrontAmount } from './pricing.js'
 import { badRequest, cardError } from '../wire/errors.js'
 import type { RequestInfo } from '../events.js'
 import type { Ctx } from '../context.js'
@@ -25,6 +27,10 @@ export interface StartInput {
   extraItems?: Obj[]
   /** The customer is on a checkout page right now. */
   customerPresent?: boolean
+  /** Coupons and promotion codes (already validated) that become the subscription's discounts. */
+  discounts?: Redemption[]
+  /** A subscription schedule starts it: `active` whatever its first payment does, retried like a renewal. */
+  fromSchedule?: boolean
   request?: RequestInfo
 }
 
@@ -43,7 +49,7 @@ export function startSubscription (ctx: Ctx, input: StartInput): Obj {
   const now = ctx.now(customer)
   const trialing = input.trialEnd !== null && input.trialEnd > now
   const extras = input.extraItems ?? []
-  const dueToday = (trialing ? 0 : input.lines.reduce((sum, l) => sum + l.price.unit_amount * l.quantity, 0)) + extras.reduce((sum, ii) => sum + ii.amount, 0)
+  const dueToday = (trialing ? 0 : input.lines.reduce((sum, l) => sum + upfrontAmount(ctx, l.price, l.quantity), 0)) + extras.reduce((sum, ii) => sum + ii.amount, 0)
   const pm = input.paymentMethod ?? defaultPaymentMethod(ctx, customer.id) ?? null
   // Without a payment method nothing can be attempted: the PaymentIntent waits, as with default_incomplete.
   const charging = dueToday > 0 && input.paymentBehavior !== 'default_incomplete' && pm !== null
@@ -55,7 +61,7 @@ export function startSubscription (ctx: Ctx, input: StartInput): Obj {
       throw cardError('subscription_payment_intent_requires_action', 'Payment for this subscription requires additional user action before it can be completed successfully.')
     }
   }
-  const status = trialing ? 'trialing' : dueToday === 0 || predicted === 'succeeds' ? 'active' : 'incomplete'
+  const status = trialing ? 'trialing' : dueToday === 0 || predicted === 'succeeds' || input.fromSchedule ? 'active' : 'incomplete'
   const sub = buildSubscription(ctx, {
     customer,
     lines: input.lines,
@@ -65,6 +71,11 @@ export function startSubscription (ctx: Ctx, input: StartInput): Obj {
     fields: { default_payment_method: input.paymentMethod?.id ?? null, ...input.fields }
   })
   ctx.store.put('subscriptions', sub)
+  for (const redemption of input.discounts ?? []) {
+    const discount = createDiscount(ctx, redemption, { customer: customer.id, subscription: sub.id, start: now })
+    sub.discounts.push(discount.id)
+    ctx.emit('customer.discount.created', discount, { request })
+  }
   const item = sub.items.data[0]
   // The first invoice exists when the subscription is announced: its event names it as latest_invoice.
   const invoice = createInvoice(ctx, {

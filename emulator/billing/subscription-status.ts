@@ -1,5 +1,6 @@
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import { subscriptionIdOf } from './invoices.js'
+import { subscriptionEnded } from './schedules.js'
 import type { IntentOutcome } from './intents.js'
 import type { Ctx } from '../context.js'
 import type { Obj } from '../store.js'
@@ -10,6 +11,7 @@ export function endSubscription (ctx: Ctx, sub: Obj, reason: string | null, requ
   sub.ended_at = now
   sub.canceled_at = sub.canceled_at ?? now
   sub.cancellation_details = { ...sub.cancellation_details, reason: sub.cancellation_details.reason ?? reason }
+  if (sub.schedule) subscriptionEnded(ctx, sub, reason, request)
   ctx.emit('customer.subscription.deleted', sub, { request })
 }
 

@@ -4,6 +4,8 @@ import { createInvoiceItem } from './invoice-items.js'
 import { attachedPaymentMethod } from './payment-methods.js'
 import { endTrial } from './trials.js'
 import { productName } from './invoice-lines.js'
+import { amountFor, isMetered, itemQuantity } from './pricing.js'
+import { subscriptionDiscountsUpdate } from './discounts.js'
 import { previousAttributes, type RequestInfo } from '../events.js'
 import { badRequest, missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, toInt, type Params } from '../wire/form.js'
@@ -33,16 +35,18 @@ function changeItems (ctx: Ctx, sub: Obj, changes: Obj[], behavior: string, getP
   const period = { start: sub.items.data[0].current_period_start, end: sub.items.data[0].current_period_end }
   const fraction = period.end > period.start ? Math.max(0, Math.min(1, (period.end - now) / (period.end - period.start))) : 0
   const prorate = (item: Obj, sign: 1 | -1, description: string) => {
-    if (behavior === 'none' || sub.status === 'trialing') return
+    // Metered items bill their usage in arrears: nothing to prorate.
+    if (behavior === 'none' || sub.status === 'trialing' || isMetered(item.price)) return
     prorations.push(createInvoiceItem(ctx, {
       customer, sub, subscriptionItem: item.id, price: item.price, quantity: item.quantity, proration: true, period: { start: now, end: period.end },
-      amount: sign * Math.round(item.price.unit_amount * item.quantity * fraction), currency: item.price.currency, description
+      amount: sign * Math.round(amountFor(ctx, item.price, item.quantity) * fraction), currency: item.price.currency, description
     }))
   }
   changes.forEach((change, i) => {
     if (!change.id) {
       if (!change.price) throw badRequest('Each new item needs a price.', `items[${i}][price]`)
-      const item = subscriptionItem(ctx, sub.id, { price: getPrice(String(change.price), `items[${i}][price]`), quantity: toInt(change.quantity) ?? 1, metadata: mergeMetadata({}, change.metadata) }, period.start, period.end)
+      const price = getPrice(String(change.price), `items[${i}][price]`)
+      const item = subscriptionItem(ctx, sub.id, { price, quantity: itemQuantity(price, change.quantity, `items[${i}][quantity]`) ?? 1, metadata: mergeMetadata({}, change.metadata) }, period.start, period.end)
       item.created = now
       sub.items.data.push(item)
       prorate(item, 1, `Remaining time on ${productName(ctx, item.price.product)}`)
@@ -57,7 +61,7 @@ function changeItems (ctx: Ctx, sub: Obj, changes: Obj[], behavior: string, getP
       return
     }
     const price = change.price ? getPrice(String(change.price), `items[${i}][price]`) : item.price
-    const quantity = toInt(change.quantity) ?? item.quantity
+    const quantity = itemQuantity(price, change.quantity, `items[${i}][quantity]`) ?? item.quantity ?? 1
     if (price.id !== item.price.id || quantity !== item.quantity) prorations.push(...changeItemPrice(ctx, sub, item, price, quantity, behavior))
     if (change.metadata !== undefined) item.metadata = mergeMetadata(item.metadata, change.metadata)
   })
@@ -102,7 +106,9 @@ export function updateSubscription (ctx: Ctx, sub: Obj, p: Params, request: Requ
   }
   const behavior = p.proration_behavior ?? 'create_prorations'
   const trialEnd = trialEndParam(ctx, p.trial_end, ctx.now(sub))
+  const discounts = p.discounts !== undefined ? subscriptionDiscountsUpdate(ctx, sub, p.discounts) : undefined
   const before = structuredClone(sub)
+  discounts?.(request)
   const prorations = Array.isArray(p.items) ? changeItems(ctx, sub, p.items, behavior, getPrice) : []
   setCancellation(ctx, sub, p)
   if (typeof trialEnd === 'number') setTrial(ctx, sub, trialEnd)

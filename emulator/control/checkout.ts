@@ -1,4 +1,4 @@
-import { collectsPaymentMethod, completeCheckout, pageMethod, type CheckoutOutcome } from '../billing/checkout.js'
+import { collectsPaymentMethod, completeCheckout, enterPromotionCode, pageMethod, type CheckoutOutcome } from '../billing/checkout.js'
 import { settleCheckout } from '../billing/checkout-async.js'
 import { cardPaymentMethod } from '../billing/payment-methods.js'
 import { cardByToken } from '../billing/cards.js'
@@ -18,12 +18,14 @@ function sessionOf (ctx: Ctx, id: string): Obj {
  * `POST /_emulator/checkout/:id/complete`: what the customer does on the page. `paid` pays with a test
  * card (or, with nothing due today and `payment_method_collection=if_required`, saves none);
  * `declined` leaves the session open, as Stripe's page does; `processing` pays by bank debit, which
- * stays processing until `/_emulator/checkout/:id/async` settles it.
+ * stays processing until `/_emulator/checkout/:id/async` settles it. `promotion_code` is a code the
+ * customer types first (with `allow_promotion_codes`).
  */
 export function completeFromControl (ctx: Ctx, id: string, body: Obj): Obj {
   const session = sessionOf(ctx, id)
   const outcome = (body.outcome ?? 'paid') as CheckoutOutcome
   if (!OUTCOMES.includes(outcome)) throw badRequest('outcome must be "paid", "declined" or "processing"', 'outcome')
+  if (body.promotion_code !== undefined) enterPromotionCode(ctx, session, String(body.promotion_code))
   const needsMethod = collectsPaymentMethod(ctx, session)
   const pm = outcome === 'declined'
     ? cardPaymentMethod(ctx, cardByToken('pm_card_chargeDeclined')!)

@@ -6,6 +6,7 @@ import { requireSupportedVersion } from '../versions/names.js'
 import { completeFromControl, settleFromControl } from './checkout.js'
 import { updateSettings } from './settings.js'
 import { authenticateIntent } from './authenticate.js'
+import { meterUsage } from './meters.js'
 import type { Ctx } from '../context.js'
 
 interface ControlRoute {
@@ -51,6 +52,8 @@ const routes: ControlRoute[] = [
       return { customer: params.id, fail: ctx.store.failingCustomers.has(params.id) }
     }
   },
+  { method: 'GET', path: '/_emulator/meters/:id/usage', handler: (ctx, params, query) => meterUsage(ctx, params.id, query) },
+  { method: 'GET', path: '/_emulator/meter_errors', handler: (ctx) => ({ data: ctx.store.meterErrors }) },
   { method: 'GET', path: '/_emulator/deliveries', handler: (ctx) => ({ data: ctx.deliverer.records, pending: ctx.deliverer.pending() }) },
   {
     method: 'POST',
@@ -101,11 +104,12 @@ const routes: ControlRoute[] = [
   }
 ]
 
-export function handleControl (ctx: Ctx, method: string, path: string, rawBody: string): { status: number, body: unknown } {
+/** GET routes take their input from the query string, POST routes from a JSON body. */
+export function handleControl (ctx: Ctx, method: string, path: string, rawBody: string, query = ''): { status: number, body: unknown } {
   const matched = matchRoute(routes, method, path)
   if (!matched) return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unknown emulator route ${method} ${path}` } } }
   try {
-    const body = rawBody ? JSON.parse(rawBody) : {}
+    const body = method === 'GET' ? Object.fromEntries(new URLSearchParams(query)) : rawBody ? JSON.parse(rawBody) : {}
     return { status: 200, body: matched.route.handler(ctx, matched.params, body) }
   } catch (err) {
     if (err instanceof ApiError) return { status: err.status, body: err.body() }

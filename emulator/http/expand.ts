@@ -29,9 +29,11 @@ function expandAt (ctx: Ctx, node: any, segments: string[], full: string): void 
   }
   // Every id along the path is expanded, as `latest_invoice.payment_intent` expands the invoice first.
   const value = node[head]
-  if (typeof value === 'string') {
-    const found = ctx.store.findById(value)
-    if (found) node[head] = structuredClone(found)
+  const expanded = (id: unknown) => {
+    const found = typeof id === 'string' ? ctx.store.findById(id) : undefined
+    return found ? structuredClone(found) : id
   }
+  // A list of ids (an invoice's `discounts`) expands each of them.
+  node[head] = Array.isArray(value) ? value.map(expanded) : expanded(value)
   if (rest.length > 0) expandAt(ctx, node[head], rest, full)
 }

@@ -3,7 +3,7 @@ import { ApiError } from '../wire/errors.js'
 // The parameters a route accepts, checked before its handler runs, so that anything the emulator
 // does not know gets Stripe's own answer instead of being silently ignored.
 export type Spec =
-  | { kind: 'string' | 'int' | 'bool' | 'any' | 'map' | 'range' }
+  | { kind: 'string' | 'int' | 'number' | 'bool' | 'any' | 'map' | 'range' }
   | { kind: 'enum', values: readonly string[] }
   | { kind: 'object', fields: Fields }
   | { kind: 'array', of: Spec }
@@ -13,6 +13,8 @@ export type Fields = Record<string, Spec>
 export const P = {
   str: { kind: 'string' } as Spec,
   int: { kind: 'int' } as Spec,
+  /** A decimal number (percent_off, unit_amount_decimal). */
+  num: { kind: 'number' } as Spec,
   bool: { kind: 'bool' } as Spec,
   any: { kind: 'any' } as Spec,
   /** Free-form keys, like metadata. */
@@ -29,11 +31,11 @@ export const P = {
 // says so, instead of Stripe's "unknown parameter", which would be untrue.
 const NOT_EMULATED = new Set([
   'add_invoice_items', 'application_fee_amount', 'application_fee_percent', 'automatic_tax', 'backdate_start_date', 'balance',
-  'billing_cycle_anchor', 'billing_cycle_anchor_config', 'billing_thresholds', 'cash_balance', 'coupon', 'currency_options',
+  'billing_cycle_anchor', 'billing_cycle_anchor_config', 'billing_thresholds', 'cash_balance', 'currency_options',
   'custom_fields', 'custom_text', 'custom_unit_amount', 'default_tax_rates', 'invoice_settings', 'on_behalf_of',
-  'payment_method_data', 'payment_method_options', 'pending_invoice_item_interval', 'promotion_code', 'shipping',
-  'shipping_address_collection', 'source', 'statement_descriptor', 'tax', 'tax_code', 'tax_exempt', 'tax_id_data',
-  'tax_rates', 'tiers', 'tiers_mode', 'transfer_data', 'transform_quantity', 'discounts', 'schedule'
+  'payment_method_data', 'payment_method_options', 'pending_invoice_item_interval', 'shipping',
+  'shipping_address_collection', 'statement_descriptor', 'tax', 'tax_code', 'tax_exempt', 'tax_id_data',
+  'tax_rates', 'transfer_data', 'pause_schedules', 'billing_mode', 'discounts', 'source', 'schedule'
 ])
 
 export const LIST_PARAMS: Fields = { limit: P.int, starting_after: P.str, ending_before: P.str }
@@ -54,6 +56,8 @@ function problem (spec: Spec, value: unknown, path: string): ApiError | undefine
       return typeof value === 'string' ? undefined : invalid(path, `Invalid string: ${show(value)}`)
     case 'int':
       return typeof value === 'string' && /^-?\d+$/.test(value) ? undefined : invalid(path, `Invalid integer: ${show(value)}`)
+    case 'number':
+      return typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? undefined : invalid(path, `Invalid decimal: ${show(value)}`)
     case 'bool':
       return value === 'true' || value === 'false' ? undefined : invalid(path, `Invalid boolean: ${show(value)}`)
     case 'enum':
@@ -86,8 +90,8 @@ function unknownIn (fields: Fields, body: Record<string, unknown>, prefix: strin
     const path = prefix ? `${prefix}[${key}]` : key
     const spec = fields[key]
     if (!spec) {
-      const message = !prefix && NOT_EMULATED.has(key)
-        ? `The emulator does not support the parameter \`${key}\` here (Stripe does): see docs/EMULATOR.md for what is emulated.`
+      const message = NOT_EMULATED.has(key)
+        ? `The emulator does not support the parameter \`${path}\` here (Stripe does): see docs/EMULATOR.md for what is emulated.`
         : `Received unknown parameter: ${path}`
       return new ApiError(400, 'invalid_request_error', message, 'parameter_unknown', path)
     }

@@ -66,7 +66,7 @@ export function createRequestListener (ctx: Ctx, routes: Route[]) {
         return
       }
       if (url.pathname.startsWith('/_emulator/')) {
-        const answer = handleControl(ctx, method, url.pathname, rawBody)
+        const answer = handleControl(ctx, method, url.pathname, rawBody, url.search.slice(1))
         sendJson(res, answer.status, answer.body)
         return
       }

@@ -1,4 +1,5 @@
-import { collectsPaymentMethod, completeCheckout, dueToday } from '../billing/checkout.js'
+import { collectsPaymentMethod, completeCheckout, dueToday, enterPromotionCode } from '../billing/checkout.js'
+import { ApiError } from '../wire/errors.js'
 import { cardByNumber, VISA, type TestCard } from '../billing/cards.js'
 import { cardPaymentMethod } from '../billing/payment-methods.js'
 import { checkoutLineItems } from '../render.js'
@@ -15,7 +16,14 @@ function render (ctx: Ctx, session: Obj, message = ''): string {
   const lines = checkoutLineItems(ctx, session)
     .map((li) => `<li>${li.quantity} × ${escapeHtml(li.description)} — ${(li.price.unit_amount / 100).toFixed(2)} ${escapeHtml(li.currency.toUpperCase())}${li.price.recurring ? ` / ${escapeHtml(li.price.recurring.interval)}` : ''}</li>`)
     .join('')
-  const due = session.mode === 'setup' ? '' : `<p id="due-today">Due today: ${(dueToday(ctx, session) / 100).toFixed(2)} ${escapeHtml(String(session.currency ?? '').toUpperCase())}</p>`
+  const currency = escapeHtml(String(session.currency ?? '').toUpperCase())
+  const discount = session.total_details?.amount_discount ? `<p id="discount">Discount: −${(session.total_details.amount_discount / 100).toFixed(2)} ${currency}</p>` : ''
+  const due = session.mode === 'setup' ? '' : `${discount}<p id="due-today">Due today: ${(dueToday(ctx, session) / 100).toFixed(2)} ${currency}</p>`
+  const code = session.allow_promotion_codes
+    ? `<label for="promotion-code">Promotion code</label>
+<input id="promotion-code" name="promotion_code" value="">
+<button id="apply-code" type="submit" name="action" value="apply_code">Apply</button>`
+    : ''
   const card = collectsPaymentMethod(ctx, session)
     ? `<label for="card-number">Card number</label>
 <input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" value="" placeholder="${spaced(VISA.number)}">`
@@ -26,6 +34,7 @@ function render (ctx: Ctx, session: Obj, message = ''): string {
     `<h1>${session.mode === 'setup' ? 'Save a payment method' : session.mode === 'payment' ? 'Pay' : 'Subscribe'}</h1><ul id="line-items">${lines}</ul>${due}
 ${message ? `<p id="message" role="alert">${escapeHtml(message)}</p>` : ''}
 <form method="post" action="/checkout/${escapeHtml(session.id)}">
+${code}
 ${card}
 <button id="pay" type="submit" name="action" value="pay">${verb}</button>
 <button id="decline" type="submit" name="action" value="decline">Decline</button>
@@ -46,7 +55,14 @@ function challenge (session: Obj, number: string): string {
 function finish (ctx: Ctx, session: Obj, card: TestCard | null, authenticated = false): PageAnswer {
   const pm = card ? cardPaymentMethod(ctx, card) : null
   if (pm && authenticated) ctx.store.internal(pm.id).authenticated = true
-  const result = completeCheckout(ctx, session, pm)
+  let result
+  try {
+    result = completeCheckout(ctx, session, pm)
+  } catch (err) {
+    // What the API would refuse (a promotion code used up since it was entered) the page shows.
+    if (err instanceof ApiError) return { status: err.status, html: render(ctx, session, err.message) }
+    throw err
+  }
   if (result.decline) return { status: 402, html: render(ctx, session, String(result.decline.message)) }
   const target = session.success_url?.replace('{CHECKOUT_SESSION_ID}', session.id)
   if (!target) return { status: 200, html: page('Checkout', '<h1 id="done">Payment complete</h1>') }
@@ -62,6 +78,16 @@ export function checkoutPage (ctx: Ctx, method: string, sessionId: string, rawBo
   }
   if (method === 'GET') return { status: 200, html: render(ctx, session) }
   const form = parseForm(rawBody)
+  const code = String(form.promotion_code ?? '').trim()
+  if (code) {
+    try {
+      enterPromotionCode(ctx, session, code)
+    } catch (err) {
+      if (err instanceof ApiError) return { status: 400, html: render(ctx, session, err.message) }
+      throw err
+    }
+  }
+  if (form.action === 'apply_code') return { status: 200, html: render(ctx, session) }
   const number = String(form.card_number ?? '').replace(/\D/g, '')
   if (form.action === 'decline') return finish(ctx, session, cardByNumber('4000000000000002')!)
   if (!collectsPaymentMethod(ctx, session)) return finish(ctx, session, null)

@@ -4,9 +4,11 @@ import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, toInt, type Params } from '../wire/form.js'
 import { listEnvelope } from '../http/list.js'
 import { LIST_PARAMS, P } from '../http/params.js'
-import { dueToday } from '../billing/checkout.js'
+import { priceSession } from '../billing/checkout.js'
 import { expireSession } from '../billing/checkout-async.js'
 import { checkoutLineItems } from '../render.js'
+import { sessionDiscounts } from '../billing/checkout-discounts.js'
+import { itemQuantity } from '../billing/pricing.js'
 import { getCustomer } from './customers.js'
 import { getPrice } from './prices.js'
 import type { Ctx } from '../context.js'
@@ -25,7 +27,8 @@ function lineItemsOf (ctx: Ctx, mode: string, raw: unknown): { price: Obj, quant
   if (items.length === 0) throw paramMissing('line_items')
   const lines = items.map((li, i) => {
     if (!li.price) throw paramMissing(`line_items[${i}][price]`)
-    return { price: getPrice(ctx, String(li.price), `line_items[${i}][price]`), quantity: toInt(li.quantity) ?? 1 }
+    const price = getPrice(ctx, String(li.price), `line_items[${i}][price]`)
+    return { price, quantity: itemQuantity(price, li.quantity, `line_items[${i}][quantity]`) ?? 1 }
   })
   if (mode === 'subscription' && !lines.some((l) => l.price.type === 'recurring')) {
     throw badRequest('You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items')
@@ -67,7 +70,7 @@ function createSession (ctx: Ctx, req: ApiRequest): Obj {
     customer: customer?.id ?? null,
     customer_creation: customer ? null : mode === 'payment' ? p.customer_creation ?? 'if_required' : 'always',
     customer_email: customer ? null : nullable(p.customer_email) ?? null,
-    discounts: Array.isArray(p.discounts) ? p.discounts.map((d: Params) => ({ coupon: d.coupon ?? null, promotion_code: d.promotion_code ?? null })) : [],
+    discounts: sessionDiscounts(ctx, p.discounts, customer?.id ?? null, now),
     expires_at: expiresAt,
     id,
     metadata: mergeMetadata({}, p.metadata),
@@ -93,10 +96,8 @@ function createSession (ctx: Ctx, req: ApiRequest): Obj {
     },
     setupIntentData: { metadata: mergeMetadata({}, p.setup_intent_data?.metadata), description: nullable(p.setup_intent_data?.description) ?? null }
   })
-  const subtotal = lines.reduce((sum, l) => sum + l.price.unit_amount * l.quantity, 0)
-  session.amount_subtotal = mode === 'setup' ? null : subtotal
-  session.amount_total = mode === 'setup' ? null : dueToday(ctx, session)
-  if (mode === 'setup') session.payment_status = 'no_payment_required'
+  if (mode === 'setup') Object.assign(session, { amount_subtotal: null, amount_total: null, payment_status: 'no_payment_required' })
+  else priceSession(ctx, session)
   ctx.store.put('checkout_sessions', session)
   return session
 }

@@ -2,8 +2,10 @@ import { newId, randomToken } from '../ids.js'
 import { fromTemplate } from '../templates.js'
 import { updateAndEmit, type RequestInfo } from '../events.js'
 import { endSubscription } from '../billing/subscription-status.js'
-import { attachedPaymentMethod, attachPaymentMethod, checkAttachable, resolvePaymentMethod } from '../billing/payment-methods.js'
-import { missing } from '../wire/errors.js'
+import { attachedPaymentMethod, attachPaymentMethod, cardPaymentMethod, checkAttachable, declineError, resolvePaymentMethod } from '../billing/payment-methods.js'
+import { createDiscount, redeemCoupon, redeemPromotionCode, setCustomerDiscount, type Redemption } from '../billing/discounts.js'
+import { cardByToken, type TestCard } from '../billing/cards.js'
+import { badRequest, missing } from '../wire/errors.js'
 import { mergeMetadata, nullable, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
 import { LIST_PARAMS, P } from '../http/params.js'
@@ -20,12 +22,40 @@ function addressOf (patch: Params | '' | undefined, current: Obj | null): Obj | 
   return next
 }
 
+/**
+ * The discount `coupon` / `promotion_code` ask a customer to have (null: none, undefined: unchanged).
+ * Both parameters are older versions' (the CLI's fixtures send them); discounts live on subscriptions now.
+ */
+function customerRedemption (ctx: Ctx, p: Params, customerId: string | null, at: number): Redemption | null | undefined {
+  if (p.coupon !== undefined && p.promotion_code !== undefined) throw badRequest('You may only specify one of these parameters: coupon, promotion_code.', 'coupon')
+  const rc = { customerId, at }
+  if (p.coupon !== undefined) return p.coupon === '' ? null : redeemCoupon(ctx, String(p.coupon), 'coupon', rc)
+  if (p.promotion_code !== undefined) return p.promotion_code === '' ? null : redeemPromotionCode(ctx, String(p.promotion_code), 'promotion_code', rc)
+  return undefined
+}
+
+/** The test card a `source` token names; one that declines is refused before anything is made, as attaching it would be. */
+function sourceCard (token: string): TestCard {
+  const card = cardByToken(token)
+  if (!card) throw missing('token', token, 'source')
+  if (typeof card.setup === 'object') throw declineError(card.setup)
+  return card
+}
+
+/** `source: tok_…`, the legacy way to give a customer a card: it becomes an attached card and the `default_source`. */
+function addSource (ctx: Ctx, customer: Obj, card: TestCard, request?: RequestInfo): void {
+  customer.default_source = attachPaymentMethod(ctx, cardPaymentMethod(ctx, card), customer, request).id
+}
+
 export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj {
   const clock = p.test_clock ? ctx.store.get('test_clocks', String(p.test_clock)) : null
   if (p.test_clock && !clock) throw missing('test_helpers.test_clock', String(p.test_clock), 'test_clock')
+  const created = clock ? clock.frozen_time : ctx.now()
+  const redemption = customerRedemption(ctx, p, null, created)
+  const source = p.source ? sourceCard(String(p.source)) : undefined
   const customer = fromTemplate(ctx.templates, 'customer', {
     id: newId('cus'),
-    created: clock ? clock.frozen_time : ctx.now(),
+    created,
     description: nullable(p.description) ?? null,
     email: nullable(p.email) ?? null,
     invoice_prefix: randomToken(8).toUpperCase().replace(/[^0-9A-F]/g, 'A').slice(0, 7),
@@ -44,9 +74,12 @@ export function createCustomer (ctx: Ctx, p: Params, request?: RequestInfo): Obj
       ? pm!.id
       : attachedPaymentMethod(ctx, String(chosen), customer.id, 'invoice_settings[default_payment_method]').id
   }
+  if (redemption) customer.discount = createDiscount(ctx, redemption, { customer: customer.id, start: created })
   ctx.store.put('customers', customer)
   ctx.emit('customer.created', customer, { request })
+  if (customer.discount) ctx.emit('customer.discount.created', customer.discount, { request })
   if (pm) attachPaymentMethod(ctx, pm, customer, request)
+  if (source) addSource(ctx, customer, source, request)
   return customer
 }
 
@@ -71,7 +104,7 @@ export function getCustomer (ctx: Ctx, id: string, param = 'id'): Obj {
 }
 
 // Objects that belong to a customer; a deleted test clock takes all of them with it.
-const OWNED: Collection[] = ['subscriptions', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
+const OWNED: Collection[] = ['subscriptions', 'subscription_schedules', 'discounts', 'invoices', 'invoiceitems', 'checkout_sessions', 'portal_sessions', 'payment_methods', 'payment_intents', 'setup_intents', 'charges']
 
 /**
  * Deletes a customer as Stripe does: live subscriptions end now (`customer.subscription.deleted`),
@@ -97,6 +130,9 @@ const ADDRESS = P.obj({ city: P.str, country: P.str, line1: P.str, line2: P.str,
 
 const CUSTOMER_PARAMS = {
   address: ADDRESS,
+  coupon: P.str,
+  promotion_code: P.str,
+  source: P.str,
   description: P.str,
   email: P.str,
   invoice_settings: P.obj({ default_payment_method: P.str, footer: P.str }),
@@ -124,7 +160,12 @@ export const customerRoutes: Route[] = [
     params: CUSTOMER_PARAMS,
     handler: (ctx, req) => {
       const p = req.body
-      return updateAndEmit(ctx, 'customer.updated', getCustomer(ctx, req.params.id), (c) => {
+      const customer = getCustomer(ctx, req.params.id)
+      const redemption = customerRedemption(ctx, p, customer.id, ctx.now(customer))
+      const source = p.source ? sourceCard(String(p.source)) : undefined
+      return updateAndEmit(ctx, 'customer.updated', customer, (c) => {
+        if (redemption !== undefined) setCustomerDiscount(ctx, c, redemption, req.request)
+        if (source) addSource(ctx, c, source, req.request)
         for (const field of ['email', 'name', 'description', 'phone'] as const) {
           if (p[field] !== undefined) c[field] = nullable(p[field])
         }

@@ -1,6 +1,8 @@
 import { createInvoiceItem } from '../billing/invoice-items.js'
 import { lineForInvoiceItem } from '../billing/invoice-lines.js'
 import { applyTotals } from '../billing/totals.js'
+import { discountTerms } from '../billing/discounts.js'
+import { amountFor } from '../billing/pricing.js'
 import { updateAndEmit } from '../events.js'
 import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toInt, type Params } from '../wire/form.js'
@@ -25,7 +27,7 @@ function create (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   const customer = getCustomer(ctx, String(p.customer), 'customer')
   const price = p.price ? getPrice(ctx, String(p.price), 'price') : undefined
   const quantity = toInt(p.quantity) ?? 1
-  const amount = price ? price.unit_amount * quantity : toInt(p.amount)
+  const amount = price ? amountFor(ctx, price, quantity) : toInt(p.amount)
   if (amount === undefined) throw paramMissing('amount')
   const currency = price?.currency ?? (p.currency ? String(p.currency).toLowerCase() : undefined)
   if (!currency) throw paramMissing('currency')
@@ -46,7 +48,7 @@ function create (ctx: Ctx, p: Params, request: RequestInfo): Obj {
   })
   if (invoice) {
     invoice.lines.data.push({ ...lineForInvoiceItem(ctx, ii), invoice: invoice.id })
-    applyTotals(invoice)
+    applyTotals(invoice, discountTerms(ctx))
   }
   ctx.emit('invoiceitem.created', ii, { request })
   return ii

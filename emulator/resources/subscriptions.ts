@@ -4,12 +4,15 @@ import { attachedPaymentMethod } from '../billing/payment-methods.js'
 import { endSubscription } from '../billing/subscription-status.js'
 import { pauseSubscription } from '../billing/trials.js'
 import { resumeSubscription } from '../billing/resume.js'
+import { endAndBill } from '../billing/renewal.js'
 import { badRequest, missing, paramMissing } from '../wire/errors.js'
 import { mergeMetadata, nullable, toBool, toInt, type Params } from '../wire/form.js'
 import { listEnvelope, matchesRange } from '../http/list.js'
 import { LIST_PARAMS, P } from '../http/params.js'
 import { getCustomer } from './customers.js'
 import { getPrice } from './prices.js'
+import { redemptionsOf, type Redemption } from '../billing/discounts.js'
+import { itemQuantity, upfrontAmount } from '../billing/pricing.js'
 import type { Ctx } from '../context.js'
 import type { ApiRequest, Route } from '../http/route.js'
 import type { Obj } from '../store.js'
@@ -21,7 +24,7 @@ export function getSubscription (ctx: Ctx, id: string): Obj {
 }
 
 /** A price a subscription item may take: recurring and active. */
-function recurringPrice (ctx: Ctx, id: string, param: string): Obj {
+export function recurringPrice (ctx: Ctx, id: string, param: string): Obj {
   const price = getPrice(ctx, id, param)
   if (price.type !== 'recurring') throw badRequest('The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.', param)
   if (!price.active) throw badRequest('The price specified is inactive. This field only accepts active prices.', param)
@@ -36,7 +39,8 @@ function createSubscription (ctx: Ctx, req: ApiRequest): Obj {
   if (rawItems.length === 0) throw paramMissing('items')
   const lines = rawItems.map((item, i) => {
     if (!item.price) throw paramMissing(`items[${i}][price]`)
-    return { price: recurringPrice(ctx, String(item.price), `items[${i}][price]`), quantity: toInt(item.quantity) ?? 1, metadata: mergeMetadata({}, item.metadata) }
+    const price = recurringPrice(ctx, String(item.price), `items[${i}][price]`)
+    return { price, quantity: itemQuantity(price, item.quantity, `items[${i}][quantity]`) ?? 1, metadata: mergeMetadata({}, item.metadata) }
   })
   const behavior = (p.payment_behavior ?? 'allow_incomplete') as PaymentBehavior | 'pending_if_incomplete'
   if (behavior === 'pending_if_incomplete') throw badRequest('payment_behavior=pending_if_incomplete is only supported when updating a subscription.', 'payment_behavior')
@@ -45,6 +49,8 @@ function createSubscription (ctx: Ctx, req: ApiRequest): Obj {
   const trialEnd = trialEndParam(ctx, p.trial_end, now)
   const trialDays = toInt(p.trial_period_days) ?? (toBool(p.trial_from_plan) ? lines[0].price.recurring?.trial_period_days : undefined)
   const cancelAtPeriodEnd = toBool(p.cancel_at_period_end) ?? false
+  const amount = lines.reduce((sum, l) => sum + upfrontAmount(ctx, l.price, l.quantity), 0)
+  const discounts = redemptionsOf(ctx, p.discounts, 'discounts', { customerId: customer.id, at: now, amount }) as Redemption[]
   const sub = startSubscription(ctx, {
     customer,
     lines,
@@ -60,6 +66,7 @@ function createSubscription (ctx: Ctx, req: ApiRequest): Obj {
       payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: p.payment_settings?.save_default_payment_method ?? 'off' },
       trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: p.trial_settings?.end_behavior?.missing_payment_method ?? 'create_invoice' } }
     },
+    discounts,
     request: req.request
   })
   if (cancelAtPeriodEnd) {
@@ -70,6 +77,7 @@ function createSubscription (ctx: Ctx, req: ApiRequest): Obj {
 }
 
 const ITEM = P.obj({ id: P.str, price: P.str, quantity: P.int, metadata: P.map, deleted: P.bool })
+const DISCOUNTS = P.arr(P.obj({ coupon: P.str, discount: P.str, promotion_code: P.str }))
 const TRIAL_SETTINGS = P.obj({ end_behavior: P.obj({ missing_payment_method: P.enum('cancel', 'create_invoice', 'pause') }) })
 const COMMON = {
   cancel_at: P.int,
@@ -78,6 +86,7 @@ const COMMON = {
   days_until_due: P.int,
   default_payment_method: P.str,
   description: P.str,
+  discounts: DISCOUNTS,
   metadata: P.map,
   off_session: P.bool,
   payment_settings: P.obj({ save_default_payment_method: P.enum('off', 'on_subscription'), payment_method_types: P.arr(P.str) }),
@@ -123,7 +132,10 @@ export const subscriptionRoutes: Route[] = [
       const sub = getSubscription(ctx, req.params.id)
       const details = req.body.cancellation_details
       if (details) for (const field of ['comment', 'feedback'] as const) if (details[field] !== undefined) sub.cancellation_details[field] = nullable(details[field])
-      if (!['canceled', 'incomplete_expired'].includes(sub.status)) endSubscription(ctx, sub, 'cancellation_requested', req.request)
+      if (['canceled', 'incomplete_expired'].includes(sub.status)) return sub
+      // `invoice_now` bills the outstanding usage (and pending prorations) on a final invoice.
+      if (toBool(req.body.invoice_now)) endAndBill(ctx, sub, 'cancellation_requested', req.request)
+      else endSubscription(ctx, sub, 'cancellation_requested', req.request)
       return sub
     }
   },

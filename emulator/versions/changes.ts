@@ -25,6 +25,19 @@ export interface VersionChange {
 const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : (v as Obj | null)?.id ?? null)
 const resolve = (v: unknown, lookup: Lookup): Obj | null => (typeof v === 'string' ? lookup.get(v) ?? null : (v as Obj | null) ?? null)
 
+// Before 2025-09-30.clover a discount names its coupon as the full object.
+const discountCoupon: Downgrade = (d, lookup) => {
+  d.coupon = resolve(d.source?.coupon, lookup)
+  delete d.source
+}
+
+/** The one discount of an object as versions before basil embed it (`discount`), in their shape. */
+function singleDiscount (discounts: unknown[], lookup: Lookup): Obj | null {
+  const discount = discounts.length === 1 ? resolve(discounts[0], lookup) : null
+  if (discount && 'source' in discount) discountCoupon(discount, lookup)
+  return discount
+}
+
 function fullPrice (pricing: Obj | null | undefined, lookup: Lookup): { price: Obj | null, plan: Obj | null } {
   const price = resolve(pricing?.price_details?.price, lookup)
   return { price, plan: price?.recurring ? lookup.planOf(price) : null }
@@ -41,8 +54,7 @@ const subscriptionPeriods: Downgrade = (sub, lookup) => {
   const first = sub.items?.data?.[0]
   sub.current_period_start = first?.current_period_start ?? sub.start_date ?? null
   sub.current_period_end = first?.current_period_end ?? null
-  const discounts: unknown[] = sub.discounts ?? []
-  sub.discount = discounts.length === 1 ? resolve(discounts[0], lookup) : null
+  sub.discount = singleDiscount(sub.discounts ?? [], lookup)
   sub.billing_thresholds ??= null
 }
 
@@ -58,11 +70,10 @@ function invoicePayment (invoice: Obj, lookup: Lookup): { paymentIntent: string 
 const invoiceParent: Downgrade = (invoice, lookup) => {
   const details = invoice.parent?.subscription_details ?? null
   const { paymentIntent, charge } = invoicePayment(invoice, lookup)
-  const discounts: unknown[] = invoice.discounts ?? []
   Object.assign(invoice, {
     application_fee_amount: null,
     charge,
-    discount: discounts.length === 1 ? resolve(discounts[0], lookup) : null,
+    discount: singleDiscount(invoice.discounts ?? [], lookup),
     paid: invoice.status === 'paid',
     paid_out_of_band: false,
     payment_intent: paymentIntent,
@@ -141,10 +152,7 @@ export const CHANGES: VersionChange[] = [
     version: '2025-09-30.clover',
     summary: 'A discount\'s `source.coupon` and a promotion code\'s `promotion.coupon` are a full `coupon` object before it.',
     downgrade: {
-      discount: (d, lookup) => {
-        d.coupon = resolve(d.source?.coupon, lookup)
-        delete d.source
-      },
+      discount: discountCoupon,
       promotion_code: (p, lookup) => {
         p.coupon = resolve(p.promotion?.coupon, lookup)
         delete p.promotion

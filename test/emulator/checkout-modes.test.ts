@@ -115,7 +115,7 @@ t.test('sessions expire: on request, and at expires_at on the clock', async t =>
   await waitFor(() => receiver.received.filter(r => r.event.type === 'checkout.session.expired').length === 2)
 })
 
-t.test('a declined card leaves the session open; promotion codes and discounts are stored and echoed', async t => {
+t.test('a declined card leaves the session open; discounts are checked and echoed', async t => {
   const { env, pro } = await setup(t)
   const s = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], allow_promotion_codes: true })
   t.equal(s.allow_promotion_codes, true)
@@ -124,8 +124,12 @@ t.test('a declined card leaves the session open; promotion codes and discounts a
   t.same((await env.stripe.subscriptions.list({ status: 'all' })).data, [])
   const paid = await env.control(`checkout/${s.id}/complete`, { outcome: 'paid' })
   t.equal(paid.status, 'complete')
+  const unknown = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], discounts: [{ coupon: 'SPRING' }] }).catch(e => e)
+  t.match(unknown, { statusCode: 404, code: 'resource_missing', param: 'discounts[0][coupon]' })
+  await env.stripe.coupons.create({ id: 'SPRING', percent_off: 10 })
   const withDiscount = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], discounts: [{ coupon: 'SPRING' }] })
   t.same(withDiscount.discounts, [{ coupon: 'SPRING', promotion_code: null }])
+  t.match(withDiscount, { amount_subtotal: 2000, amount_total: 1800, total_details: { amount_discount: 200 } })
   const both = await session(env, { mode: 'subscription', line_items: [{ price: pro.id, quantity: 1 }], discounts: [{ coupon: 'SPRING' }], allow_promotion_codes: true }).catch(e => e)
   t.match(both, { statusCode: 400, message: /only specify one of/ })
 })

@@ -2,15 +2,20 @@
  * The Billing triggers of the Stripe CLI pinned in package.json (@stripe/cli 1.52.0) and the API
  * requests each one's fixture makes, in order, as form parameters (read from the CLI's
  * pkg/fixtures/triggers/<event>.json, which the binary embeds byte for byte; `${name:path}` is the
- * CLI's reference to an earlier answer). `fails` names the first request the emulator does not
- * serve yet and its answer: cli-triggers.test.ts checks that those still fail (so an entry goes as
- * soon as the emulator serves it) and that every other trigger delivers its event. invoice.payment_succeeded
- * is the CLI's alias of invoice.paid. The meter triggers (v1.billing.meter.*) post to
- * meter-events.stripe.com whatever --api-base says, so they are not run offline.
+ * CLI's reference to an earlier answer). `fails` says why the event does not arrive: the first
+ * request the emulator does not serve and its answer, or what the fixture does that makes Stripe send
+ * no such event. cli-triggers.test.ts checks that those still do not deliver (so an entry goes as soon
+ * as the emulator serves it) and that every other trigger delivers its event (`delivers`, where the
+ * trigger is named after no event: subscription.payment_* are fixtures that make a subscription's
+ * first payment succeed or fail). invoice.payment_succeeded is the CLI's alias of invoice.paid. The
+ * meter triggers (v1.billing.meter.*) post to meter-events.stripe.com whatever --api-base says, so
+ * they are not run offline.
  */
 export interface CliTrigger {
   event: string
   requests: string[]
+  /** The event type that arrives, when the trigger's name is none. */
+  delivers?: string
   fails?: string
 }
 
@@ -345,32 +350,28 @@ export const CLI_TRIGGERS: CliTrigger[] = [
     event: 'coupon.created',
     requests: [
       'POST /v1/coupons percent_off=20'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'coupon.updated',
     requests: [
       'POST /v1/coupons percent_off=20',
       'POST /v1/coupons/${coupon:id} metadata[foo]=bar'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'coupon.deleted',
     requests: [
       'POST /v1/coupons percent_off=20',
       'DELETE /v1/coupons/${coupon:id}'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'promotion_code.created',
     requests: [
       'POST /v1/coupons percent_off=20',
       'POST /v1/promotion_codes coupon=${coupon:id}'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'promotion_code.updated',
@@ -378,16 +379,14 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/coupons percent_off=20',
       'POST /v1/promotion_codes coupon=${coupon:id}',
       'POST /v1/promotion_codes/${promotion_code:id} metadata[foo]=bar'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'customer.discount.created',
     requests: [
       'POST /v1/coupons percent_off=20',
       'POST /v1/customers coupon=${coupon:id}&description=(created by Stripe CLI)'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'customer.discount.updated',
@@ -396,8 +395,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/customers coupon=${coupon_1:id}&description=(created by Stripe CLI)',
       'POST /v1/coupons percent_off=30',
       'POST /v1/customers/${customer:id} coupon=${coupon_2:id}'
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'customer.discount.deleted',
@@ -405,8 +403,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/coupons percent_off=20',
       'POST /v1/customers coupon=${coupon:id}&description=(created by Stripe CLI)',
       'POST /v1/customers/${customer:id} coupon='
-    ],
-    fails: 'POST /v1/coupons: Unrecognized request URL (POST: /v1/coupons).'
+    ]
   },
   {
     event: 'subscription_schedule.created',
@@ -415,8 +412,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/products name=myproduct&description=(created by Stripe CLI)',
       'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=now&phases[0][iterations]=1&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1&phases[1][iterations]=1&phases[1][items][0][price]=${price:id}&phases[1][items][0][quantity]=2'
-    ],
-    fails: 'POST /v1/subscription_schedules: Unrecognized request URL (POST: /v1/subscription_schedules).'
+    ]
   },
   {
     event: 'subscription_schedule.updated',
@@ -426,8 +422,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=now&phases[0][iterations]=1&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1&phases[1][iterations]=1&phases[1][items][0][price]=${price:id}&phases[1][items][0][quantity]=2',
       'POST /v1/subscription_schedules/${subscription_schedule:id} metadata[foo]=bar'
-    ],
-    fails: 'POST /v1/subscription_schedules: Unrecognized request URL (POST: /v1/subscription_schedules).'
+    ]
   },
   {
     event: 'subscription_schedule.released',
@@ -437,8 +432,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=now&phases[0][iterations]=1&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1&phases[1][iterations]=1&phases[1][items][0][price]=${price:id}&phases[1][items][0][quantity]=2',
       'POST /v1/subscription_schedules/${subscription_schedule:id}/release'
-    ],
-    fails: 'POST /v1/subscription_schedules: Unrecognized request URL (POST: /v1/subscription_schedules).'
+    ]
   },
   {
     event: 'subscription_schedule.canceled',
@@ -448,8 +442,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=now&phases[0][iterations]=1&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1&phases[1][iterations]=1&phases[1][items][0][price]=${price:id}&phases[1][items][0][quantity]=2',
       'POST /v1/subscription_schedules/${subscription_schedule:id}/cancel'
-    ],
-    fails: 'POST /v1/subscription_schedules: Unrecognized request URL (POST: /v1/subscription_schedules).'
+    ]
   },
   {
     event: 'subscription_schedule.aborted',
@@ -460,7 +453,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=1893456000&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1',
       'POST /v1/subscription_schedules/${subscription_schedule:id}/cancel prorate=false&invoice_now=false'
     ],
-    fails: 'POST /v1/subscription_schedules: Unrecognized request URL (POST: /v1/subscription_schedules).'
+    fails: 'delivers subscription_schedule.canceled: the fixture cancels a schedule that has not started, and Stripe sends aborted only when unpaid invoices end the subscription'
   },
   {
     event: 'subscription_schedule.completed',
@@ -471,8 +464,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=1577836800&end_behavior=release&phases[0][iterations]=1&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1',
       'POST /v1/test_helpers/test_clocks/${test_clock:id}/advance frozen_time=1580515200'
-    ],
-    fails: 'POST /v1/test_helpers/test_clocks: Unrecognized request URL (POST: /v1/test_helpers/test_clocks).'
+    ]
   },
   {
     event: 'subscription_schedule.expiring',
@@ -484,7 +476,7 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/subscription_schedules customer=${customer:id}&start_date=1577836800&end_behavior=cancel&phases[0][items][0][price]=${price:id}&phases[0][items][0][quantity]=1&phases[0][end_date]=1580256000',
       'POST /v1/test_helpers/test_clocks/${test_clock:id}/advance frozen_time=1579478400'
     ],
-    fails: 'POST /v1/test_helpers/test_clocks: Unrecognized request URL (POST: /v1/test_helpers/test_clocks).'
+    fails: 'nothing is due yet: the fixture advances its clock to 9 days before the schedule ends, and Stripe sends expiring 7 days before'
   },
   {
     event: 'test_helpers.test_clock.created',
@@ -552,24 +544,21 @@ export const CLI_TRIGGERS: CliTrigger[] = [
     event: 'plan.created',
     requests: [
       'POST /v1/plans currency=usd&interval=month&amount=2000&product[name]=myproduct'
-    ],
-    fails: 'POST /v1/plans: Unrecognized request URL (POST: /v1/plans).'
+    ]
   },
   {
     event: 'plan.updated',
     requests: [
       'POST /v1/plans currency=usd&interval=month&amount=2000&product[name]=myproduct',
       'POST /v1/plans/${plan:id} metadata[foo]=bar'
-    ],
-    fails: 'POST /v1/plans: Unrecognized request URL (POST: /v1/plans).'
+    ]
   },
   {
     event: 'plan.deleted',
     requests: [
       'POST /v1/plans currency=usd&interval=month&amount=2000&product[name]=myproduct',
       'DELETE /v1/plans/${plan:id}'
-    ],
-    fails: 'POST /v1/plans: Unrecognized request URL (POST: /v1/plans).'
+    ]
   },
   {
     event: 'billing_portal.session.created',
@@ -587,6 +576,149 @@ export const CLI_TRIGGERS: CliTrigger[] = [
       'POST /v1/invoices/${invoice:id}/finalize',
       'POST /v1/credit_notes invoice=${invoice:id}&lines[0][type]=custom_line_item&lines[0][unit_amount]=1000&lines[0][quantity]=1&lines[0][description]=(created by Stripe CLI)'
     ],
-    fails: 'POST /v1/invoiceitems: Unrecognized request URL (POST: /v1/invoiceitems).'
+    fails: 'POST /v1/credit_notes: Unrecognized request URL (POST: /v1/credit_notes).'
+  },
+  {
+    event: 'credit_note.updated',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)',
+      'POST /v1/invoiceitems amount=2000&currency=usd&customer=${customer:id}&description=(created by Stripe CLI)',
+      'POST /v1/invoices customer=${customer:id}&description=(created by Stripe CLI)&pending_invoice_items_behavior=include',
+      'POST /v1/invoices/${invoice:id}/finalize',
+      'POST /v1/credit_notes invoice=${invoice:id}&lines[0][type]=custom_line_item&lines[0][unit_amount]=1000&lines[0][quantity]=1&lines[0][description]=(created by Stripe CLI)',
+      'POST /v1/credit_notes/${credit_note:id} metadata[foo]=bar'
+    ],
+    fails: 'POST /v1/credit_notes: Unrecognized request URL (POST: /v1/credit_notes).'
+  },
+  {
+    event: 'credit_note.voided',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)',
+      'POST /v1/invoiceitems amount=2000&currency=usd&customer=${customer:id}&description=(created by Stripe CLI)',
+      'POST /v1/invoices customer=${customer:id}&description=(created by Stripe CLI)&pending_invoice_items_behavior=include',
+      'POST /v1/invoices/${invoice:id}/finalize',
+      'POST /v1/credit_notes invoice=${invoice:id}&lines[0][type]=custom_line_item&lines[0][unit_amount]=1000&lines[0][quantity]=1&lines[0][description]=(created by Stripe CLI)',
+      'POST /v1/credit_notes/${credit_note:id}/void'
+    ],
+    fails: 'POST /v1/credit_notes: Unrecognized request URL (POST: /v1/credit_notes).'
+  },
+  {
+    event: 'customer.source.created',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)',
+      'POST /v1/customers/${customer:id}/sources source=tok_visa'
+    ],
+    fails: 'POST /v1/customers/${customer:id}/sources: Unrecognized request URL (POST: /v1/customers/cus_…/sources).'
+  },
+  {
+    event: 'customer.source.updated',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)',
+      'POST /v1/customers/${customer:id}/sources source=tok_visa',
+      'POST /v1/customers/${customer:id}/sources/${customer_source:id} metadata[foo]=bar'
+    ],
+    fails: 'POST /v1/customers/${customer:id}/sources: Unrecognized request URL (POST: /v1/customers/cus_…/sources).'
+  },
+  {
+    event: 'subscription.payment_succeeded',
+    delivers: 'invoice.paid',
+    requests: [
+      'POST /v1/payment_methods type=card&card[token]=tok_visa',
+      'POST /v1/customers name=SubscriptionTestCustomer&description=(created by Stripe CLI)',
+      'POST /v1/payment_methods/${payment_method:id}/attach customer=${customer:id}',
+      'POST /v1/customers/${customer:id} invoice_settings[default_payment_method]=${payment_method:id}',
+      'POST /v1/products name=SubscriptionTestProduct&description=(created by Stripe CLI)',
+      'POST /v1/prices nickname=SubscriptionTestPrice&product=${product:id}&unit_amount=2000&currency=usd&recurring[interval]=month',
+      'POST /v1/subscriptions customer=${customer:id}&items[0][price]=${price:id}',
+      'GET /v1/invoices/${subscription:latest_invoice}'
+    ]
+  },
+  {
+    event: 'subscription.payment_failed',
+    delivers: 'invoice.payment_failed',
+    requests: [
+      'POST /v1/payment_methods type=card&card[token]=tok_chargeCustomerFail',
+      'POST /v1/customers name=SubscriptionTestCustomer&description=(created by Stripe CLI)',
+      'POST /v1/payment_methods/${payment_method:id}/attach customer=${customer:id}',
+      'POST /v1/customers/${customer:id} invoice_settings[default_payment_method]=${payment_method:id}',
+      'POST /v1/products name=SubscriptionTestProduct&description=(created by Stripe CLI)',
+      'POST /v1/prices nickname=SubscriptionTestPrice&product=${product:id}&unit_amount=2000&currency=usd&recurring[interval]=month',
+      'POST /v1/subscriptions customer=${customer:id}&items[0][price]=${price:id}',
+      'GET /v1/invoices/${subscription:latest_invoice}'
+    ]
+  },
+  {
+    event: 'tax_rate.created',
+    requests: [
+      'POST /v1/tax_rates display_name=test&inclusive=true&percentage=10&description=(created by Stripe CLI)'
+    ],
+    fails: 'POST /v1/tax_rates: Unrecognized request URL (POST: /v1/tax_rates).'
+  },
+  {
+    event: 'tax_rate.updated',
+    requests: [
+      'POST /v1/tax_rates display_name=test&inclusive=true&percentage=10&description=(created by Stripe CLI)',
+      'POST /v1/tax_rates/${tax_rate:id} metadata[foo]=bar'
+    ],
+    fails: 'POST /v1/tax_rates: Unrecognized request URL (POST: /v1/tax_rates).'
+  },
+  {
+    event: 'quote.created',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)&source=tok_visa',
+      'POST /v1/products name=myproduct&description=(created by Stripe CLI)',
+      'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
+      'POST /v1/quotes description=(created by Stripe CLI)&customer=${customer:id}&line_items[0][price]=${price:id}&line_items[0][quantity]=10'
+    ],
+    fails: 'POST /v1/quotes: Unrecognized request URL (POST: /v1/quotes).'
+  },
+  {
+    event: 'quote.finalized',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)&source=tok_visa',
+      'POST /v1/products name=myproduct&description=(created by Stripe CLI)',
+      'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
+      'POST /v1/quotes description=(created by Stripe CLI)&customer=${customer:id}&line_items[0][price]=${price:id}&line_items[0][quantity]=10',
+      'POST /v1/quotes/${quote:id}/finalize'
+    ],
+    fails: 'POST /v1/quotes: Unrecognized request URL (POST: /v1/quotes).'
+  },
+  {
+    event: 'quote.accepted',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)&source=tok_visa',
+      'POST /v1/products name=myproduct&description=(created by Stripe CLI)',
+      'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
+      'POST /v1/quotes description=(created by Stripe CLI)&customer=${customer:id}&line_items[0][price]=${price:id}&line_items[0][quantity]=10',
+      'POST /v1/quotes/${quote:id}/finalize',
+      'POST /v1/quotes/${quote:id}/accept'
+    ],
+    fails: 'POST /v1/quotes: Unrecognized request URL (POST: /v1/quotes).'
+  },
+  {
+    event: 'quote.canceled',
+    requests: [
+      'POST /v1/customers description=(created by Stripe CLI)&source=tok_visa',
+      'POST /v1/products name=myproduct&description=(created by Stripe CLI)',
+      'POST /v1/prices product=${product:id}&unit_amount=1500&currency=usd&recurring[interval]=month',
+      'POST /v1/quotes description=(created by Stripe CLI)&customer=${customer:id}&line_items[0][price]=${price:id}&line_items[0][quantity]=10',
+      'POST /v1/quotes/${quote:id}/cancel'
+    ],
+    fails: 'POST /v1/quotes: Unrecognized request URL (POST: /v1/quotes).'
+  },
+  {
+    event: 'billing_portal.configuration.created',
+    requests: [
+      'POST /v1/billing_portal/configurations business_profile[headline]=created by the Stripe CLI&business_profile[privacy_policy_url]=https://www.example.com&business_profile[terms_of_service_url]=https://www.example.com&features[subscription_cancel][enabled]=true'
+    ],
+    fails: 'POST /v1/billing_portal/configurations: Unrecognized request URL (POST: /v1/billing_portal/configurations).'
+  },
+  {
+    event: 'billing_portal.configuration.updated',
+    requests: [
+      'POST /v1/billing_portal/configurations business_profile[headline]=created by the Stripe CLI&business_profile[privacy_policy_url]=https://www.example.com&business_profile[terms_of_service_url]=https://www.example.com&features[subscription_cancel][enabled]=true',
+      'POST /v1/billing_portal/configurations/${billing_portal:id} metadata[foo]=bar'
+    ],
+    fails: 'POST /v1/billing_portal/configurations: Unrecognized request URL (POST: /v1/billing_portal/configurations).'
   }
 ]

@@ -134,3 +134,17 @@ t.test('manual capture: authorized first, captured later', async t => {
   t.match(await env.stripe.charges.retrieve(pi.latest_charge as string), { captured: true, amount_captured: 1500 })
   t.same(await typesOf(env.stripe, pi.id), ['payment_intent.created', 'payment_intent.amount_capturable_updated', 'payment_intent.succeeded'])
 })
+
+t.test('source: tok_… (an older version’s parameter) gives the customer a default source that pays', async t => {
+  const env = await startEmulator(t)
+  const price = await env.stripe.prices.create({ currency: 'usd', unit_amount: 1500, recurring: { interval: 'month' }, product_data: { name: 'Pro' } })
+  const customer = await env.stripe.customers.create({ source: 'tok_visa' } as Stripe.CustomerCreateParams)
+  t.match(customer.default_source, /^pm_/)
+  t.equal((await env.stripe.paymentMethods.retrieve(customer.default_source as string)).customer, customer.id)
+  const sub = await env.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], expand: ['latest_invoice'] })
+  t.match(sub, { status: 'active', latest_invoice: { status: 'paid', amount_paid: 1500 } })
+  const before = (await env.stripe.customers.list()).data.length
+  const declined = await env.stripe.customers.create({ source: 'tok_chargeDeclined' } as Stripe.CustomerCreateParams).catch(e => e)
+  t.match(declined, { statusCode: 402, code: 'card_declined' })
+  t.equal((await env.stripe.customers.list()).data.length, before, 'a declining card creates no customer')
+})

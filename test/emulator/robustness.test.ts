@@ -10,7 +10,7 @@ import { customerWithCard } from './flows.js'
 
 function wrongValue (spec: Spec): unknown {
   switch (spec.kind) {
-    case 'int': case 'range': return 'abc'
+    case 'int': case 'range': case 'number': return 'abc'
     case 'bool': return 'maybe'
     case 'enum': return 'no_such_value'
     case 'array': return 'not-an-array'
@@ -22,7 +22,7 @@ function wrongValue (spec: Spec): unknown {
 
 function plausible (spec: Spec): unknown {
   switch (spec.kind) {
-    case 'int': case 'range': return '1'
+    case 'int': case 'range': case 'number': return '1'
     case 'bool': return 'true'
     case 'enum': return spec.values[0]
     case 'array': return [plausible(spec.of)]
@@ -55,13 +55,17 @@ t.test('no route answers 500, whatever it is sent', async t => {
   const clock = await env.stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000) })
   const ii = await env.stripe.invoiceItems.create({ customer: carded.id, amount: 100, currency: 'usd' })
   const endpoint = await env.stripe.webhookEndpoints.create({ url: 'http://127.0.0.1:9/x', enabled_events: ['*'] })
+  const coupon = await env.stripe.coupons.create({ percent_off: 10 })
+  const promo = await env.stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id } })
+  const schedule = await env.stripe.subscriptionSchedules.create({ customer: carded.id, start_date: Math.floor(Date.now() / 1000) + 86_400, phases: [{ items: [{ price: pro.id }] }] })
+  const meter = await env.stripe.billing.meters.create({ display_name: 'Requests', event_name: 'requests', default_aggregation: { formula: 'sum' } })
   const [event] = (await env.stripe.events.list({ limit: 1 })).data
   const ids: Record<string, string> = {
     customers: customerId, products: pro.product as string, prices: pro.id, subscriptions: subscriptionId, invoices: invoice.id,
     payment_intents: invoice.payment_intent.id, setup_intents: si.id, charges: invoice.payment_intent.latest_charge as string,
     payment_methods: carded.invoice_settings.default_payment_method as string, test_clocks: clock.id, invoiceitems: ii.id,
     webhook_endpoints: endpoint.id, events: event!.id, sessions: session.id, payment_pages: session.id,
-    invoice_payments: 'inpay_missing'
+    invoice_payments: 'inpay_missing', coupons: coupon.id, promotion_codes: promo.id, subscription_schedules: schedule.id, meters: meter.id, plans: pro.id
   }
   const pathFor = (path: string) => {
     const parts = path.split('/')

@@ -99,9 +99,35 @@ t.test('every object type served has at least the keys of Stripe’s raw fixture
     ['invoice', await raw(`invoices/${sub.latest_invoice && (sub.latest_invoice as Stripe.Invoice).id}`), 'invoice'],
     ['customer', await raw(`customers/${customer.id}`), 'customer'],
     ['deleted customer', await env.stripe.customers.del((await env.stripe.customers.create({})).id), 'deleted_customer'],
+    ...await billingObjects(env, raw, customer.id, pro.id, sub.id),
   ];
   for (const [name, ours, file] of cases) {
     const expected = fixture(`raw/${file}.json`);
     t.same(missingKeys(ours, expected), [], `${name} has the keys of raw/${file}.json`);
   }
 });
+
+// Schedules, discounts and meters, as the API answers them.
+async function billingObjects(env: Awaited<ReturnType<typeof startEmulator>>, raw: (path: string) => Promise<any>, customer: string, price: string, subscription: string): Promise<[string, unknown, string][]> {
+  const schedule = await env.stripe.subscriptionSchedules.create({ from_subscription: subscription });
+  const coupon = await env.stripe.coupons.create({ percent_off: 10, duration: 'forever' });
+  const promo = await env.stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id } });
+  const discounted = await env.stripe.subscriptions.create({ customer, items: [{ price }], discounts: [{ promotion_code: promo.id }] });
+  const meter = await env.stripe.billing.meters.create({ display_name: 'Requests', event_name: 'requests', default_aggregation: { formula: 'sum' } });
+  const event = await env.stripe.billing.meterEvents.create({ event_name: 'requests', payload: { stripe_customer_id: customer, value: '3' }, identifier: 'shape-1' });
+  const now = (await env.stripe.testHelpers.testClocks.list()).data[0]!.frozen_time;
+  const start = now - (now % 60);
+  const summaries = await raw(`billing/meters/${meter.id}/event_summaries?customer=${customer}&start_time=${start - 3600}&end_time=${start + 60}`);
+  const adjustment = await env.stripe.billing.meterEventAdjustments.create({ event_name: 'requests', type: 'cancel', cancel: { identifier: event.identifier } });
+  return [
+    ['subscription schedule', await raw(`subscription_schedules/${schedule.id}`), 'subscription_schedule'],
+    ['coupon', await raw(`coupons/${coupon.id}`), 'coupon'],
+    ['promotion code', await raw(`promotion_codes/${promo.id}`), 'promotion_code'],
+    ['discount', (await raw(`subscriptions/${discounted.id}?expand[]=discounts`)).discounts[0], 'discount'],
+    ['plan', await raw(`plans/${price}`), 'plan'],
+    ['billing meter', await raw(`billing/meters/${meter.id}`), 'billing.meter'],
+    ['billing meter event', event, 'billing.meter_event'],
+    ['billing meter event summary', summaries.data[0], 'billing.meter_event_summary'],
+    ['billing meter event adjustment', adjustment, 'billing.meter_event_adjustment'],
+  ];
+}
