@@ -16,6 +16,9 @@ type Answer = Awaited<ReturnType<BillingTestApp['call']>>
 async function twoInstances (t: Tap.Test, env: Record<string, string>) {
   const first = await buildBillingApp(t, { API_KEYS: `${API_KEY},${SECOND_KEY}`, ...env })
   const deps = createDeps(first.config)
+  // A producer connection fails fast while it connects, and the budget lets a request through when
+  // Redis cannot answer: the second instance starts taking requests once its connection is up.
+  await waitFor(() => deps.redis.status === 'ready', 'the second instance connected to Redis', 10_000)
   const second = await buildApp({ deps, loggerInstance: pino({ level: 'silent' }) })
   await second.ready()
   t.teardown(async () => { await second.close(); await deps.close() })
