@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import Stripe from 'stripe'
 import { createEmulator, type Emulator } from '../../emulator/index.js'
@@ -10,7 +9,7 @@ import { startMailCatcher, type MailCatcher } from '../../scripts/stack/mail-cat
 import { loadCatalogue } from '../../src/billing/plans.js'
 import { QUEUES } from '../../src/queue/policy.js'
 import { bootstrapCatalogue } from '../../src/stripe/bootstrap-catalogue.js'
-import { createTestDatabase, createTestPrefix, waitFor, API_KEY, ADMIN_TOKEN, WEBHOOK_SECRET, REDIS_URL } from '../helpers/env.js'
+import { createTestDatabase, createTestPrefix, testRedis, waitFor, API_KEY, ADMIN_TOKEN, WEBHOOK_SECRET, REDIS_URL } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
 
 type T = { teardown: (fn: () => unknown) => void }
@@ -204,7 +203,7 @@ export async function startJourney (t: T, opts: JourneyOptions = {}): Promise<Jo
   // The workers start as the api does; a step's settle deadline should not pay for their start-up
   // (seconds on a loaded machine, more under coverage), so the journey begins once each consumes.
   const workersReady = async () => {
-    const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null })
+    const redis = testRedis(env.REDIS_URL)
     const queues = [QUEUES.stripeEvents, QUEUES.email].map(name => new Queue(name, { connection: redis, prefix }))
     try {
       await waitFor(async () => {

@@ -81,15 +81,22 @@ export function testConfig (env: Record<string, string | undefined>): Config {
   }, '')
 }
 
-/** Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes (generous: CI runs two heavy files at once on two cores). */
+/**
+ * Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes (generous: CI
+ * runs two heavy files at once on two cores), also when a call of `fn` itself never settles.
+ */
 export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 30_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const stuck = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('a check did not answer before the deadline')), Math.max(0, deadline - Date.now()) + 1000)
+    })
     try {
-      const v = await fn()
+      const v = await Promise.race([fn(), stuck])
       if (v) return v
-    } catch (err) { last = err }
+    } catch (err) { last = err } finally { clearTimeout(timer) }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
     await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
