@@ -37,3 +37,18 @@ export async function saveCheckouts (tx: Tx, writes: CheckoutWrite[]): Promise<v
       completed_at = coalesce(excluded.completed_at, s.completed_at)
     where ${RANK} < (case excluded.status when 'payment_pending' then 1 else 2 end)`)
 }
+
+/** The user's sessions still open that were recorded no later than `keep` (which is left out). */
+export async function openCheckoutsBefore (db: Db, userId: string, keep: string): Promise<string[]> {
+  const rows = await db.execute<{ session_id: string }>(sql`select session_id from checkout_sessions
+    where user_id = ${userId} and status = 'open' and session_id <> ${keep}
+      and created_at <= (select created_at from checkout_sessions where session_id = ${keep})`)
+  return rows.map(r => r.session_id)
+}
+
+/** Sessions Stripe expired at Tollgate's request; one the worker moved on meanwhile keeps its state. */
+export async function markCheckoutsExpired (db: Db, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return
+  await db.update(checkoutSessions).set({ status: 'expired' })
+    .where(sql`${checkoutSessions.sessionId} in ${sessionIds} and ${checkoutSessions.status} = 'open'`)
+}

@@ -118,7 +118,7 @@ export const checkoutSessions = pgTable('checkout_sessions', {
   sessionId: text('session_id').primaryKey(),
   userId: text('user_id').notNull(),
   planId: text('plan_id').notNull(),
-  /** `open`, then `payment_pending` (an asynchronous payment), `complete` or `payment_failed`. */
+  /** `open`, then `payment_pending` (an asynchronous payment), `complete` or `payment_failed`; or `expired` when a newer session of the user replaced it. */
   status: text('status').notNull(),
   stripeSubscriptionId: text('stripe_subscription_id'),
   createdAt: createdAt(),

@@ -120,6 +120,29 @@ t.test('create-checkout', async t => {
     t.same(sessions, [], 'no second session was opened for a user who may still be billed')
   })
 
+  t.test('a newer checkout of the same user expires the open one, so two pages cannot both be paid', async t => {
+    const open = (plan: string) => call('POST', '/api/v1/create-checkout', { plan_id: plan, user_id: 'user_two_tabs' })
+    const first = (await open('starter')).json().session_id as string
+    t.equal((await open('starter')).json().session_id, first, 'a double click keeps its one session open')
+    t.equal((await deps.stripe.checkout.sessions.retrieve(first)).status, 'open')
+
+    const second = (await open('pro')).json().session_id as string
+    t.equal((await deps.stripe.checkout.sessions.retrieve(first)).status, 'expired', 'the first page is expired in Stripe')
+    const [row] = await deps.db.select().from(checkoutSessions).where(eq(checkoutSessions.sessionId, first))
+    t.equal(row!.status, 'expired')
+    t.match(await control(`checkout/${first}/complete`, { outcome: 'paid' }), { error: { message: /expired|not open/i } }, 'the expired page takes no payment')
+    const paid = await control(`checkout/${second}/complete`, { outcome: 'paid' }) as { subscription: string }
+    t.match(paid.subscription, /^sub_/, 'the newest page pays')
+
+    // A page paid before the next one was asked for stays paid: Stripe refuses to expire it.
+    const paidFirst = (await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_paid_then_again' })).json().session_id as string
+    await control(`checkout/${paidFirst}/complete`, { outcome: 'paid' })
+    await deps.db.update(checkoutSessions).set({ status: 'open' }).where(eq(checkoutSessions.sessionId, paidFirst))
+    emulator.ctx.store.get('subscriptions', (await deps.stripe.checkout.sessions.retrieve(paidFirst)).subscription as string)!.status = 'canceled'
+    t.equal((await call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: 'user_paid_then_again' })).statusCode, 200)
+    t.equal((await deps.stripe.checkout.sessions.retrieve(paidFirst)).status, 'complete', 'a completed session is left as it is')
+  })
+
   t.test('Stripe failures answer 502 with Stripe\'s message and request id, no stack', async t => {
     await control('fail-api', { status: 500, count: 10 })
     const res = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_stripe_down' })

@@ -8,6 +8,7 @@ import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/pric
 import { checkoutUrls } from '../app-links.js'
 import type { Catalogue, Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
+import { expireSupersededCheckouts } from './expire-superseded-checkouts.js'
 import { refuseSecondCheckout } from './live-subscription.js'
 import type { RedisClient } from '../../queue/connections.js'
 
@@ -78,5 +79,6 @@ export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) 
     return await start(await priceOrFail(deps, plan))
   })
   await recordCheckoutSession(deps.db, { sessionId: session.id, userId: req.user_id, planId: plan.id, status: session.status ?? 'open' })
+  await expireSupersededCheckouts(deps, req.user_id, session.id)
   return { checkout_url: session.url!, session_id: session.id }
 }
