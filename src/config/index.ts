@@ -29,6 +29,14 @@ type Parsed<S extends ConfigSpec> = {
 export type Config = Parsed<typeof configSpec>
 
 /**
+ * Variables an earlier release read, and what replaced them: a setting that would silently stop
+ * working (a limit of 3 checkouts a minute becoming the default 10) is refused with its new name.
+ */
+const RENAMED: Record<string, string> = {
+  RATE_LIMIT_STRIPE_PER_MINUTE: 'RATE_LIMIT_USER_PER_MINUTE (per end user) and STRIPE_BUDGET_WRITES_PER_SECOND / STRIPE_BUDGET_READS_PER_SECOND (all api processes together)'
+}
+
+/**
  * Reads the process environment over an optional `.env` file (the environment wins, as with
  * docker compose) and validates every variable once, reporting every problem together. Nothing
  * else in Tollgate reads `process.env`.
@@ -50,6 +58,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, envFile = '.en
     } catch (err) {
       problems.push({ variable: name, reason: (err as Error).message, missing: false })
     }
+  }
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (merged[old] !== undefined && merged[old]!.trim() !== '') problems.push({ variable: old, reason: `is no longer read: set ${now} instead`, missing: false })
   }
   if (!problems.some(p => p.variable === 'STRIPE_API_BASE') && isRealStripe(out.STRIPE_API_BASE as string | undefined)) {
     for (const name of Object.keys(configSpec)) {

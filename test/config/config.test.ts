@@ -57,6 +57,13 @@ t.test('each missing or malformed value is refused, naming the variable', async 
   }
 })
 
+t.test('a variable an earlier release read is refused with the name that replaced it', async t => {
+  const err = t.throws(() => loadConfig({ ...valid, RATE_LIMIT_STRIPE_PER_MINUTE: '3' }, '')) as ConfigError
+  t.ok(err instanceof ConfigError)
+  t.match(err.message, /RATE_LIMIT_STRIPE_PER_MINUTE is no longer read: set RATE_LIMIT_USER_PER_MINUTE/)
+  t.doesNotThrow(() => loadConfig({ ...valid, RATE_LIMIT_STRIPE_PER_MINUTE: '' }, ''), 'an empty one is not a setting')
+})
+
 t.test('every problem is reported at once, one line each', async t => {
   const err = (() => { try { loadConfig({ PORT: 'eighty', APP_URL: 'nope' }, '') } catch (e) { return e as ConfigError } })()!
   t.type(err, ConfigError)

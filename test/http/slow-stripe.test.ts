@@ -9,7 +9,7 @@ const READS = 40
 // No Stripe call runs inside a transaction or under a lock, so a slow Stripe cannot take the pool's
 // connections away from the entitlement reads that share it.
 t.test('with Stripe answering 5 s late and a burst of checkouts waiting on it, entitlement reads (cache cold) answer from Postgres as fast as before', async t => {
-  const { deps, call, control } = await buildBillingApp(t, { RATE_LIMIT_STRIPE_PER_MINUTE: '10000', RATE_LIMIT_READ_PER_MINUTE: '100000' })
+  const { deps, call, control } = await buildBillingApp(t, { RATE_LIMIT_USER_PER_MINUTE: '10000', RATE_LIMIT_READ_PER_MINUTE: '100000' })
   await deps.db.insert(entitlements).values(Array.from({ length: READS * 2 }, (_, i) => ({
     userId: `reader_${i}`, planId: 'pro', status: 'active', access: true, features: { api: true }, limits: { requests: 1000 }
   })))
