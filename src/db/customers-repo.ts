@@ -7,8 +7,13 @@ import { upsertMany } from './upsert.js'
 
 /** The Stripe customer bound to a user, if any. */
 export async function customerIdOf (db: Db | Tx, userId: string): Promise<string | null> {
-  const [row] = await db.select({ id: customers.stripeCustomerId }).from(customers).where(eq(customers.userId, userId))
-  return row?.id ?? null
+  return (await customerOf(db, userId))?.id ?? null
+}
+
+/** The user's Stripe customer and the test clock it lives on, if any. */
+export async function customerOf (db: Db | Tx, userId: string): Promise<{ id: string, testClock: string | null } | null> {
+  const [row] = await db.select({ id: customers.stripeCustomerId, testClock: customers.testClockId }).from(customers).where(eq(customers.userId, userId))
+  return row?.id ? { id: row.id, testClock: row.testClock } : null
 }
 
 /**

@@ -13,7 +13,11 @@ const UnixTime = Type.Union([Type.Integer(), Type.Null()], { description: 'Unix 
 export const CreateCheckoutBody = Type.Object({
   plan_id: PlanId,
   user_id: UserId,
-  email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Prefills Checkout and is used for lifecycle email' }))
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Prefills Checkout and is used for lifecycle email' })),
+  test_clock: Type.Optional(Type.String({
+    pattern: '^clock_[A-Za-z0-9]{1,250}$',
+    description: 'Test mode only: the Stripe test clock a new user\'s customer is created on, so that their billing and their access move with that clock (refused with a live key, and for a user whose customer exists on another clock)'
+  }))
 }, { additionalProperties: false })
 
 export const CheckoutCreated = Type.Object({

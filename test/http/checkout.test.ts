@@ -1,5 +1,6 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
+import { createCheckout } from '../../src/billing/use-cases/create-checkout.js'
 import { checkoutSessions, customers } from '../../src/db/schema.js'
 import { API_KEY } from '../helpers/env.js'
 import { buildBillingApp } from '../helpers/billing.js'
@@ -141,6 +142,16 @@ t.test('create-checkout', async t => {
     emulator.ctx.store.get('subscriptions', (await deps.stripe.checkout.sessions.retrieve(paidFirst)).subscription as string)!.status = 'canceled'
     t.equal((await call('POST', '/api/v1/create-checkout', { plan_id: 'pro', user_id: 'user_paid_then_again' })).statusCode, 200)
     t.equal((await deps.stripe.checkout.sessions.retrieve(paidFirst)).status, 'complete', 'a completed session is left as it is')
+  })
+
+  t.test('test_clock is for test mode and for a user whose customer is not elsewhere', async t => {
+    const clock = await deps.stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000) })
+    const moved = await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_many', test_clock: clock.id })
+    t.equal(moved.statusCode, 400)
+    t.match(moved.json(), { error: 'test_clock_mismatch', message: /cus_\w+ on no test clock/ })
+    const live = createCheckout({ ...deps, config: { ...deps.config, STRIPE_SECRET_KEY: 'sk_live_0123456789abcdef' } }, { plan_id: 'starter', user_id: 'user_live_clock', test_clock: clock.id })
+    await t.rejects(live, { code: 'test_clock_in_live_mode' })
+    t.equal((await call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: 'user_bad_clock', test_clock: 'tick' })).statusCode, 400, 'not a clock id')
   })
 
   t.test('Stripe failures answer 502 with Stripe\'s message and request id, no stack', async t => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { recordCheckoutSession } from '../../db/checkout-sessions-repo.js'
-import { customerIdOf } from '../../db/customers-repo.js'
+import { customerOf } from '../../db/customers-repo.js'
 import { AppError } from '../../errors.js'
 import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
 import { checkoutUrls } from '../app-links.js'
@@ -17,7 +17,7 @@ export interface CheckoutDeps {
   stripe: Stripe
   redis: RedisClient
   catalogue: Catalogue
-  config: { APP_URL: string, QUEUE_PREFIX: string }
+  config: { APP_URL: string, QUEUE_PREFIX: string, STRIPE_SECRET_KEY: string }
   now?: () => number
 }
 
@@ -25,6 +25,7 @@ export interface CheckoutRequest {
   plan_id: string
   user_id: string
   email?: string
+  test_clock?: string
 }
 
 /** Clicks within one window (same user, plan and price) get the same Checkout session back. */
@@ -36,10 +37,21 @@ export function planOrFail (catalogue: Catalogue, planId: string): Plan {
   return plan
 }
 
-export async function priceOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe' | 'config'>, plan: Plan): Promise<CachedPrice> {
+export async function priceOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe'> & { config: { QUEUE_PREFIX: string } }, plan: Plan): Promise<CachedPrice> {
   const price = await resolvePrice({ redis: deps.redis, stripe: deps.stripe, prefix: deps.config.QUEUE_PREFIX }, plan.lookup_key)
   if (!price) throw new AppError(503, 'price_unavailable', `Stripe has no active price with lookup key "${plan.lookup_key}"; run npm run stripe:bootstrap`)
   return price
+}
+
+/**
+ * A test clock is a test-mode tool, and Stripe keeps a customer on the clock it was created on: a
+ * user whose customer exists elsewhere cannot move (a new user id can).
+ */
+function refuseTestClock (secretKey: string, req: CheckoutRequest, known: { id: string, testClock: string | null } | null): void {
+  if (/^(sk|rk)_live_/.test(secretKey)) throw new AppError(400, 'test_clock_in_live_mode', 'test_clock is for Stripe test mode; this Tollgate runs with a live key')
+  if (known && known.testClock !== req.test_clock) {
+    throw new AppError(400, 'test_clock_mismatch', `User "${req.user_id}" already has Stripe customer ${known.id} ${known.testClock ? `on test clock ${known.testClock}` : 'on no test clock'}; a customer stays on its clock, so use another user id`)
+  }
 }
 
 function isMissingPrice (err: unknown): boolean {
@@ -54,10 +66,12 @@ function isMissingPrice (err: unknown): boolean {
  */
 export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) {
   const plan = planOrFail(deps.catalogue, req.plan_id)
-  const existing = await customerIdOf(deps.db, req.user_id)
+  const known = await customerOf(deps.db, req.user_id)
+  if (req.test_clock !== undefined) refuseTestClock(deps.config.STRIPE_SECRET_KEY, req, known)
+  const existing = known?.id ?? null
   if (existing) await refuseSecondCheckout(deps.stripe, req.user_id, existing)
   const price = await priceOrFail(deps, plan)
-  const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null)
+  const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null, req.test_clock ?? null)
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
   const metadata = { user_id: req.user_id, plan_id: plan.id }
   const start = async (chosen: CachedPrice) => {
