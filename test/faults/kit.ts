@@ -177,6 +177,9 @@ export async function recoverStalled (j: FaultStack, queue: string, child: Child
     // The production limit: BullMQ's default of 1 would fail a job that two kills in one run caught active.
     const checker = new Worker(queue, null, { connection, prefix: j.prefix, autorun: false, maxStalledCount: MAX_STALLED_COUNT })
     try {
+      // Its start-up commands finish before close: on a cluster, one still pending when the connection
+      // closes rejects unhandled and fails the test file.
+      await checker.waitUntilReady()
       for (let pass = 0; pass < 2; pass++) {
         await r.del(`${j.prefix}:${queue}:stalled-check`)
         // The checker is private in BullMQ's types; it is the routine every worker runs on a timer.
@@ -247,6 +250,7 @@ export async function retriedJobs (j: FaultStack, queue: string, ids: Iterable<s
   const connection = testRedis(j.redisUrl)
   const q = new Queue(queue, { connection, prefix: j.prefix })
   try {
+    await q.waitUntilReady()
     let retried = 0
     for (const id of ids) if (((await q.getJob(id))?.attemptsMade ?? 0) > 1) retried++
     return retried
