@@ -39,6 +39,11 @@ export const CheckoutStatus = Type.Object({
   provisioned: Type.Boolean({ description: 'The checkout is complete and the user has access now' })
 })
 
+const PendingChange = Type.Union([Type.Object({
+  plan_id: Type.Union([Type.String(), Type.Null()], { description: 'The plan from then on (null: a price outside the catalogue)' }),
+  at: Type.Integer({ description: 'The period boundary it takes effect at (unix seconds); the current plan holds until then' })
+}), Type.Null()], { description: 'A plan change scheduled for the end of the period (a Stripe subscription schedule)' })
+
 export const Entitlement = Type.Object({
   user_id: Type.String(),
   plan_id: Type.Union([Type.String(), Type.Null()]),
@@ -49,10 +54,7 @@ export const Entitlement = Type.Object({
   current_period_end: UnixTime,
   cancel_at_period_end: Type.Boolean(),
   trial_end: Type.Union([Type.Integer(), Type.Null()], { description: 'While trialing: when the trial ends (unix seconds); without a card, access ends then' }),
-  pending_change: Type.Union([Type.Object({
-    plan_id: Type.Union([Type.String(), Type.Null()], { description: 'The plan from then on (null: a price outside the catalogue)' }),
-    at: Type.Integer({ description: 'The period boundary it takes effect at (unix seconds); the current plan holds until then' })
-  }), Type.Null()], { description: 'A plan change scheduled for the end of the period' }),
+  pending_change: PendingChange,
   discount: Type.Union([Type.Object({
     percent_off: Type.Union([Type.Number(), Type.Null()]),
     amount_off: Type.Union([Type.Integer(), Type.Null()], { description: 'Smallest currency unit' }),
@@ -81,7 +83,8 @@ export const SubscriptionState = Type.Object({
   status: Type.String(),
   current_period_end: UnixTime,
   cancel_at_period_end: Type.Boolean(),
-  cancel_at: UnixTime
+  cancel_at: UnixTime,
+  pending_change: PendingChange
 })
 
 export const PortalSession = Type.Object({ url: Type.String() })

@@ -8,7 +8,8 @@ const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 's
 /** What a subscription is read with: the grace start, its schedule's phases with their prices, its discount's coupon. */
 export const SUBSCRIPTION_EXPAND = ['latest_invoice', 'schedule.phases.items.price', 'discounts.source.coupon']
 
-const priceRefOf = (price: string | Stripe.Price | Stripe.DeletedPrice): PriceRef => (typeof price === 'object' && !price.deleted
+/** What identifies a price's plan; a bare id identifies none. */
+export const priceRefOf = (price: string | Stripe.Price | Stripe.DeletedPrice): PriceRef => (typeof price === 'object' && !price.deleted
   ? { planId: price.metadata?.tollgate_plan_id || null, productId: idOf(price.product), lookupKey: price.lookup_key ?? null }
   : { planId: null, productId: null, lookupKey: null })
 
@@ -55,7 +56,7 @@ export function toSubscriptionState (sub: Stripe.Subscription): SubscriptionStat
     customerId: idOf(sub.customer)!,
     userId: sub.metadata?.user_id || null,
     priceId: item?.price.id ?? null,
-    price: item ? { planId: item.price.metadata?.tollgate_plan_id || null, productId: idOf(item.price.product), lookupKey: item.price.lookup_key ?? null } : null,
+    price: item ? priceRefOf(item.price) : null,
     status: sub.status,
     currentPeriodStart: item?.current_period_start ?? null,
     currentPeriodEnd: item?.current_period_end ?? null,
