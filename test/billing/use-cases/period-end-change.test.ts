@@ -48,6 +48,9 @@ t.test('a pending downgrade canceled keeps the plan past the boundary', async t 
 t.test('a second change replaces the pending one; an upgrade now drops it; a cancellation at period end releases the schedule first', async t => {
   const { env, periodEnd } = await subscribed(t, 'u_cy', 'enterprise')
   await changePlan(env.deps, 'u_cy', 'starter')
+  await env.applyNew()
+  t.match(await env.read('u_cy'), { plan_id: 'enterprise', pending_change: { plan_id: 'starter', at: periodEnd } })
+  // Only the schedule changes now (subscription_schedule.updated, nothing about the subscription).
   t.match(await changePlan(env.deps, 'u_cy', 'pro'), { plan_id: 'enterprise', pending_change: { plan_id: 'pro', at: periodEnd } }, 'the second change replaces the first')
   await env.applyNew()
   t.match(await env.read('u_cy'), { plan_id: 'enterprise', pending_change: { plan_id: 'pro', at: periodEnd } })
