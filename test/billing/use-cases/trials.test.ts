@@ -1,9 +1,11 @@
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { eq } from 'drizzle-orm'
+import { bindNewCustomer } from '../../../src/db/customers-repo.js'
 import { emailOutbox, trialClaims } from '../../../src/db/schema.js'
 import { renderEmail } from '../../../src/mail/templates.js'
 import { clockEnv, DAY, T0 } from './clock-helpers.js'
+import { truncateAll } from './lifecycle-helpers.js'
 
 const PLANS_FILE = fileURLToPath(new URL('../../fixtures/plans-trials.json', import.meta.url))
 
@@ -76,4 +78,32 @@ t.test('the claim is kept by Stripe customer too: another user id on that custom
   const { hadTrial } = await import('../../../src/db/trial-claims-repo.js')
   t.equal(await hadTrial(env.deps.db, 'u_new', customerId), true, 'known by customer')
   t.equal(await hadTrial(env.deps.db, 'u_new', 'cus_other'), false)
+})
+
+t.test('the trial notice is one email whatever the order and duplicates of the trial\'s events', async t => {
+  const env = await clockEnv(t, { PLANS_FILE })
+  const { clockId, customerId } = await env.userOnClock('u_di')
+  await env.checkout({ user_id: 'u_di', plan_id: 'starter' })
+  await env.advance(clockId, T0 + 6 * DAY)
+  const { jobs } = await env.applyNew(() => false)
+  t.ok(jobs.some(j => j.event.type === 'customer.subscription.trial_will_end'))
+  for (const order of [[...jobs].reverse(), [...jobs, ...jobs].reverse(), jobs.flatMap(j => [j, j])]) {
+    await truncateAll(env.deps)
+    await bindNewCustomer(env.deps.db, { userId: 'u_di', customerId, email: 'u_di@example.test', testClock: clockId })
+    for (const job of order) await env.apply(job)
+    const mails = await env.deps.db.select().from(emailOutbox)
+    t.same(mails.map(m => m.template), ['trial_will_end'], 'one notice')
+    t.match(await env.read('u_di'), { status: 'trialing', access: true })
+  }
+})
+
+t.test('a trial whose first charge fails follows the payment-failed path', async t => {
+  const env = await clockEnv(t, { PLANS_FILE })
+  const { clockId, customerId } = await env.userOnClock('u_ed')
+  await env.checkout({ user_id: 'u_ed', plan_id: 'pro' })
+  await env.em.control(`customers/${customerId}/fail-payments`, { fail: true })
+  await env.advance(clockId, T0 + 14 * DAY + 60)
+  await env.applyNew()
+  t.match(await env.read('u_ed'), { status: 'past_due', access: true, plan_id: 'pro' }, 'the grace period')
+  t.same((await env.deps.db.select().from(emailOutbox)).map(m => m.template).sort(), ['payment_failed', 'trial_will_end'])
 })
