@@ -107,3 +107,15 @@ t.test('a trial whose first charge fails follows the payment-failed path', async
   t.match(await env.read('u_ed'), { status: 'past_due', access: true, plan_id: 'pro' }, 'the grace period')
   t.same((await env.deps.db.select().from(emailOutbox)).map(m => m.template).sort(), ['payment_failed', 'trial_will_end'])
 })
+
+t.test('a plan whose cardless trial pauses: paused at trial_end, access ends then', async t => {
+  const env = await clockEnv(t, { PLANS_FILE })
+  const { clockId } = await env.userOnClock('u_fa')
+  const { subscriptionId } = await env.checkout({ user_id: 'u_fa', plan_id: 'enterprise' })
+  t.match(await env.deps.stripe.subscriptions.retrieve(subscriptionId), { trial_settings: { end_behavior: { missing_payment_method: 'pause' } } })
+  await env.applyNew()
+  t.match(await env.read('u_fa'), { status: 'trialing', access: true, trial_end: T0 + 7 * DAY })
+  await env.advance(clockId, T0 + 7 * DAY)
+  await env.applyNew()
+  t.match(await env.read('u_fa'), { status: 'paused', access: false, features: {} })
+})
