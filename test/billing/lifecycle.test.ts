@@ -50,6 +50,14 @@ t.test('subscription events carry the whole subscription as of the event; a bare
   }, 'one notice per trial: its key is the subscription and the trial end, not the event')
 })
 
+t.test('schedule events name their subscription (a released one under released_subscription) for a re-read', async t => {
+  const schedule = { id: 'sub_sched_1', object: 'subscription_schedule', customer: 'cus_9', metadata: { user_id: 'u9' } }
+  t.same(decideEvent(ev('subscription_schedule.updated', { ...schedule, subscription: 'sub_9' })),
+    { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null, userId: 'u9', customerId: 'cus_9', emails: [] })
+  t.match(decideEvent(ev('subscription_schedule.released', { ...schedule, subscription: null, released_subscription: 'sub_9' })), { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null })
+  t.match(decideEvent(ev('subscription_schedule.created', { ...schedule, subscription: null })), { kind: 'ignore' }, 'a schedule that starts later has no subscription yet')
+})
+
 t.test('invoices name their subscription under parent.subscription_details; a failed one asks for one email', async t => {
   const invoice = {
     id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 2, next_payment_attempt: 5555, hosted_invoice_url: 'https://x/in_1',
