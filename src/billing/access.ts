@@ -2,6 +2,7 @@
  * Who may use the product, decided from subscription state alone (no clock, no I/O), so that the same
  * Stripe state always yields the same rows whatever order its events arrived in.
  */
+import type { Discount } from './apply-records.js'
 import type { PriceRef } from './plans.js'
 import { statusRule } from './subscription-status.js'
 
@@ -26,6 +27,20 @@ export interface SubscriptionState {
   pastDueSince: number | null
   /** The Stripe test clock the subscription (and its customer) lives on, if any. */
   testClock: string | null
+  trialStart: number | null
+  trialEnd: number | null
+  /**
+   * The trial ends the subscription (canceled or paused: `trial_settings.end_behavior`) because
+   * no payment method is on file: access stops at `trialEnd` without waiting for Stripe's event.
+   */
+  trialEndsWithoutCard: boolean
+  /**
+   * The price a subscription schedule moves it to at a phase boundary, and when; null when none;
+   * undefined when the state names a schedule without carrying it (an event's payload): read it.
+   */
+  pending: { price: PriceRef, priceId: string, at: number } | null | undefined
+  /** Undefined when the state names discounts without carrying them: read it. */
+  discount: Discount | null | undefined
 }
 
 export interface AccessDecision {
@@ -38,11 +53,14 @@ const DAY = 86_400
 
 /**
  * Access policy, by the status table (subscription-status.ts): active/trialing → access; past_due →
- * access for `graceDays` after the failed invoice; a scheduled cancellation keeps access to its date;
+ * access for `graceDays` after the failed invoice; a scheduled cancellation keeps access to its date,
+ * and a trial that ends without a card to its end;
  * every other status (canceled, unpaid, incomplete, incomplete_expired, paused) → none.
  */
 export function decideAccess (s: SubscriptionState, graceDays: number): AccessDecision {
-  const cancelsAt = s.cancelAtPeriodEnd ? (s.cancelAt ?? s.currentPeriodEnd) : s.cancelAt
+  const scheduled = s.cancelAtPeriodEnd ? (s.cancelAt ?? s.currentPeriodEnd) : s.cancelAt
+  const trialEnds = s.status === 'trialing' && s.trialEndsWithoutCard ? s.trialEnd : null
+  const cancelsAt = scheduled === null ? trialEnds : trialEnds === null ? scheduled : Math.min(scheduled, trialEnds)
   const { access } = statusRule(s.status)
   if (access === 'yes') return { access: true, accessUntil: cancelsAt }
   if (access === 'grace') {

@@ -101,16 +101,19 @@ export function usersOf (items: PlanItem[], stored: Stored, reads: StripeReads, 
   return users
 }
 
+/** A payload tells everything Tollgate stores: not past_due (the grace start), its schedule and discount not bare ids. */
+const whole = (s: SubscriptionState) => s.status !== 'past_due' && s.pending !== undefined && s.discount !== undefined
+
 /** The state to write for one subscription, null when its events hold nothing newer, or 'read' when only Stripe can tell. */
 function stateToWrite (items: SubItem[], row: SubscriptionRecord | undefined, reads: StripeReads): { state: SubscriptionState, stripeTime: number, read?: true } | null | 'read' {
   const stored = row?.stripeTime ?? -Infinity
-  const synced = items.some(i => !i.snapshot && i.event.type.startsWith('customer.subscription.'))
+  const synced = items.some(i => !i.snapshot && (i.event.type.startsWith('customer.subscription.') || i.event.type.startsWith('subscription_schedule.')))
   const snapshots = items.filter(i => i.snapshot)
   if (!synced && snapshots.length > 0) {
     const newest = maxCreated(snapshots)
     if (newest < stored) return null
     const top = snapshots.filter(i => i.event.created === newest)
-    if (newest > stored && top.length === 1 && top[0]!.snapshot!.status !== 'past_due') return { state: top[0]!.snapshot!, stripeTime: newest }
+    if (newest > stored && top.length === 1 && whole(top[0]!.snapshot!)) return { state: top[0]!.snapshot!, stripeTime: newest }
   } else if (!synced && row) {
     return null
   }
@@ -136,7 +139,10 @@ function toRecord (state: SubscriptionState, userId: string, ctx: PlanContext, s
     endedAt: state.endedAt,
     stripeTime: Math.max(stripeTime, stored?.stripeTime ?? stripeTime),
     paymentState: payment.state,
-    paymentStateAt: payment.at
+    paymentStateAt: payment.at,
+    trialEnd: state.trialEnd,
+    pendingChange: state.pending ? { plan_id: ctx.catalogue.planOf(state.pending.price)?.id ?? null, at: state.pending.at } : null,
+    discount: state.discount ?? null
   }
 }
 
@@ -160,7 +166,7 @@ function mergeCustomer (rows: Map<string, CustomerRecord>, c: CustomerChange): v
 export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads, ctx: PlanContext): ApplyPlan {
   const needs = noNeeds()
   const users = usersOf(items, stored, reads, needs)
-  const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [] }
+  const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [], trialClaims: [] }
   const rows = new Map(stored.subscriptions.map(r => [r.id, r]))
   const customers = new Map(stored.customers.map(c => [c.userId, c]))
   const clocks = new Set(stored.testClocks.map(c => c.id))
@@ -186,6 +192,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
     const row = toRecord(next.state, users.get(group[0]!)!, ctx, next.stripeTime, before, payment)
     rows.set(id, row)
     writes.subscriptions.push(row)
+    if (next.state.trialStart !== null) writes.trialClaims.push({ userId: row.userId, customerId: row.customerId, subscriptionId: id, trialEnd: next.state.trialEnd })
     if (next.state.testClock) change({ userId: row.userId, customerId: row.customerId, testClock: next.state.testClock, stripeTime: null })
   }
 
@@ -246,7 +253,7 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
           change({ userId, customerId, email: read.email, stripeTime: i.event.created })
         }
         if (!to) { note = `no email address for ${intent.template}`; continue }
-        writes.emails.push({ eventId: i.event.id, userId, to, intent })
+        writes.emails.push({ eventId: intent.once ?? i.event.id, userId, to, intent })
       }
     }
     results.set(i.event.id, { outcome: 'applied', ...(userId && { userId }), ...(note && { note }) })

@@ -7,6 +7,12 @@ import type { Plan } from './plans.js'
 /** A subscription's payment as its checkout and invoices tell it; null = never said (access follows the status alone). */
 export type PaymentState = 'pending' | 'paid' | 'failed'
 
+/** A plan change a subscription schedule makes at `at` (unix seconds); `plan_id` null: a price outside the catalogue. */
+export interface PendingChange { plan_id: string | null, at: number }
+
+/** The subscription's discount: a percentage or an amount (smallest currency unit) off, until `ends_at` (null: for good). */
+export interface Discount { percent_off: number | null, amount_off: number | null, currency: string | null, ends_at: number | null }
+
 /** A subscription as Tollgate stores it; times are unix seconds. */
 export interface SubscriptionRecord {
   id: string
@@ -26,6 +32,9 @@ export interface SubscriptionRecord {
   stripeTime: number
   paymentState: PaymentState | null
   paymentStateAt: number | null
+  trialEnd: number | null
+  pendingChange: PendingChange | null
+  discount: Discount | null
 }
 
 /**
@@ -80,6 +89,9 @@ export interface CheckoutWrite { sessionId: string, userId: string, planId: stri
 
 export interface EmailWrite { eventId: string, userId: string, to: string, intent: EmailIntent }
 
+/** A user's one trial, first seen on this subscription. */
+export interface TrialClaim { userId: string, customerId: string, subscriptionId: string, trialEnd: number | null }
+
 export interface EntitlementWrite { userId: string, sub: SubscriptionRecord, plan: Plan | undefined }
 
 /** Every row one transaction writes; later work adds its own rows here (product events, usage). */
@@ -91,6 +103,7 @@ export interface ApplyWrites {
   checkouts: CheckoutWrite[]
   testClocks: TestClockRecord[]
   emails: EmailWrite[]
+  trialClaims: TrialClaim[]
 }
 
 /**

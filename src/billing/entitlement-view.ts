@@ -1,3 +1,4 @@
+import type { Discount, PendingChange } from './apply-records.js'
 import { accessNow, type Clock } from './clock.js'
 
 /**
@@ -14,6 +15,9 @@ export interface EntitlementSnapshot {
   limits: Record<string, number>
   current_period_end: number | null
   cancel_at_period_end: boolean
+  trial_end?: number | null
+  pending_change?: PendingChange | null
+  discount?: Discount | null
   /** The frozen time of the Stripe test clock the user's customer lives on: their "now". */
   test_clock_time?: number | null
 }
@@ -27,6 +31,11 @@ export interface Entitlement {
   limits: Record<string, number>
   current_period_end: number | null
   cancel_at_period_end: boolean
+  /** While trialing: when the trial ends. */
+  trial_end: number | null
+  /** A plan change scheduled for a period boundary: the current plan's features hold until `at`. */
+  pending_change: PendingChange | null
+  discount: Discount | null
 }
 
 export const NO_ENTITLEMENT: EntitlementSnapshot = {
@@ -48,6 +57,9 @@ export function toEntitlement (userId: string, s: EntitlementSnapshot, clock: Cl
     features: access ? s.features : {},
     limits: access ? s.limits : {},
     current_period_end: s.current_period_end,
-    cancel_at_period_end: s.cancel_at_period_end
+    cancel_at_period_end: s.cancel_at_period_end,
+    trial_end: s.status === 'trialing' ? (s.trial_end ?? null) : null,
+    pending_change: s.pending_change ?? null,
+    discount: s.discount ?? null
   }
 }

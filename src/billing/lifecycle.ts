@@ -11,6 +11,11 @@ export type EmailTemplate = 'payment_failed' | 'trial_will_end' | 'checkout_paym
 export interface EmailIntent {
   template: EmailTemplate
   data: Record<string, unknown>
+  /**
+   * What makes the email one of a kind when that is more than its event: a trial's notice is sent
+   * once per trial, whichever of its events (Stripe may send it again) comes first.
+   */
+  once?: string
 }
 
 /**
@@ -89,6 +94,33 @@ const CHECKOUT_EVENTS = new Set([
 
 const PAID = new Set(['paid', 'no_payment_required'])
 
+/** A schedule's events say nothing Tollgate stores: its subscription is read again, schedule expanded. */
+const SCHEDULE_EVENTS = new Set([
+  'subscription_schedule.created',
+  'subscription_schedule.updated',
+  'subscription_schedule.released',
+  'subscription_schedule.canceled',
+  'subscription_schedule.completed',
+  'subscription_schedule.aborted'
+])
+
+/** The trial's end and what it will cost: the price of its item, or no card to charge. */
+function trialWillEnd (sub: Obj): EmailIntent {
+  const item = sub.items?.data?.[0]
+  const unit = typeof item?.price?.unit_amount === 'number' ? item.price.unit_amount : null
+  return {
+    template: 'trial_will_end',
+    once: `trial_will_end:${String(sub.id)}:${String(sub.trial_end ?? '')}`,
+    data: {
+      subscription_id: sub.id,
+      trial_end: sub.trial_end ?? null,
+      amount: unit === null ? null : unit * (item.quantity ?? 1),
+      currency: item?.price?.currency ?? null,
+      has_card: Boolean(sub.default_payment_method ?? sub.default_source)
+    }
+  }
+}
+
 /** An invoice names its subscription under `parent.subscription_details` since the 2025 API versions. */
 function invoiceSubscription (invoice: Obj): string | null {
   return idOf(invoice.parent?.subscription_details?.subscription)
@@ -138,9 +170,7 @@ export function decideEvent (event: LifecycleEvent): EventDecision {
   const object = event.data.object as Obj
   if (CHECKOUT_EVENTS.has(event.type)) return checkout(event.type, object)
   if (SUBSCRIPTION_EVENTS.has(event.type)) {
-    const emails: EmailIntent[] = event.type === 'customer.subscription.trial_will_end'
-      ? [{ template: 'trial_will_end', data: { subscription_id: object.id, trial_end: object.trial_end ?? null } }]
-      : []
+    const emails: EmailIntent[] = event.type === 'customer.subscription.trial_will_end' ? [trialWillEnd(object)] : []
     // A whole subscription has its status and items; a bare `{id}` (an operator's sync) only names one.
     const whole = typeof object.status === 'string' && Array.isArray(object.items?.data)
     return {
@@ -151,6 +181,11 @@ export function decideEvent (event: LifecycleEvent): EventDecision {
       customerId: idOf(object.customer),
       emails
     }
+  }
+  if (SCHEDULE_EVENTS.has(event.type)) {
+    const subscriptionId = idOf(object.subscription) ?? idOf(object.released_subscription)
+    if (!subscriptionId) return { kind: 'ignore', reason: 'schedule has no subscription yet' }
+    return { kind: 'subscription', subscriptionId, snapshot: null, userId: str(object.metadata?.user_id), customerId: idOf(object.customer), emails: [] }
   }
   if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {
     const subscriptionId = invoiceSubscription(object)

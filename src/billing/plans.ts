@@ -17,7 +17,12 @@ const PlanSchema = Type.Object({
   unit_amount: Type.Integer({ minimum: 0 }),
   interval: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')]),
   features: Type.Record(Type.String(), Type.Boolean()),
-  limits: Type.Record(Type.String(), Type.Number())
+  limits: Type.Record(Type.String(), Type.Number()),
+  /** Checkout starts a trial of this many days (Stripe allows 1 to 730), once per user ever. */
+  trial_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 730 })),
+  /** The trial starts without a card; without one at its end the subscription ends as `trial_end_behavior` says. */
+  trial_without_card: Type.Optional(Type.Boolean()),
+  trial_end_behavior: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('pause')]))
 }, { additionalProperties: false })
 
 const CatalogueSchema = Type.Object({
@@ -65,6 +70,14 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
     for (const p of plans) {
       if (seen.has(p[field])) throw new Error(`Invalid plan catalogue ${source}: duplicate ${field} "${p[field]}"`)
       seen.add(p[field])
+    }
+  }
+  for (const p of plans) {
+    if ((p.trial_without_card !== undefined || p.trial_end_behavior !== undefined) && p.trial_days === undefined) {
+      throw new Error(`Invalid plan catalogue ${source}: plan "${p.id}" sets trial_without_card or trial_end_behavior without trial_days`)
+    }
+    if (p.trial_end_behavior !== undefined && p.trial_without_card !== true) {
+      throw new Error(`Invalid plan catalogue ${source}: plan "${p.id}" sets trial_end_behavior, which only a trial_without_card plan uses`)
     }
   }
   const byId = new Map(plans.map(p => [p.id, p]))

@@ -85,6 +85,8 @@ export const configSpec = {
     parse: (raw: string) => { if (!/^[^@\s<>]+@[^@\s<>]+$/.test(raw) && !/<[^@\s<>]+@[^@\s<>]+>$/.test(raw)) throw new Error('must be an email address'); return raw }
   },
   PLANS_FILE: { doc: 'Plan catalogue (JSON); the default ships starter, pro and enterprise', optional: true as const, parse: text },
+  ALLOW_PROMOTION_CODES: { doc: 'true lets customers type a promotion code on Stripe\'s checkout page (a code passed to create-checkout is applied either way)', default: 'false', parse: (raw: string) => oneOf(['true', 'false'] as const)(raw) === 'true' },
+  DOWNGRADE_AT: { doc: 'When change-plan moves to a cheaper plan unless the request says: period_end (a subscription schedule; the current plan holds until then) or now (prorated)', default: 'period_end', parse: oneOf(['period_end', 'now'] as const) },
   PAST_DUE_GRACE_DAYS: { doc: 'Days a past_due subscription keeps access after its renewal failed', default: '3', parse: int(0, 60) },
   RATE_LIMIT_USER_PER_MINUTE: { doc: 'Requests per minute for one end user (API key + user_id) on each route that calls Stripe (checkout, portal, plan changes, cancel, resume)', default: '10', parse: int(1, 100_000) },
   RATE_LIMIT_READ_PER_MINUTE: { doc: 'Requests per minute and API key on entitlement and checkout-status reads', default: '6000', parse: int(1, 10_000_000) },

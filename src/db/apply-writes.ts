@@ -6,6 +6,7 @@ import { saveEntitlements } from './entitlements-repo.js'
 import { settleEvents, type EventOutcome } from './event-claims-repo.js'
 import { queueEmails, type OutboxRef } from './outbox-repo.js'
 import { saveSubscriptions } from './subscriptions-repo.js'
+import { saveTrialClaims } from './trial-claims-repo.js'
 
 /**
  * Every write of an applied batch, in one round trip: the statements touch different rows and
@@ -20,7 +21,8 @@ export async function writeApplied (tx: Tx, writes: ApplyWrites, outcomes: Event
     saveCustomers(tx, writes.customers),
     saveEntitlements(tx, writes.entitlements),
     settleEvents(tx, outcomes),
-    saveTestClocks(tx, writes.testClocks)
+    saveTestClocks(tx, writes.testClocks),
+    saveTrialClaims(tx, writes.trialClaims)
   ])
   return { outboxIds, clockUsers }
 }

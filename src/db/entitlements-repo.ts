@@ -17,7 +17,7 @@ export async function entitlementOf (db: Db, userId: string): Promise<{ row: Ent
 
 const COLUMNS = [
   'planId', 'stripeSubscriptionId', 'status', 'access', 'accessUntil', 'features', 'limits', 'currentPeriodEnd', 'cancelAtPeriodEnd',
-  'grantedAt', 'revokedAt', 'updatedAt'
+  'trialEnd', 'pendingChange', 'discount', 'grantedAt', 'revokedAt', 'updatedAt'
 ] as const
 
 /** Each entitlement follows one subscription; its times come from Stripe, so replays write the same row. */
@@ -35,6 +35,9 @@ export async function saveEntitlements (tx: Tx, grants: EntitlementWrite[]): Pro
     limits: plan?.limits ?? {},
     currentPeriodEnd: at(sub.currentPeriodEnd),
     cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+    trialEnd: at(sub.trialEnd),
+    pendingChange: sub.pendingChange,
+    discount: sub.discount,
     grantedAt: sub.access ? at(sub.startedAt) : null,
     revokedAt: sub.access ? null : at(sub.endedAt),
     updatedAt

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import type { PaymentState } from '../billing/apply-records.js'
+import type { Discount, PaymentState, PendingChange } from '../billing/apply-records.js'
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigserial, uuid } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
@@ -50,6 +50,10 @@ export const subscriptions = pgTable('subscriptions', {
    */
   paymentState: text('payment_state').$type<PaymentState>(),
   paymentStateAt: bigint('payment_state_at', { mode: 'number' }),
+  trialEnd: timestamp('trial_end', { withTimezone: true }),
+  /** A plan change a subscription schedule makes at a phase boundary (a downgrade at period end). */
+  pendingChange: jsonb('pending_change').$type<PendingChange>(),
+  discount: jsonb('discount').$type<Discount>(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 }, t => [index('subscriptions_user_idx').on(t.userId)])
 
@@ -66,6 +70,9 @@ export const entitlements = pgTable('entitlements', {
   limits: jsonb('limits').$type<Record<string, number>>().notNull().default({}),
   currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
   cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+  trialEnd: timestamp('trial_end', { withTimezone: true }),
+  pendingChange: jsonb('pending_change').$type<PendingChange>(),
+  discount: jsonb('discount').$type<Discount>(),
   grantedAt: timestamp('granted_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
@@ -98,6 +105,7 @@ export const emailOutbox = pgTable('email_outbox', {
    * row's job as a duplicate; a random key never repeats.
    */
   jobKey: uuid('job_key').notNull().defaultRandom(),
+  /** The event that wrote it, or what makes the email one of a kind (a trial's notice: one per trial). */
   eventId: text('event_id').notNull(),
   template: text('template').notNull(),
   userId: text('user_id'),
@@ -124,3 +132,16 @@ export const checkoutSessions = pgTable('checkout_sessions', {
   createdAt: createdAt(),
   completedAt: timestamp('completed_at', { withTimezone: true })
 }, t => [index('checkout_sessions_user_idx').on(t.userId)])
+
+/**
+ * One trial per user, ever: a row is written when a subscription of theirs is first seen with a
+ * trial, and is never deleted (not with the subscription, not by retention), so a second checkout
+ * of that user, or of their Stripe customer, starts without one.
+ */
+export const trialClaims = pgTable('trial_claims', {
+  userId: text('user_id').primaryKey(),
+  stripeCustomerId: text('stripe_customer_id').notNull(),
+  stripeSubscriptionId: text('stripe_subscription_id').notNull(),
+  trialEnd: timestamp('trial_end', { withTimezone: true }),
+  createdAt: createdAt()
+}, t => [index('trial_claims_customer_idx').on(t.stripeCustomerId)])

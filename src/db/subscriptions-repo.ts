@@ -22,7 +22,10 @@ const toRecord = (r: Row): SubscriptionRecord => ({
   endedAt: seconds(r.endedAt),
   stripeTime: r.stripeTime,
   paymentState: r.paymentState,
-  paymentStateAt: r.paymentStateAt
+  paymentStateAt: r.paymentStateAt,
+  trialEnd: seconds(r.trialEnd),
+  pendingChange: r.pendingChange,
+  discount: r.discount
 })
 
 export interface AroundKeys { subscriptionIds: string[], userIds: string[], customerIds: string[] }
@@ -70,13 +73,17 @@ function fromSql (r: Record<string, unknown>): Row {
     stripeTime: Number(r.stripe_time),
     paymentState: r.payment_state as Row['paymentState'],
     paymentStateAt: r.payment_state_at === null ? null : Number(r.payment_state_at),
+    trialEnd: date(r.trial_end),
+    pendingChange: r.pending_change as Row['pendingChange'],
+    discount: r.discount as Row['discount'],
     updatedAt: date(r.updated_at)!
   }
 }
 
 const STATE_COLUMNS = [
   'userId', 'stripeCustomerId', 'planId', 'priceId', 'status', 'currentPeriodStart', 'currentPeriodEnd', 'cancelAtPeriodEnd',
-  'access', 'accessUntil', 'startedAt', 'endedAt', 'paymentState', 'paymentStateAt', 'updatedAt'
+  'access', 'accessUntil', 'startedAt', 'endedAt', 'paymentState', 'paymentStateAt',
+  'trialEnd', 'pendingChange', 'discount', 'updatedAt'
 ] as const
 
 /** Writes subscription states in one statement; the stored Stripe time only ever grows. */
@@ -100,6 +107,9 @@ export async function saveSubscriptions (tx: Tx, records: SubscriptionRecord[]):
     stripeTime: r.stripeTime,
     paymentState: r.paymentState,
     paymentStateAt: r.paymentStateAt,
+    trialEnd: at(r.trialEnd),
+    pendingChange: r.pendingChange,
+    discount: r.discount,
     updatedAt
   }))
   await upsertMany(tx, subscriptions, rows, {

@@ -17,7 +17,8 @@ export const CreateCheckoutBody = Type.Object({
   test_clock: Type.Optional(Type.String({
     pattern: '^clock_[A-Za-z0-9]{1,250}$',
     description: 'Test mode only: the Stripe test clock a new user\'s customer is created on, so that their billing and their access move with that clock (refused with a live key, and for a user whose customer exists on another clock)'
-  }))
+  })),
+  promotion_code: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'A promotion code the customer typed, applied to the subscription (400 invalid_promotion_code when unknown, inactive or expired)' }))
 }, { additionalProperties: false })
 
 export const CheckoutCreated = Type.Object({
@@ -42,6 +43,11 @@ export const CheckoutStatus = Type.Object({
   provisioned: Type.Boolean({ description: 'The checkout is complete and the user has access now' })
 })
 
+const PendingChange = Type.Union([Type.Object({
+  plan_id: Type.Union([Type.String(), Type.Null()], { description: 'The plan from then on (null: a price outside the catalogue)' }),
+  at: Type.Integer({ description: 'The period boundary it takes effect at (unix seconds); the current plan holds until then' })
+}), Type.Null()], { description: 'A plan change scheduled for the end of the period (a Stripe subscription schedule)' })
+
 export const Entitlement = Type.Object({
   user_id: Type.String(),
   plan_id: Type.Union([Type.String(), Type.Null()]),
@@ -50,10 +56,24 @@ export const Entitlement = Type.Object({
   features: Type.Record(Type.String(), Type.Boolean()),
   limits: Type.Record(Type.String(), Type.Number()),
   current_period_end: UnixTime,
-  cancel_at_period_end: Type.Boolean()
+  cancel_at_period_end: Type.Boolean(),
+  trial_end: Type.Union([Type.Integer(), Type.Null()], { description: 'While trialing: when the trial ends (unix seconds); without a card, access ends then' }),
+  pending_change: PendingChange,
+  discount: Type.Union([Type.Object({
+    percent_off: Type.Union([Type.Number(), Type.Null()]),
+    amount_off: Type.Union([Type.Integer(), Type.Null()], { description: 'Smallest currency unit' }),
+    currency: Type.Union([Type.String(), Type.Null()]),
+    ends_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds; null: for as long as the subscription runs' })
+  }), Type.Null()], { description: "The subscription's discount (a promotion code or coupon)" })
 }, { additionalProperties: false })
 
-export const ChangePlanBody = Type.Object({ user_id: UserId, plan_id: PlanId }, { additionalProperties: false })
+export const ChangePlanBody = Type.Object({
+  user_id: UserId,
+  plan_id: PlanId,
+  when: Type.Optional(Type.Union([Type.Literal('now'), Type.Literal('period_end')], {
+    description: 'now: prorated at once; period_end: at the end of the current period (a subscription schedule). Default: upgrades now, downgrades as DOWNGRADE_AT says'
+  }))
+}, { additionalProperties: false })
 export const CancelBody = Type.Object({
   user_id: UserId,
   at_period_end: Type.Boolean({ default: true, description: 'false cancels now' })
@@ -67,7 +87,8 @@ export const SubscriptionState = Type.Object({
   status: Type.String(),
   current_period_end: UnixTime,
   cancel_at_period_end: Type.Boolean(),
-  cancel_at: UnixTime
+  cancel_at: UnixTime,
+  pending_change: PendingChange
 })
 
 export const PortalSession = Type.Object({ url: Type.String() })

@@ -47,9 +47,12 @@ const templates: Record<EmailTemplate, (d: Data, c: MailContext) => RenderedMail
   },
   trial_will_end: (d, c) => {
     const end = day(d.trial_end)
+    const when = end ? `on ${end}` : 'soon'
     return compose('Your trial is ending soon', [
-      { text: end ? `Your trial ends on ${end}.` : 'Your trial ends soon.' },
-      { text: 'Your subscription then continues on the card on file. To change or cancel it:', link: portalReturnUrl(c.appUrl) }
+      { text: `Your trial ends ${when}.` },
+      d.has_card === true
+        ? { text: `Your subscription then continues and ${typeof d.amount === 'number' ? money(d.amount, d.currency) : 'its price'} will be charged to the card on file. To change or cancel it:`, link: portalReturnUrl(c.appUrl) }
+        : { text: 'No card is on file, so your subscription ends with the trial. To keep it, add a card here:', link: portalReturnUrl(c.appUrl) }
     ])
   },
   checkout_payment_failed: (d, c) => compose('Your payment did not go through', [

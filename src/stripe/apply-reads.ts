@@ -1,6 +1,6 @@
 import type Stripe from 'stripe'
 import type { CustomerState, Needs, StripeReads, TestClockRecord } from '../billing/apply-records.js'
-import { toSubscriptionState } from './subscription-state.js'
+import { SUBSCRIPTION_EXPAND, toSubscriptionState } from './subscription-state.js'
 
 /** Reads run this many at a time: a batch may need dozens, Stripe's rate limit is per account. */
 const PARALLEL = 8
@@ -22,7 +22,7 @@ export const toTestClock = (c: Stripe.TestHelpers.TestClock): TestClockRecord =>
 
 /** Object types whose payload Tollgate reads, and how to read each again in the pinned version. */
 const RETRIEVE: Record<string, (stripe: Stripe, id: string) => Promise<unknown>> = {
-  subscription: (stripe, id) => stripe.subscriptions.retrieve(id, { expand: ['latest_invoice'] }),
+  subscription: (stripe, id) => stripe.subscriptions.retrieve(id, { expand: SUBSCRIPTION_EXPAND }),
   invoice: (stripe, id) => stripe.invoices.retrieve(id),
   'checkout.session': (stripe, id) => stripe.checkout.sessions.retrieve(id),
   customer: (stripe, id) => stripe.customers.retrieve(id),
@@ -35,11 +35,11 @@ const RETRIEVE: Record<string, (stripe: Stripe, id: string) => Promise<unknown>>
  */
 export function createStripeReads (stripe: Stripe) {
   return {
-    /** Fills `into` with what `needs` names; subscriptions come with their latest invoice (the grace start). */
+    /** Fills `into` with what `needs` names; subscriptions come expanded as toSubscriptionState needs them. */
     async fetch (needs: Needs, into: StripeReads): Promise<void> {
       await Promise.all([
         inParallel([...needs.subscriptions], async id => {
-          into.subscriptions.set(id, toSubscriptionState(await stripe.subscriptions.retrieve(id, { expand: ['latest_invoice'] })))
+          into.subscriptions.set(id, toSubscriptionState(await stripe.subscriptions.retrieve(id, { expand: SUBSCRIPTION_EXPAND })))
         }),
         inParallel([...needs.customers], async id => { into.customers.set(id, toCustomerState(await stripe.customers.retrieve(id))) }),
         inParallel([...needs.testClocks], async id => { into.testClocks.set(id, toTestClock(await stripe.testHelpers.testClocks.retrieve(id))) })

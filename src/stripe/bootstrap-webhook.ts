@@ -3,7 +3,7 @@ import { HANDLED_EVENT_TYPES } from '../billing/handled-event-types.js'
 import { STRIPE_API_VERSION } from './client.js'
 
 export interface WebhookEndpointAction {
-  endpoint: 'created' | 'unchanged'
+  endpoint: 'created' | 'updated' | 'unchanged'
   id: string
   url: string
   api_version: string
@@ -17,7 +17,9 @@ export interface WebhookEndpointAction {
  * Makes sure Stripe sends Tollgate's webhook URL the events it handles in the pinned API version,
  * the one its code reads. An endpoint's version cannot be changed, so one in another version is left
  * for the operator to delete after switching secrets (meanwhile both deliver, and the worker reads
- * the foreign copy's objects again in the pinned version).
+ * the foreign copy's objects again in the pinned version). One in the pinned version that lacks event
+ * types a newer Tollgate handles gets them added: a second endpoint would mean a new secret and every
+ * event delivered twice.
  */
 export async function ensureWebhookEndpoint (stripe: Stripe, url: string): Promise<WebhookEndpointAction> {
   const same: Stripe.WebhookEndpoint[] = []
@@ -27,6 +29,11 @@ export async function ensureWebhookEndpoint (stripe: Stripe, url: string): Promi
   const pinned = same.find(e => e.api_version === STRIPE_API_VERSION && e.status === 'enabled' && covers(e))
   const other_versions = same.filter(e => e.api_version !== STRIPE_API_VERSION).map(e => ({ id: e.id, api_version: e.api_version }))
   if (pinned) return { endpoint: 'unchanged', id: pinned.id, url, api_version: STRIPE_API_VERSION, other_versions }
+  const lacking = same.find(e => e.api_version === STRIPE_API_VERSION && e.status === 'enabled')
+  if (lacking) {
+    await stripe.webhookEndpoints.update(lacking.id, { enabled_events: [...new Set([...lacking.enabled_events, ...wanted])] as Stripe.WebhookEndpointUpdateParams.EnabledEvent[] })
+    return { endpoint: 'updated', id: lacking.id, url, api_version: STRIPE_API_VERSION, other_versions }
+  }
   const created = await stripe.webhookEndpoints.create({
     url,
     api_version: STRIPE_API_VERSION as Stripe.WebhookEndpointCreateParams.ApiVersion,

@@ -3,15 +3,23 @@ import { currentSubscription, decideAccess, type SubscriptionState } from '../..
 
 const DAY = 86_400
 const base: SubscriptionState = {
-  id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', lookupKey: 'pro_monthly', status: 'active',
+  id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', price: { planId: null, productId: null, lookupKey: 'pro_monthly' }, status: 'active',
   currentPeriodStart: 1_000_000, currentPeriodEnd: 1_000_000 + 30 * DAY, cancelAtPeriodEnd: false, cancelAt: null,
-  startedAt: 900_000, endedAt: null, pastDueSince: null
+  startedAt: 900_000, endedAt: null, pastDueSince: null, testClock: null,
+  trialStart: null, trialEnd: null, trialEndsWithoutCard: false, pending: null, discount: null
 }
 const with_ = (o: Partial<SubscriptionState>) => ({ ...base, ...o })
 
 t.test('active and trialing subscriptions grant access until further notice', async t => {
   t.same(decideAccess(base, 3), { access: true, accessUntil: null })
   t.same(decideAccess(with_({ status: 'trialing' }), 3), { access: true, accessUntil: null })
+})
+
+t.test('a trial that ends without a card keeps access to trial_end, not after; one with a card until further notice', async t => {
+  const trial = { status: 'trialing', trialStart: 1_000_000, trialEnd: 1_000_000 + 7 * DAY }
+  t.same(decideAccess(with_({ ...trial, trialEndsWithoutCard: true }), 3), { access: true, accessUntil: trial.trialEnd })
+  t.same(decideAccess(with_({ ...trial, trialEndsWithoutCard: false }), 3), { access: true, accessUntil: null })
+  t.same(decideAccess(with_({ ...trial, trialEndsWithoutCard: true, cancelAt: trial.trialEnd - DAY }), 3), { access: true, accessUntil: trial.trialEnd - DAY }, 'the earlier end wins')
 })
 
 t.test('a cancellation at period end keeps access to the period end (or to cancel_at)', async t => {

@@ -7,6 +7,7 @@ import { decideEvent } from '../../src/billing/lifecycle.js'
 const objectFor = (type: string): Record<string, unknown> => {
   if (type.startsWith('checkout.')) return { id: 'cs_1', object: 'checkout.session', mode: 'subscription', client_reference_id: 'u1', customer: 'cus_1', subscription: 'sub_1' }
   if (type.startsWith('invoice.')) return { id: 'in_1', object: 'invoice', parent: { subscription_details: { subscription: 'sub_1' } } }
+  if (type.startsWith('subscription_schedule.')) return { id: 'sub_sched_1', object: 'subscription_schedule', subscription: 'sub_1', customer: 'cus_1' }
   if (type.startsWith('customer.subscription.')) return { id: 'sub_1', object: 'subscription' }
   if (type.startsWith('customer.')) return { id: 'cus_1', object: 'customer' }
   if (type.startsWith('test_helpers.test_clock.')) return { id: 'clock_1', object: 'test_helpers.test_clock', frozen_time: 1 }
@@ -19,7 +20,7 @@ t.test('every listed type is acted on', async t => {
 })
 
 t.test('types Stripe sends that are not listed are ignored', async t => {
-  for (const type of ['customer.created', 'customer.deleted', 'test_helpers.test_clock.deleted', 'invoice.created', 'invoice.finalized', 'invoice.payment_succeeded', 'invoiceitem.created', 'checkout.session.expired', 'payment_intent.succeeded', 'charge.succeeded']) {
+  for (const type of ['customer.created', 'customer.deleted', 'test_helpers.test_clock.deleted', 'invoice.created', 'invoice.finalized', 'invoice.payment_succeeded', 'invoiceitem.created', 'checkout.session.expired', 'subscription_schedule.expiring', 'payment_intent.succeeded', 'charge.succeeded']) {
     t.notOk(handled(type), type)
   }
 })

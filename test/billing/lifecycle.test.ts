@@ -35,14 +35,27 @@ t.test('subscription events carry the whole subscription as of the event; a bare
   }
   t.same(decideEvent(ev('customer.subscription.updated', { id: 'sub_9', object: 'subscription' })),
     { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null, userId: null, customerId: null, emails: [] }, 'an operator\'s sync names the subscription only')
-  t.same(decideEvent(ev('customer.subscription.trial_will_end', { ...whole, status: 'trialing', trial_end: 1234 })), {
+  const trialing = { ...whole, status: 'trialing', trial_end: 1234, items: { data: [{ quantity: 2, price: { unit_amount: 900, currency: 'usd' } }] } }
+  t.same(decideEvent(ev('customer.subscription.trial_will_end', trialing)), {
     kind: 'subscription',
     subscriptionId: 'sub_9',
-    snapshot: { ...whole, status: 'trialing', trial_end: 1234 },
+    snapshot: trialing,
     userId: 'u9',
     customerId: 'cus_9',
-    emails: [{ template: 'trial_will_end', data: { subscription_id: 'sub_9', trial_end: 1234 } }]
-  })
+    emails: [{
+      template: 'trial_will_end',
+      once: 'trial_will_end:sub_9:1234',
+      data: { subscription_id: 'sub_9', trial_end: 1234, amount: 1800, currency: 'usd', has_card: false }
+    }]
+  }, 'one notice per trial: its key is the subscription and the trial end, not the event')
+})
+
+t.test('schedule events name their subscription (a released one under released_subscription) for a re-read', async t => {
+  const schedule = { id: 'sub_sched_1', object: 'subscription_schedule', customer: 'cus_9', metadata: { user_id: 'u9' } }
+  t.same(decideEvent(ev('subscription_schedule.updated', { ...schedule, subscription: 'sub_9' })),
+    { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null, userId: 'u9', customerId: 'cus_9', emails: [] })
+  t.match(decideEvent(ev('subscription_schedule.released', { ...schedule, subscription: null, released_subscription: 'sub_9' })), { kind: 'subscription', subscriptionId: 'sub_9', snapshot: null })
+  t.match(decideEvent(ev('subscription_schedule.created', { ...schedule, subscription: null })), { kind: 'ignore' }, 'a schedule that starts later has no subscription yet')
 })
 
 t.test('invoices name their subscription under parent.subscription_details; a failed one asks for one email', async t => {

@@ -61,7 +61,9 @@ t.test('create-checkout', async t => {
       ['non-JSON body', () => post('plan_id=starter&user_id=u'), 400, 'bad_request'],
       ['form body', () => post('plan_id=starter&user_id=u', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type'],
       ['text body', () => post('hello', { 'content-type': 'text/plain' }), 400, 'invalid_request'],
-      ['empty body', () => post(''), 400, 'bad_request']
+      ['empty body', () => post(''), 400, 'bad_request'],
+      ['unknown promotion code', () => post(JSON.stringify({ ...ok, promotion_code: 'NOPE20' })), 400, 'invalid_promotion_code'],
+      ['promotion code with spaces', () => post(JSON.stringify({ ...ok, promotion_code: 'NO PE' })), 400, 'invalid_request']
     ]
     for (const [name, send, status, code] of cases) {
       const res = await send()
@@ -71,6 +73,7 @@ t.test('create-checkout', async t => {
     }
     const unknown = await post(JSON.stringify({ ...ok, plan_id: 'platinum' }))
     t.match(unknown.json().message, /starter, pro, enterprise/, 'names the allowed plans')
+    t.match((await post(JSON.stringify({ ...ok, promotion_code: 'NOPE20' }))).json(), { promotion_code: 'NOPE20', message: /"NOPE20"/ }, 'names the code')
     t.equal((await stripeCustomers()).length, customersBefore, 'no customer created')
     t.equal((await stripeSessions()).length, sessionsBefore, 'no session created')
   })

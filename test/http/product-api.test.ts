@@ -40,7 +40,7 @@ t.test('product API without webhooks', async t => {
     const doc = res.json()
     for (const [path, method] of [
       ['/api/v1/create-checkout', 'post'], ['/api/v1/checkout/{session_id}', 'get'], ['/api/v1/entitlements/{user_id}', 'get'],
-      ['/api/v1/subscriptions/change-plan', 'post'], ['/api/v1/subscriptions/cancel', 'post'], ['/api/v1/subscriptions/resume', 'post'],
+      ['/api/v1/subscriptions/change-plan', 'post'], ['/api/v1/subscriptions/cancel-pending-change', 'post'], ['/api/v1/subscriptions/cancel', 'post'], ['/api/v1/subscriptions/resume', 'post'],
       ['/api/v1/billing-portal', 'post'], ['/api/v1/plans', 'get'], ['/api/v1/webhook', 'post']
     ] as const) {
       const op = doc.paths[path]?.[method]
@@ -49,6 +49,10 @@ t.test('product API without webhooks', async t => {
       if (method === 'post' && path !== '/api/v1/webhook') t.ok(op?.requestBody, `${path}: request schema`)
     }
     t.same(doc.paths['/api/v1/create-checkout'].post.security, [{ bearerAuth: [] }])
+    const schemaOf = (path: string) => JSON.stringify(doc.paths[path].post.requestBody)
+    t.match(schemaOf('/api/v1/create-checkout'), 'promotion_code', 'create-checkout documents promotion_code')
+    t.match(schemaOf('/api/v1/subscriptions/change-plan'), 'period_end', 'change-plan documents when')
+    t.match(JSON.stringify(doc.paths['/api/v1/entitlements/{user_id}'].get.responses['200']), /trial_end[^]*pending_change[^]*discount/, 'the entitlement documents trial, pending change and discount')
     t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' })
     t.equal((await app.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true, 'the UI is served')
   })

@@ -22,7 +22,24 @@ t.test('subscription lifecycle through the API, the emulator and the worker', as
   t.test('a user with nothing', async t => {
     const res = await call('GET', '/api/v1/entitlements/nobody')
     t.equal(res.statusCode, 200)
-    t.same(res.json(), { user_id: 'nobody', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false })
+    t.same(res.json(), { user_id: 'nobody', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false, trial_end: null, pending_change: null, discount: null })
+  })
+
+  t.test('pro → starter waits for the period end; cancel-pending-change drops it', async t => {
+    await subscribe('user_down', 'pro')
+    const active = await waitFor(async () => { const e = await entitlements('user_down'); return e.plan_id === 'pro' && e }, 'pro entitlement')
+    const bad = await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_down', plan_id: 'starter', when: 'tomorrow' })
+    t.equal(bad.statusCode, 400)
+    const res = await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_down', plan_id: 'starter' })
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { plan_id: 'pro', pending_change: { plan_id: 'starter', at: active.current_period_end } })
+    const pending = await waitFor(async () => { const e = await entitlements('user_down'); return e.pending_change && e }, 'pending change applied')
+    t.match(pending, { plan_id: 'pro', features: { webhooks: true }, pending_change: { plan_id: 'starter', at: active.current_period_end } })
+    const drop = await call('POST', '/api/v1/subscriptions/cancel-pending-change', { user_id: 'user_down' })
+    t.equal(drop.statusCode, 200)
+    t.match(drop.json(), { plan_id: 'pro', pending_change: null })
+    await waitFor(async () => (await entitlements('user_down')).pending_change === null, 'pending change dropped')
+    t.equal((await call('POST', '/api/v1/subscriptions/cancel-pending-change', { user_id: 'nobody' })).statusCode, 404)
   })
 
   t.test('starter → pro: a proration in Stripe, then the entitlements of pro', async t => {

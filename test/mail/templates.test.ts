@@ -28,8 +28,14 @@ t.test('HTML parts escape what they show', async t => {
   t.match(mail.html, 'href="https://pay.example/?a=1&amp;b=&quot;2&quot;"')
 })
 
-t.test('a trial ending names the day', async t => {
+t.test('a trial ending names the day, and the amount to be charged or how to add a card', async t => {
   t.match(renderEmail('trial_will_end', { trial_end: 1_800_000_000 }, ctx), { subject: /trial/, text: /2027-01-15/ })
+  const charged = renderEmail('trial_will_end', { trial_end: 1_800_000_000, amount: 2900, currency: 'usd', has_card: true }, ctx)
+  t.match(charged.text, /\$29\.00 will be charged/)
+  t.notMatch(charged.text, /add a card/)
+  const cardless = renderEmail('trial_will_end', { trial_end: 1_800_000_000, amount: 2900, currency: 'usd', has_card: false }, ctx)
+  t.match(cardless.text, /No card is on file[^]*add a card here:/)
+  t.notMatch(cardless.text, /will be charged/)
 })
 
 t.test('an unknown template is an error of its own (permanent for the worker)', async t => {

@@ -231,7 +231,7 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     const duplicates = all.filter(i => readyIds.has(i.event.id) && !claimedIds.has(i.event.id))
     const users = new Set([...[...claimed].flatMap(i => results.get(i.event.id)?.userId ?? []), ...clockUsers])
     for (const userId of await eventUsersOf(deps.db, duplicates.map(i => i.event.id))) users.add(userId)
-    const emailing = duplicates.filter(i => i.decision.kind === 'subscription' && i.decision.emails.length > 0).map(i => i.event.id)
+    const emailing = duplicates.flatMap(i => (i.decision.kind === 'subscription' ? i.decision.emails.map(e => e.once ?? i.event.id) : []))
     await Promise.all([
       deps.afterCommit.entitlementsChanged([...users]),
       deps.afterCommit.emailsWritten([...outboxIds, ...await pendingEmailsOf(deps.db, emailing)]),

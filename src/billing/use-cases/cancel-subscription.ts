@@ -1,12 +1,15 @@
-import { subscriptionOrFail, type SubscriptionCommandDeps } from './change-plan.js'
+import { releaseSchedule, subscriptionOrFail, type SubscriptionCommandDeps } from './change-plan.js'
 import { toSubscriptionView, type SubscriptionView } from './live-subscription.js'
 
 /**
  * At period end (the default) the user keeps access until the period they paid for ends and can
- * resume until then; otherwise Stripe cancels now and access ends when the worker applies it.
+ * resume until then; otherwise Stripe cancels now (its schedule with it) and access ends when the
+ * worker applies it. Stripe refuses a cancellation at period end on a subscription a schedule
+ * manages, and a plan change pending for that moment means nothing then: the schedule is released first.
  */
 export async function cancelSubscription (deps: SubscriptionCommandDeps, userId: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
   const sub = await subscriptionOrFail(deps, userId)
+  if (atPeriodEnd) await releaseSchedule(deps.stripe, sub)
   const updated = atPeriodEnd
     ? await deps.stripe.subscriptions.update(sub.id, { cancel_at_period_end: true })
     : await deps.stripe.subscriptions.cancel(sub.id)

@@ -3,6 +3,7 @@ import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { recordCheckoutSession } from '../../db/checkout-sessions-repo.js'
 import { customerOf } from '../../db/customers-repo.js'
+import { hadTrial } from '../../db/trial-claims-repo.js'
 import { AppError } from '../../errors.js'
 import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
 import { checkoutUrls } from '../app-links.js'
@@ -17,7 +18,7 @@ export interface CheckoutDeps {
   stripe: Stripe
   redis: RedisClient
   catalogue: Catalogue
-  config: { APP_URL: string, QUEUE_PREFIX: string, STRIPE_SECRET_KEY: string }
+  config: { APP_URL: string, QUEUE_PREFIX: string, STRIPE_SECRET_KEY: string, ALLOW_PROMOTION_CODES: boolean }
   now?: () => number
 }
 
@@ -26,6 +27,7 @@ export interface CheckoutRequest {
   user_id: string
   email?: string
   test_clock?: string
+  promotion_code?: string
 }
 
 /** Clicks within one window (same user, plan and price) get the same Checkout session back. */
@@ -54,13 +56,43 @@ function refuseTestClock (secretKey: string, req: CheckoutRequest, known: { id: 
   }
 }
 
+/**
+ * The trial a checkout starts: the plan's, unless the user (or their Stripe customer) has had one.
+ * Without a card, Checkout asks for none while nothing is due and the trial's end ends the
+ * subscription when no card was added by then.
+ */
+function trialOf (plan: Plan, eligible: boolean): Partial<Stripe.Checkout.SessionCreateParams> {
+  if (!plan.trial_days || !eligible) return {}
+  return {
+    ...(plan.trial_without_card && { payment_method_collection: 'if_required' as const }),
+    subscription_data: {
+      trial_period_days: plan.trial_days,
+      ...(plan.trial_without_card && { trial_settings: { end_behavior: { missing_payment_method: plan.trial_end_behavior ?? 'cancel' } } })
+    }
+  }
+}
+
+/**
+ * The active promotion code a customer typed, by its text; 400 naming it when Stripe has none such.
+ * Its expiry and limits are Stripe's to judge when the session is made, in the customer's own
+ * clock (a test clock included), and a refusal then is the same 400.
+ */
+async function promotionCodeOrFail (stripe: Stripe, code: string): Promise<string> {
+  const [promo] = (await stripe.promotionCodes.list({ code, active: true, limit: 1 })).data
+  if (!promo) throw invalidCode(code, 'is unknown or inactive')
+  return promo.id
+}
+
+const invalidCode = (code: string, why: string) => new AppError(400, 'invalid_promotion_code', `Promotion code "${code}" ${why}`, { promotion_code: code })
+
 function isMissingPrice (err: unknown): boolean {
   return err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && /price/.test(err.param ?? '')
 }
 
 /**
  * Starts a Stripe Checkout for a plan: validate the plan, refuse a user whose subscription may still
- * bill them, find or create their one customer, then create the session under an idempotency key so
+ * bill them, check the promotion code, find or create their one customer, start the plan's trial
+ * if they never had one, then create the session under an idempotency key so
  * that a double click yields one session. The user id travels in `client_reference_id` and both
  * metadata maps, so every later event names its user.
  */
@@ -70,23 +102,31 @@ export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) 
   if (req.test_clock !== undefined) refuseTestClock(deps.config.STRIPE_SECRET_KEY, req, known)
   const existing = known?.id ?? null
   if (existing) await refuseSecondCheckout(deps.stripe, req.user_id, existing)
+  const promotion = req.promotion_code ? await promotionCodeOrFail(deps.stripe, req.promotion_code) : null
   const price = await priceOrFail(deps, plan)
   const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null, req.test_clock ?? null)
+  const trial = trialOf(plan, plan.trial_days !== undefined && !await hadTrial(deps.db, req.user_id, customer))
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
   const metadata = { user_id: req.user_id, plan_id: plan.id }
   const start = async (chosen: CachedPrice) => {
-    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window])).digest('hex')
+    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window, promotion, trial])).digest('hex')
     return await deps.stripe.checkout.sessions.create({
       mode: 'subscription',
       customer,
       line_items: [{ price: chosen.id, quantity: 1 }],
       client_reference_id: req.user_id,
       metadata,
-      subscription_data: { metadata },
+      ...trial,
+      subscription_data: { ...trial.subscription_data, metadata },
+      // Stripe takes one or the other: a code given here, else (if allowed) one typed on its page.
+      ...(promotion ? { discounts: [{ promotion_code: promotion }] } : deps.config.ALLOW_PROMOTION_CODES && { allow_promotion_codes: true }),
       ...checkoutUrls(deps.config.APP_URL)
     }, { idempotencyKey: `tollgate-checkout-${key}` })
   }
   const session = await start(price).catch(async (err: unknown) => {
+    if (promotion && err instanceof Stripe.errors.StripeInvalidRequestError && err.param?.startsWith('discounts')) {
+      throw invalidCode(req.promotion_code!, `cannot be redeemed: ${err.message}`)
+    }
     // A cached id lives up to a day; a price deleted in that time is dropped and looked up once more.
     if (!isMissingPrice(err)) throw err
     await deps.redis.del(priceCacheKey(deps.config.QUEUE_PREFIX, plan.lookup_key))

@@ -53,17 +53,21 @@ export interface SubscriptionView {
   current_period_end: number | null
   cancel_at_period_end: boolean
   cancel_at: number | null
+  /** A plan change scheduled for the period's end; null when none (or the answer was not read with its schedule). */
+  pending_change: { plan_id: string | null, at: number } | null
 }
 
 export function toSubscriptionView (userId: string, sub: Stripe.Subscription, catalogue: Catalogue): SubscriptionView {
   const item = sub.items.data[0]
+  const state = toSubscriptionState(sub)
   return {
     user_id: userId,
     subscription_id: sub.id,
-    plan_id: catalogue.planOf(toSubscriptionState(sub).price)?.id ?? null,
+    plan_id: catalogue.planOf(state.price)?.id ?? null,
     status: sub.status,
     current_period_end: item?.current_period_end ?? null,
     cancel_at_period_end: sub.cancel_at_period_end,
-    cancel_at: sub.cancel_at ?? null
+    cancel_at: sub.cancel_at ?? null,
+    pending_change: state.pending ? { plan_id: catalogue.planOf(state.pending.price)?.id ?? null, at: state.pending.at } : null
   }
 }

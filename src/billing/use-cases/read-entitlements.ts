@@ -69,6 +69,9 @@ export function toSnapshot ({ row, testClockTime }: { row: EntitlementRow | null
     limits: row.limits,
     current_period_end: seconds(row.currentPeriodEnd),
     cancel_at_period_end: row.cancelAtPeriodEnd,
+    trial_end: seconds(row.trialEnd),
+    pending_change: row.pendingChange,
+    discount: row.discount,
     test_clock_time: testClockTime
   }
 }

@@ -23,8 +23,8 @@ export interface RateLimits {
 declare module 'fastify' {
   interface FastifyInstance {
     rateLimits: RateLimits
-    /** preHandler hook that takes `cost` from the Stripe budget every api process shares, or answers 429. */
-    stripeBudget: (cost: StripeCost) => preHandlerAsyncHookHandler
+    /** preHandler hook that takes `cost` (or what the request costs) from the Stripe budget every api process shares, or answers 429. */
+    stripeBudget: (cost: StripeCost | ((req: FastifyRequest) => StripeCost)) => preHandlerAsyncHookHandler
     /** The same, for work that calls Stripe only sometimes (checkout-status): throws the 429. */
     takeStripeBudget: (cost: StripeCost, reply: FastifyReply) => Promise<void>
   }
@@ -76,8 +76,8 @@ export default fp(async function rateLimitPlugin (app: FastifyInstance, opts: Ra
     throw new AppError(429, 'stripe_busy', `Tollgate is at its budget of Stripe requests per second, shared by every api process; retry in ${seconds} s`)
   }
   app.decorate('takeStripeBudget', takeStripeBudget)
-  app.decorate('stripeBudget', (cost: StripeCost) => async function stripeBudget (_req: FastifyRequest, reply: FastifyReply) {
-    await takeStripeBudget(cost, reply)
+  app.decorate('stripeBudget', (cost: StripeCost | ((req: FastifyRequest) => StripeCost)) => async function stripeBudget (req: FastifyRequest, reply: FastifyReply) {
+    await takeStripeBudget(typeof cost === 'function' ? cost(req) : cost, reply)
   })
   app.decorate('rateLimits', {
     user: { max: opts.userPerMinute, timeWindow: 60_000, hook: 'preValidation', keyGenerator: endUser },

@@ -18,8 +18,9 @@ export default async function checkoutRoutes (base: FastifyInstance, { deps }: {
 
   app.post('/api/v1/create-checkout', {
     config: { rateLimit: app.rateLimits.user },
-    // At worst: the user's subscriptions and a price on a cold cache; their customer and the session.
-    preHandler: app.stripeBudget({ reads: 2, writes: 2 }),
+    // At worst: the user's subscriptions, the promotion code if one is given and a price on a cold
+    // cache; their customer and the session.
+    preHandler: app.stripeBudget(req => ({ reads: (req.body as { promotion_code?: string }).promotion_code ? 3 : 2, writes: 2 })),
     schema: {
       tags: ['checkout'],
       summary: 'Start a Stripe Checkout for a plan',

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { billingPortal } from '../../billing/use-cases/billing-portal.js'
 import { cancelSubscription, resumeSubscription } from '../../billing/use-cases/cancel-subscription.js'
-import { changePlan } from '../../billing/use-cases/change-plan.js'
+import { cancelPendingChange, changePlan } from '../../billing/use-cases/change-plan.js'
 import type { Deps } from '../../deps.js'
 import { CancelBody, ChangePlanBody, PortalSession, SubscriptionState, UserBody } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
@@ -18,14 +18,21 @@ export default async function subscriptionRoutes (base: FastifyInstance, { deps 
 
   app.post('/api/v1/subscriptions/change-plan', {
     ...common,
-    // The user's subscriptions and, on a cold cache, the price; then the update.
+    // The user's subscriptions, the price on a cold cache, the schedule and the answer; at most a
+    // release and an update, or a schedule's creation and update.
+    preHandler: app.stripeBudget({ reads: 4, writes: 2 }),
+    schema: { ...schema, summary: 'Upgrade or downgrade: now (prorated) or at period end', body: ChangePlanBody, response: { 200: SubscriptionState, ...errors, 503: ErrorBody } }
+  }, async req => await changePlan(deps, req.body.user_id, req.body.plan_id, req.body.when))
+
+  app.post('/api/v1/subscriptions/cancel-pending-change', {
+    ...common,
     preHandler: app.stripeBudget({ reads: 2, writes: 1 }),
-    schema: { ...schema, summary: 'Upgrade or downgrade, prorated', body: ChangePlanBody, response: { 200: SubscriptionState, ...errors, 503: ErrorBody } }
-  }, async req => await changePlan(deps, req.body.user_id, req.body.plan_id))
+    schema: { ...schema, summary: 'Drop a plan change scheduled for period end', body: UserBody, response: { 200: SubscriptionState, ...errors } }
+  }, async req => await cancelPendingChange(deps, req.body.user_id))
 
   app.post('/api/v1/subscriptions/cancel', {
     ...common,
-    preHandler: app.stripeBudget({ reads: 1, writes: 1 }),
+    preHandler: app.stripeBudget({ reads: 1, writes: 2 }),
     schema: { ...schema, summary: 'Cancel at period end (default) or now', body: CancelBody, response: { 200: SubscriptionState, ...errors } }
   }, async req => await cancelSubscription(deps, req.body.user_id, req.body.at_period_end))
 

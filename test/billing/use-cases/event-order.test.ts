@@ -94,6 +94,29 @@ t.test('every order of the events of small lifecycles, applied one at a time, yi
   t.same(renewal.map(j => j.event.type).sort(), ['customer.subscription.updated', 'customer.subscription.updated', 'invoice.payment_failed'])
   await everyOrder('failed renewal', renewal, edCheckout)
   t.match((await snapshot(deps)).entitlements, [{ userId: 'u_ed', status: 'past_due', access: true }], 'the case ends past_due')
+
+  // A downgrade scheduled for the period end (a schedule taking the subscription over, then its
+  // phases), then dropped (released): schedule events and the subscription's, in every order.
+  const fy = await checkoutPaid(deps.stripe, em, 'u_fy', 'pro', prices.pro!, 'fy@example.test')
+  const fyCheckout = await eventsOf(fy.customerId)
+  const periodEnd = (await deps.stripe.subscriptions.retrieve(fy.subscriptionId)).items.data[0]!.current_period_end
+  const schedule = await deps.stripe.subscriptionSchedules.create({ from_subscription: fy.subscriptionId })
+  await deps.stripe.subscriptionSchedules.update(schedule.id, {
+    end_behavior: 'release',
+    phases: [
+      { items: [{ price: prices.pro!, quantity: 1 }], start_date: schedule.phases[0]!.start_date, end_date: periodEnd },
+      { items: [{ price: prices.starter!, quantity: 1 }], duration: { interval: 'month', interval_count: 1 } }
+    ]
+  })
+  const scheduled = await eventsOf(fy.customerId)
+  t.same(scheduled.map(j => j.event.type).sort(), ['customer.subscription.updated', 'subscription_schedule.created', 'subscription_schedule.updated'])
+  await everyOrder('downgrade scheduled', scheduled, fyCheckout)
+  t.match((await snapshot(deps)).entitlements, [{ userId: 'u_fy', planId: 'pro', pendingChange: { plan_id: 'starter', at: periodEnd } }], 'the case ends pro, starter pending')
+  await deps.stripe.subscriptionSchedules.release(schedule.id)
+  const released = await eventsOf(fy.customerId)
+  t.same(released.map(j => j.event.type).sort(), ['customer.subscription.updated', 'subscription_schedule.released'])
+  await everyOrder('pending downgrade released', released, [...fyCheckout, ...scheduled])
+  t.match((await snapshot(deps)).entitlements, [{ userId: 'u_fy', planId: 'pro', pendingChange: null }], 'the case ends pro, nothing pending')
 })
 
 /**
@@ -102,12 +125,23 @@ t.test('every order of the events of small lifecycles, applied one at a time, yi
  * with every event delivered once or, three times in ten, twice, and applied in three ways, two orders
  * each: one at a time; all at once through two batching workers; all at once, each alone.
  */
-t.test('six sampled orders of two customers\' whole stories, with duplicates, sequential, concurrent or in batches, yield the rows of in-order delivery', async t => {
+t.test('six sampled orders of three customers\' whole stories, with duplicates, sequential, concurrent or in batches, yield the rows of in-order delivery', async t => {
   const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
   const applyDeps = applyDepsOf(deps)
   // Two workers, each committing the events it holds together.
   const workers = [groupCommit(createApplyStripeEvents(applyDeps)), groupCommit(createApplyStripeEvents(applyDeps))]
 
+  // Cy schedules a downgrade for the period end, which takes effect while Ada's story moves time on.
+  const cy = await checkoutPaid(deps.stripe, em, 'u_cy', 'pro', prices.pro!, 'cy@example.test')
+  const cyEnd = (await deps.stripe.subscriptions.retrieve(cy.subscriptionId)).items.data[0]!.current_period_end
+  const cySchedule = await deps.stripe.subscriptionSchedules.create({ from_subscription: cy.subscriptionId })
+  await deps.stripe.subscriptionSchedules.update(cySchedule.id, {
+    end_behavior: 'release',
+    phases: [
+      { items: [{ price: prices.pro!, quantity: 1 }], start_date: cySchedule.phases[0]!.start_date, end_date: cyEnd },
+      { items: [{ price: prices.starter!, quantity: 1 }], duration: { interval: 'month', interval_count: 1 } }
+    ]
+  })
   // Ada upgrades, misses a renewal, pays on the retry, then cancels at period end.
   const ada = await checkoutPaid(deps.stripe, em, 'u_ada', 'starter', prices.starter!, 'ada@example.test')
   const item = (await deps.stripe.subscriptions.retrieve(ada.subscriptionId)).items.data[0]!
@@ -128,7 +162,8 @@ t.test('six sampled orders of two customers\' whole stories, with duplicates, se
   const expected = await snapshot(deps)
   t.match(expected.entitlements, [
     { userId: 'u_ada', planId: 'pro', status: 'active', access: true, cancelAtPeriodEnd: true },
-    { userId: 'u_bo', planId: 'starter', status: 'active', access: true }
+    { userId: 'u_bo', planId: 'starter', status: 'active', access: true },
+    { userId: 'u_cy', planId: 'starter', status: 'active', access: true, pendingChange: null }
   ], 'the in-order result is the story above')
   t.equal(expected.emails.length, 1, 'one failed attempt, one email')
   for (const row of expected.subscriptions) {

@@ -68,5 +68,5 @@ export async function snapshot (deps: Deps) {
 }
 
 export async function truncateAll (deps: Deps) {
-  await deps.db.execute(sql`truncate customers, test_clocks, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events restart identity`)
+  await deps.db.execute(sql`truncate customers, test_clocks, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events, trial_claims restart identity`)
 }
