@@ -8,6 +8,22 @@ export const DEFAULT_PLANS_FILE = fileURLToPath(new URL('./plans.json', import.m
 
 const Id = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' })
 
+/**
+ * How a metered limit is enforced once its included amount is used: `hard` refuses what would pass
+ * it, `soft` lets it through (the user is told at 80 % and 100 %), `overage` lets it through and
+ * bills what is above it, `unit_amount` (smallest currency unit) per `per` units.
+ */
+const MeteredSchema = Type.Union([
+  Type.Object({ enforcement: Type.Union([Type.Literal('hard'), Type.Literal('soft')]) }, { additionalProperties: false }),
+  Type.Object({
+    enforcement: Type.Literal('overage'),
+    overage: Type.Object({
+      unit_amount: Type.Integer({ minimum: 1 }),
+      per: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 }))
+    }, { additionalProperties: false })
+  }, { additionalProperties: false })
+])
+
 const PlanSchema = Type.Object({
   id: Id,
   name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -17,7 +33,9 @@ const PlanSchema = Type.Object({
   unit_amount: Type.Integer({ minimum: 0 }),
   interval: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')]),
   features: Type.Record(Type.String(), Type.Boolean()),
-  limits: Type.Record(Type.String(), Type.Number())
+  limits: Type.Record(Type.String(), Type.Number()),
+  /** Which limits are counted per billing period (POST /api/v1/usage/consume), and how. */
+  metered: Type.Optional(Type.Record(Type.String(), MeteredSchema))
 }, { additionalProperties: false })
 
 const CatalogueSchema = Type.Object({
@@ -26,6 +44,7 @@ const CatalogueSchema = Type.Object({
 }, { additionalProperties: false })
 
 export type Plan = Static<typeof PlanSchema>
+export type Metered = Static<typeof MeteredSchema>
 
 /** What identifies a price's plan, as a Stripe price carries it. */
 export interface PriceRef {
@@ -51,6 +70,8 @@ export interface Catalogue {
    */
   planOf: (price: PriceRef | null | undefined) => Plan | undefined
   ids: string[]
+  /** Every metric some plan meters, sorted: what a usage call may name. */
+  meteredMetrics: string[]
 }
 
 /** Validates a catalogue; the error names the file and the first problem. */
@@ -67,6 +88,15 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
       seen.add(p[field])
     }
   }
+  for (const p of plans) {
+    for (const metric of Object.keys(p.metered ?? {})) {
+      const limit = p.limits[metric]
+      // Counters are whole units in Redis: a metered limit is a whole number of them.
+      if (limit === undefined || !Number.isSafeInteger(limit) || limit < 0) {
+        throw new Error(`Invalid plan catalogue ${source}: plan "${p.id}" meters "${metric}", which needs a whole limit of at least 0 in its limits`)
+      }
+    }
+  }
   const byId = new Map(plans.map(p => [p.id, p]))
   const byKey = new Map(plans.map(p => [p.lookup_key, p]))
   const byProduct = new Map(plans.map(p => [productIdOf(p), p]))
@@ -75,6 +105,7 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
     currency,
     plans,
     ids: plans.map(p => p.id),
+    meteredMetrics: [...new Set(plans.flatMap(p => Object.keys(p.metered ?? {})))].sort(),
     byId: id => byId.get(id),
     byLookupKey,
     planOf: price => {
