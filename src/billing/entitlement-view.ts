@@ -13,6 +13,8 @@ export interface EntitlementSnapshot {
   features: Record<string, boolean>
   limits: Record<string, number>
   current_period_end: number | null
+  /** Where the period began: usage counts per period (a snapshot cached before it was kept has none). */
+  current_period_start?: number | null
   cancel_at_period_end: boolean
   /** The frozen time of the Stripe test clock the user's customer lives on: their "now". */
   test_clock_time?: number | null

@@ -124,3 +124,20 @@ export const checkoutSessions = pgTable('checkout_sessions', {
   createdAt: createdAt(),
   completedAt: timestamp('completed_at', { withTimezone: true })
 }, t => [index('checkout_sessions_user_idx').on(t.userId)])
+
+/**
+ * Every unit a usage call counted, as the Redis script appended it to its shard's stream: the
+ * durable truth counters are rebuilt from. `entry_id` is chosen by the api before counting, so a
+ * drain that runs twice writes each entry once.
+ */
+export const usageLedger = pgTable('usage_ledger', {
+  entryId: uuid('entry_id').primaryKey(),
+  userId: text('user_id').notNull(),
+  metric: text('metric').notNull(),
+  /** Unix seconds of the billing period's start, in the customer's clock. */
+  windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+  quantity: bigint('quantity', { mode: 'number' }).notNull(),
+  idempotencyKey: text('idempotency_key'),
+  /** When the api counted it (host time). */
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull()
+}, t => [index('usage_ledger_window_idx').on(t.userId, t.metric, t.windowStart)])
