@@ -3,7 +3,8 @@ import { and, eq, sql } from 'drizzle-orm'
 import { invalidateEntitlementsOf } from '../../src/billing/use-cases/read-entitlements.js'
 import { customers, entitlements, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
 import type { Deps } from '../../src/deps.js'
-import { counterKey, usageKeyPattern } from '../../src/queue/usage-counter.js'
+import { appendLedger } from '../../src/db/usage-ledger-repo.js'
+import { counterKey, entryOf, ledgerStreamKey, shardOf, usageKeyPattern } from '../../src/queue/usage-counter.js'
 import { drainUsageLedger, usageLedgerBacklog } from '../../src/queue/usage-ledger-drain.js'
 import { buildTestApp } from '../helpers/app.js'
 import { API_KEY, deleteKeys, REDIS_URL } from '../helpers/env.js'
@@ -93,12 +94,21 @@ t.test('counters Redis lost are rebuilt from the ledger and the undrained stream
   t.equal(await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY)), 1)
   t.match((await post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 2_000 })).json(), { allowed: true, used: 9_000 }, 'rebuilt from both')
 
+  // A drain that died between writing Postgres and deleting from the stream: its entries are in both.
+  const stream = ledgerStreamKey(deps.config.QUEUE_PREFIX, shardOf('u_lost'))
+  await appendLedger(deps.db, (await deps.redis.xrange(stream, '-', '+')).map(([, fields]) => entryOf(fields)))
+  await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY))
+  t.match((await post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 1 })).json(), { allowed: true, used: 9_001 }, 'an entry in both is counted once')
+  await post('record', { user_id: 'u_lost', metric: METRIC, quantity: 1 })
+  await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY))
+  t.match((await post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 998 })).json(), { allowed: true, used: 10_000 })
+
   await drainAll(deps)
   await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY))
-  t.match((await post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 2_000 })).json(), { allowed: false, used: 9_000 }, 'rebuilt from Postgres alone, and the hard limit holds')
+  t.match((await post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 1 })).json(), { allowed: false, used: 10_000 }, 'rebuilt from Postgres alone, and the hard limit holds')
   await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY))
-  const answers = await Promise.all(Array.from({ length: 20 }, () => post('consume', { user_id: 'u_lost', metric: METRIC, quantity: 100 })))
-  t.equal(answers.filter(r => r.json().allowed).length, 10, 'concurrent rebuilds seed once: exactly what the limit leaves')
+  const answers = await Promise.all(Array.from({ length: 20 }, () => post('record', { user_id: 'u_lost', metric: METRIC, quantity: 100 })))
+  t.same(answers.map(r => r.json().used).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => 10_100 + 100 * i), 'concurrent rebuilds seed once')
 })
 
 t.test('windows follow the billing period in the customer\'s clock; a plan change keeps what was used', async t => {
