@@ -14,6 +14,7 @@ import { refreshPricesNow, schedulePricesRefresh } from '../src/queue/processors
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
 import { scheduleRetention } from '../src/queue/processors/retention.js'
 import { keepScheduled } from '../src/queue/schedule.js'
+import { createAfterCommit } from '../src/queue/apply-ports.js'
 import { startUsageLedgerDrain } from '../src/queue/usage-ledger-drain.js'
 import { startWorkers } from '../src/queue/workers.js'
 
@@ -40,7 +41,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   void reportPostgres(deps.db, log)
   const started = startWorkers(deps, selected, log)
   // The processes that write billing state also move counted usage into the Postgres ledger.
-  const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX }, log) : null
+  const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten: createAfterCommit(deps).emailsWritten }, log) : null
   const stopScheduling = await keepScheduled(async () => {
     if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
     if (selected.includes(QUEUES.stripeEvents)) await scheduleRetention(deps.queues.stripeEvents, config.RETENTION_EVERY_SECONDS)

@@ -6,6 +6,7 @@
 import { AppError } from '../errors.js'
 import { accessNow, type Clock } from './clock.js'
 import { toEntitlement, type EntitlementSnapshot } from './entitlement-view.js'
+import type { EmailWrite } from './apply-records.js'
 import type { Catalogue, Metered } from './plans.js'
 
 /** The most one call may count: a larger number is a bug in the caller, not usage. */
@@ -84,4 +85,24 @@ export function answerOf (metric: string, c: Counted): UsageAnswer {
 
 export function deniedAnswer (metric: string, reason: UsageDenial): UsageAnswer {
   return { allowed: false, metric, used: 0, limit: null, remaining: null, resets_at: null, reason }
+}
+
+/** Usage that reached 80 % or 100 % of a period's included amount: the user is told once per period each. */
+export interface ThresholdCrossing {
+  userId: string
+  metric: string
+  windowStart: number
+  percents: Array<80 | 100>
+  limit: number
+  resetsAt: number | null
+}
+
+/** The emails a crossing sends: one per threshold, keyed by the period so a second crossing sends nothing. */
+export function thresholdEmails (c: ThresholdCrossing, to: string): EmailWrite[] {
+  return c.percents.map(percent => ({
+    eventId: `usage:${c.userId}:${c.metric}:${c.windowStart}:${percent}`,
+    userId: c.userId,
+    to,
+    intent: { template: 'usage_threshold', data: { metric: c.metric, percent, limit: c.limit, resets_at: c.resetsAt } }
+  }))
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import type { ClientContext, Result } from 'ioredis'
-import type { Counted } from '../billing/usage.js'
+import type { Counted, ThresholdCrossing } from '../billing/usage.js'
 import type { Db } from '../db/client.js'
 import { ledgerHas, ledgerTotal, type LedgerEntry } from '../db/usage-ledger-repo.js'
 import type { RedisClient } from './connections.js'
@@ -35,7 +35,8 @@ const idempotencyKey = (prefix: string, userId: string, key: string) =>
  * One call, atomically: a replayed idempotency key answers as the first time; a missing counter is
  * seeded from the ledger (or the caller is told to rebuild it first); a hard limit refuses what
  * would pass it and counts nothing; anything counted is appended to the shard's ledger stream in the
- * same step, so the count and its durable record cannot part. Answers "allowed used limit resets_at".
+ * same step, so the count and its durable record cannot part, with the thresholds (80 %, 100 % of
+ * the limit) it crossed. Answers "allowed used limit resets_at".
  */
 const USAGE_SCRIPT = `
 if ARGV[11] ~= '' then
@@ -57,7 +58,11 @@ elseif ARGV[1] == 'consume' and ARGV[4] == '1' and used + q > limit then
   allowed = 0
 else
   used = redis.call('INCRBY', KEYS[1], q)
-  redis.call('XADD', KEYS[3], '*', 'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 'k', ARGV[11], 't', ARGV[13])
+  local before = used - q
+  local crossed = ''
+  if before * 100 < limit * 80 and used * 100 >= limit * 80 then crossed = '80' end
+  if before < limit and used >= limit then crossed = crossed .. ' 100' end
+  redis.call('XADD', KEYS[3], '*', 'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 'k', ARGV[11], 't', ARGV[13], 'x', crossed, 'l', ARGV[3], 'r', ARGV[12])
 end
 local answer = string.format('%d %d %d %s', allowed, used, limit, ARGV[12])
 if ARGV[11] ~= '' then redis.call('SET', KEYS[2], answer, 'EX', ${IDEMPOTENCY_SECONDS}) end
@@ -122,13 +127,26 @@ export async function countUsage (deps: UsageCounterDeps, call: UsageCall): Prom
   return parse(answer)
 }
 
-/** A stream entry as the script wrote it. */
-export function entryOf (fields: string[]): LedgerEntry {
+const fieldsOf = (fields: string[]) => {
   const f: Record<string, string> = {}
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
+  return f
+}
+
+/** A stream entry as the script wrote it. */
+export function entryOf (fields: string[]): LedgerEntry {
+  const f = fieldsOf(fields)
   return {
     entryId: f.e!, userId: f.u!, metric: f.m!, windowStart: Number(f.w), quantity: Number(f.q), idempotencyKey: f.k || null, createdAt: new Date(Number(f.t))
   }
+}
+
+/** The thresholds an entry's count crossed, with what the user had used and the limit then. */
+export function crossingOf (fields: string[]): ThresholdCrossing | null {
+  const f = fieldsOf(fields)
+  const percents = (f.x ?? '').split(' ').filter(Boolean).map(Number) as Array<80 | 100>
+  if (percents.length === 0) return null
+  return { userId: f.u!, metric: f.m!, windowStart: Number(f.w), percents, limit: Number(f.l), resetsAt: f.r ? Number(f.r) : null }
 }
 
 /**

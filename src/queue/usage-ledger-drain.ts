@@ -1,16 +1,25 @@
 import type { Logger } from 'pino'
+import { thresholdEmails } from '../billing/usage.js'
 import type { Db } from '../db/client.js'
-import { appendLedger } from '../db/usage-ledger-repo.js'
+import { queueEmails, type OutboxRef } from '../db/outbox-repo.js'
+import { appendLedger, emailsOf } from '../db/usage-ledger-repo.js'
 import type { RedisClient } from './connections.js'
-import { entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
+import { crossingOf, entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
 
-export interface UsageDrainDeps { redis: RedisClient, db: Db, prefix: string }
+export interface UsageDrainDeps {
+  redis: RedisClient
+  db: Db
+  prefix: string
+  /** After commit: queue the send jobs of the threshold emails written (the outbox sweep is the safety net). */
+  emailsWritten?: (refs: OutboxRef[]) => Promise<void>
+}
 
 /**
  * Moves what usage calls counted from the shards' Redis streams into the Postgres ledger, a batch per
  * shard in one statement. An entry leaves its stream only once Postgres holds it, and the insert skips
  * entries already written, so any number of drains may run at once and a crash in between repeats
- * nothing. Answers how many entries it moved.
+ * nothing. Entries that crossed 80 % or 100 % of a limit write their email to the outbox in the same
+ * transaction; the outbox keeps one per period and threshold. Answers how many entries it moved.
  */
 export async function drainUsageLedger (deps: UsageDrainDeps, batch = 1000): Promise<number> {
   let moved = 0
@@ -18,7 +27,14 @@ export async function drainUsageLedger (deps: UsageDrainDeps, batch = 1000): Pro
     const key = ledgerStreamKey(deps.prefix, shard)
     const entries = await deps.redis.xrange(key, '-', '+', 'COUNT', batch)
     if (entries.length === 0) continue
-    await appendLedger(deps.db, entries.map(([, fields]) => entryOf(fields)))
+    const crossings = entries.flatMap(([, fields]) => crossingOf(fields) ?? [])
+    const refs = await deps.db.transaction(async tx => {
+      await appendLedger(tx, entries.map(([, fields]) => entryOf(fields)))
+      if (crossings.length === 0) return []
+      const to = await emailsOf(tx, [...new Set(crossings.map(c => c.userId))])
+      return await queueEmails(tx, crossings.flatMap(c => (to.has(c.userId) ? thresholdEmails(c, to.get(c.userId)!) : [])))
+    })
+    if (refs.length > 0) await deps.emailsWritten?.(refs).catch(() => {})
     await deps.redis.xdel(key, ...entries.map(([id]) => id))
     moved += entries.length
   }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { and, eq, sql } from 'drizzle-orm'
 import { invalidateEntitlementsOf } from '../../src/billing/use-cases/read-entitlements.js'
-import { customers, entitlements, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
+import { customers, emailOutbox, entitlements, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
 import type { Deps } from '../../src/deps.js'
 import { appendLedger } from '../../src/db/usage-ledger-repo.js'
 import { counterKey, entryOf, ledgerStreamKey, shardOf, usageKeyPattern } from '../../src/queue/usage-counter.js'
@@ -155,4 +155,34 @@ t.test('refusals: unknown metrics, bad quantities, users without access', async 
   const anonymous = await deps.redis.exists(counterKey(deps.config.QUEUE_PREFIX, 'u_nobody', METRIC, 0))
   t.equal(anonymous, 0, 'nothing counted for them')
   t.equal((await app.inject({ method: 'POST', url: '/api/v1/usage/consume', payload: { user_id: 'u_bad', metric: METRIC } })).statusCode, 401, 'the API key is required')
+})
+
+t.test('80 % and 100 % of the included amount: one email each per period, written with the ledger', async t => {
+  const { deps, post, now } = await setup(t)
+  const start = now - DAY
+  await subscribe(deps, 'u_mail', 'pro', start, now + 29 * DAY)
+  await deps.db.insert(customers).values({ userId: 'u_mail', stripeCustomerId: 'cus_u_mail', email: 'mail@example.test' })
+  const outbox = async () => (await deps.db.select().from(emailOutbox).orderBy(emailOutbox.eventId)).map(r => ({ eventId: r.eventId, template: r.template, to: r.to, data: r.data }))
+  const stream = ledgerStreamKey(deps.config.QUEUE_PREFIX, shardOf('u_mail'))
+
+  await post('record', { user_id: 'u_mail', metric: METRIC, quantity: 199_999 })
+  await drainAll(deps)
+  t.same(await outbox(), [], 'below 80 %: nothing')
+  await post('consume', { user_id: 'u_mail', metric: METRIC })
+  const [[, crossing]] = await deps.redis.xrange(stream, '-', '+') as Array<[string, string[]]>
+  await drainAll(deps)
+  // A drain that died after its commit left its entries in the stream: the next one writes nothing twice.
+  await deps.redis.xadd(stream, '*', ...crossing!)
+  await drainAll(deps)
+  const eighty = { eventId: `usage:u_mail:${METRIC}:${start}:80`, template: 'usage_threshold', to: 'mail@example.test', data: { metric: METRIC, percent: 80, limit: 250_000, resets_at: now + 29 * DAY } }
+  t.same(await outbox(), [eighty], 'the call that reached 80 % wrote one email')
+  await post('consume', { user_id: 'u_mail', metric: METRIC, quantity: 60_000 })
+  await post('consume', { user_id: 'u_mail', metric: METRIC })
+  await drainAll(deps)
+  t.same(await outbox(), [{ ...eighty, eventId: `usage:u_mail:${METRIC}:${start}:100`, data: { ...eighty.data, percent: 100 } }, eighty], 'and 100 % one more, once')
+
+  await subscribe(deps, 'u_mail', 'starter', start, now + 29 * DAY)
+  await post('record', { user_id: 'u_mail', metric: METRIC, quantity: 5 })
+  await drainAll(deps)
+  t.equal((await outbox()).length, 2, 'a lower limit already passed crosses nothing again')
 })
