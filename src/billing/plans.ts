@@ -54,6 +54,19 @@ export interface PriceRef {
   lookupKey: string | null
 }
 
+/** A limit billed past its included amount, and how. */
+export interface Overage { metric: string, unitAmount: number, per: number }
+
+/** What a plan bills as overage (the metered limits it declares `overage`). */
+export const overagesOf = (plan: Plan): Overage[] => Object.entries(plan.metered ?? {}).flatMap(([metric, m]) =>
+  m.enforcement === 'overage' ? [{ metric, unitAmount: m.overage.unit_amount, per: m.overage.per ?? 1 }] : [])
+
+/** The lookup key of a plan's metered overage price for one metric. */
+export const overageLookupKey = (plan: Pick<Plan, 'lookup_key'>, metric: string) => `${plan.lookup_key}_${metric}_overage`
+
+/** The Stripe Billing Meter event name a metric's overage is reported under (one meter per metric). */
+export const meterEventName = (metric: string) => `tollgate_${metric}`
+
 /** The product id bootstrap gives each plan's product, so a second run finds it without a search. */
 export const productIdOf = (plan: Pick<Plan, 'id'>) => `tollgate_${plan.id}`
 

@@ -106,3 +106,14 @@ export function thresholdEmails (c: ThresholdCrossing, to: string): EmailWrite[]
     intent: { template: 'usage_threshold', data: { metric: c.metric, percent, limit: c.limit, resets_at: c.resetsAt } }
   }))
 }
+
+/**
+ * The overage to report for one window: what is used above the limit and not reported yet, as the
+ * next link of the window's chain. Only a plan that bills this metric as overage reports any; a lower
+ * figure than already reported (a plan change raised the limit) reports nothing, never a credit.
+ */
+export function nextOverageReport (w: { used: number, limit: number | null, reported: number }, enforcement: Metered['enforcement'] | undefined): { from: number, to: number } | null {
+  if (enforcement !== 'overage' || w.limit === null) return null
+  const to = Math.max(0, w.used - w.limit)
+  return to > w.reported ? { from: w.reported, to } : null
+}

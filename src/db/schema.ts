@@ -141,3 +141,25 @@ export const usageLedger = pgTable('usage_ledger', {
   /** When the api counted it (host time). */
   createdAt: timestamp('created_at', { withTimezone: true }).notNull()
 }, t => [index('usage_ledger_window_idx').on(t.userId, t.metric, t.windowStart)])
+
+/**
+ * Overage reported to Stripe Billing Meters, as a chain per user, metric and window: each report
+ * covers the overage from `from_quantity` to `to_quantity`. A report is written (pending) before it is
+ * sent and sent under its `identifier`, so a worker that dies in between sends the same event again,
+ * which Stripe takes once.
+ */
+export const usageMeterReports = pgTable('usage_meter_reports', {
+  identifier: text('identifier').primaryKey(),
+  userId: text('user_id').notNull(),
+  metric: text('metric').notNull(),
+  windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+  fromQuantity: bigint('from_quantity', { mode: 'number' }).notNull(),
+  toQuantity: bigint('to_quantity', { mode: 'number' }).notNull(),
+  stripeCustomerId: text('stripe_customer_id').notNull(),
+  status: text('status').$type<'pending' | 'sent'>().notNull().default('pending'),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true })
+}, t => [
+  uniqueIndex('usage_meter_reports_chain_uq').on(t.userId, t.metric, t.windowStart, t.fromQuantity),
+  index('usage_meter_reports_pending_idx').on(t.createdAt).where(sql`status = 'pending'`)
+])

@@ -3,13 +3,18 @@ import type { SubscriptionState } from '../billing/access.js'
 
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : v?.id ?? null)
 
+/** The item that carries the plan: not one of the metered items that bill overage. */
+export function planItemOf (sub: Stripe.Subscription): Stripe.SubscriptionItem | undefined {
+  return sub.items.data.find(i => i.price.recurring?.usage_type !== 'metered') ?? sub.items.data[0]
+}
+
 /**
  * Maps a subscription as the pinned API version returns it: periods live on the subscription item
  * (moved there from the subscription in 2025). `latest_invoice` must be expanded for a past_due
  * subscription to know when its grace period started; otherwise the period start stands in.
  */
 export function toSubscriptionState (sub: Stripe.Subscription): SubscriptionState {
-  const item = sub.items.data[0]
+  const item = planItemOf(sub)
   const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null
   const unpaid = invoice && invoice.status === 'open' ? invoice : null
   return {

@@ -6,7 +6,7 @@ import { customerIdOf } from '../../db/customers-repo.js'
 import { AppError } from '../../errors.js'
 import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
 import { checkoutUrls } from '../app-links.js'
-import type { Catalogue, Plan } from '../plans.js'
+import { overageLookupKey, overagesOf, type Catalogue, type Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
 import { refuseSecondCheckout } from './live-subscription.js'
 import type { RedisClient } from '../../queue/connections.js'
@@ -41,6 +41,16 @@ export async function priceOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe' |
   return price
 }
 
+/** The metered prices that bill a plan's overage: checkout and plan changes put them on the subscription. */
+export async function overagePricesOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe' | 'config'>, plan: Plan): Promise<CachedPrice[]> {
+  return await Promise.all(overagesOf(plan).map(async o => {
+    const key = overageLookupKey(plan, o.metric)
+    const price = await resolvePrice({ redis: deps.redis, stripe: deps.stripe, prefix: deps.config.QUEUE_PREFIX }, key)
+    if (!price) throw new AppError(503, 'price_unavailable', `Stripe has no active price with lookup key "${key}"; run npm run stripe:bootstrap`)
+    return price
+  }))
+}
+
 function isMissingPrice (err: unknown): boolean {
   return err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && /price/.test(err.param ?? '')
 }
@@ -55,16 +65,17 @@ export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) 
   const plan = planOrFail(deps.catalogue, req.plan_id)
   const existing = await customerIdOf(deps.db, req.user_id)
   if (existing) await refuseSecondCheckout(deps.stripe, req.user_id, existing)
-  const price = await priceOrFail(deps, plan)
+  const [price, metered] = await Promise.all([priceOrFail(deps, plan), overagePricesOrFail(deps, plan)])
   const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null)
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
   const metadata = { user_id: req.user_id, plan_id: plan.id }
   const start = async (chosen: CachedPrice) => {
-    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window])).digest('hex')
+    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window, ...metered.map(m => m.id)])).digest('hex')
     return await deps.stripe.checkout.sessions.create({
       mode: 'subscription',
       customer,
-      line_items: [{ price: chosen.id, quantity: 1 }],
+      // A metered price takes no quantity: its meter counts the overage Tollgate reports.
+      line_items: [{ price: chosen.id, quantity: 1 }, ...metered.map(m => ({ price: m.id }))],
       client_reference_id: req.user_id,
       metadata,
       subscription_data: { metadata },
