@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { countUsageOf, usageLines } from '../../billing/use-cases/count-usage.js'
 import { readSnapshot } from '../../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../../deps.js'
+import { createRedis } from '../../queue/connections.js'
 import { RecordBody, UsageAnswer, UsageBody, UserId, UserUsage } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -16,7 +17,12 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody 
 export default async function usageRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
-  const usage = { db: deps.db, redis: deps.redis, prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS, catalogue: deps.catalogue }
+  // A connection of their own that never sends a command twice: ioredis re-sends what was in flight
+  // when a connection drops, and a count Redis ran before the drop would then run again. A call whose
+  // fate is unknown fails instead (500); a retry with its idempotency_key counts it once.
+  const counter = createRedis(deps.config.REDIS_URL, 'producer', { connectionName: 'tollgate:usage', autoResendUnfulfilledCommands: false })
+  app.addHook('onClose', async () => { counter.disconnect() })
+  const usage = { db: deps.db, redis: counter, prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS, catalogue: deps.catalogue }
   const common = { config: { rateLimit: app.rateLimits.read } }
   const schema = { tags: ['usage'], security: [{ bearerAuth: [] }] }
 
