@@ -9,6 +9,8 @@ import { toEntitlement, type EntitlementSnapshot } from './entitlement-view.js'
 import type { EmailWrite } from './apply-records.js'
 import type { Catalogue, Metered } from './plans.js'
 
+const DAY = 86_400
+
 /** The most one call may count: a larger number is a bug in the caller, not usage. */
 export const MAX_QUANTITY = 1_000_000
 
@@ -116,4 +118,29 @@ export function nextOverageReport (w: { used: number, limit: number | null, repo
   if (enforcement !== 'overage' || w.limit === null) return null
   const to = Math.max(0, w.used - w.limit)
   return to > w.reported ? { from: w.reported, to } : null
+}
+
+/** One call as the counter runs it (src/queue/usage-counter.ts). */
+export interface UsageCall {
+  /** consume checks a hard limit; record always counts; peek only reads. */
+  mode: 'consume' | 'record' | 'peek'
+  userId: string
+  metric: string
+  windowStart: number
+  resetsAt: number | null
+  quantity: number
+  limit: number
+  hard: boolean
+  idempotencyKey?: string
+  /** Entry id of what this call counts: chosen here, so a drain that runs twice writes it once. */
+  entryId: string
+  /** Seconds the counter lives if nothing else ends it: past its window it is never read again. */
+  counterTtl: number
+  /** Host time of the call, ms (the ledger's created_at). */
+  at: number
+}
+
+/** How long a counter of a window should live: to its reset and two days more, a month and more when the reset is not known yet. */
+export function counterTtl (resetsAt: number | null, now: number): number {
+  return resetsAt === null ? 35 * DAY : Math.min(Math.max(resetsAt - now, 0) + 2 * DAY, 400 * DAY)
 }

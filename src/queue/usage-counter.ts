@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import type { ClientContext, Result } from 'ioredis'
-import type { Counted, ThresholdCrossing } from '../billing/usage.js'
+import type { Counted, ThresholdCrossing, UsageCall } from '../billing/usage.js'
 import type { Db } from '../db/client.js'
 import { ledgerHas, ledgerTotal, type LedgerEntry } from '../db/usage-ledger-repo.js'
 import type { RedisClient } from './connections.js'
@@ -13,9 +13,8 @@ import type { RedisClient } from './connections.js'
  */
 export const USAGE_SHARDS = 16
 
-const DAY = 86_400
 /** How long the first answer to an idempotency key is kept, and replayed. */
-export const IDEMPOTENCY_SECONDS = DAY
+export const IDEMPOTENCY_SECONDS = 86_400
 
 /**
  * The hash tag of a shard under the configured prefix. Redis hashes the first `{…}` of a key, so the
@@ -79,31 +78,15 @@ function withScript (redis: RedisClient): RedisClient {
   return redis
 }
 
-export interface UsageCall {
-  /** consume checks a hard limit; record always counts; peek only reads. */
-  mode: 'consume' | 'record' | 'peek'
-  userId: string
-  metric: string
-  windowStart: number
-  resetsAt: number | null
-  quantity: number
-  limit: number
-  hard: boolean
-  idempotencyKey?: string
-  /** Entry id of what this call counts: chosen here, so a drain that runs twice writes it once. */
-  entryId: string
-  /** Seconds the counter lives if nothing else ends it: past its window it is never read again. */
-  counterTtl: number
-  /** Host time of the call, ms (the ledger's created_at). */
-  at: number
-}
-
 export interface UsageCounterDeps { redis: RedisClient, db: Db, prefix: string }
 
 function parse (answer: string): Counted {
   const [allowed, used, limit, resetsAt] = answer.split(' ')
   return { allowed: allowed === '1', used: Number(used), limit: Number(limit), resetsAt: resetsAt ? Number(resetsAt) : null }
 }
+
+/** The counter port of the usage use cases, on one Redis connection. */
+export const counterOn = (deps: UsageCounterDeps) => async (call: UsageCall) => await countUsage(deps, call)
 
 /** Counts (or reads) one call; a counter Redis lost is rebuilt from the ledger before it answers. */
 export async function countUsage (deps: UsageCounterDeps, call: UsageCall): Promise<Counted> {
@@ -163,9 +146,4 @@ async function rebuiltCount (deps: UsageCounterDeps, shard: number, userId: stri
     ledgerHas(deps.db, pending.map(e => e.entryId))
   ])
   return stored + pending.filter(e => !written.has(e.entryId)).reduce((n, e) => n + e.quantity, 0)
-}
-
-/** How long a counter of a window should live: to its reset and two days more, a month and more when the reset is not known yet. */
-export function counterTtl (resetsAt: number | null, now: number): number {
-  return resetsAt === null ? 35 * DAY : Math.min(Math.max(resetsAt - now, 0) + 2 * DAY, 400 * DAY)
 }

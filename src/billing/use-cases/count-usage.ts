@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { countUsage, counterTtl } from '../../queue/usage-counter.js'
 import { hostClock } from '../clock.js'
 import type { EntitlementSnapshot } from '../entitlement-view.js'
 import type { Catalogue } from '../plans.js'
-import { answerOf, deniedAnswer, planUsage, type UsageAnswer } from '../usage.js'
+import { answerOf, counterTtl, deniedAnswer, planUsage, type Counted, type UsageAnswer, type UsageCall } from '../usage.js'
 import { readSnapshot, type ReadEntitlementsDeps } from './read-entitlements.js'
 
 export interface UsageDeps extends ReadEntitlementsDeps {
   catalogue: Pick<Catalogue, 'meteredMetrics' | 'byId'>
+  /** The atomic counter (src/queue/usage-counter.ts `countUsage`). */
+  count: (call: UsageCall) => Promise<Counted>
 }
 
 export interface UsageRequest {
@@ -30,7 +31,7 @@ export async function countUsageOf (deps: UsageDeps, mode: 'consume' | 'record',
 async function count (deps: UsageDeps, mode: 'consume' | 'record' | 'peek', req: UsageRequest, snapshot: EntitlementSnapshot): Promise<UsageAnswer> {
   const plan = planUsage(deps.catalogue, req.user_id, snapshot, req.metric, deps.now ?? hostClock)
   if (plan.kind === 'denied') return deniedAnswer(req.metric, plan.reason)
-  const counted = await countUsage(deps, {
+  const counted = await deps.count({
     mode,
     userId: req.user_id,
     metric: req.metric,

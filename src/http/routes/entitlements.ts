@@ -6,6 +6,7 @@ import { toEntitlement } from '../../billing/entitlement-view.js'
 import { usageLines } from '../../billing/use-cases/count-usage.js'
 import { readCachedEntitlement, readSnapshot, type CacheRead } from '../../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../../deps.js'
+import { counterOn } from '../../queue/usage-counter.js'
 import { Entitlement, UserId } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -22,7 +23,14 @@ export default async function entitlementRoutes (base: FastifyInstance, { deps }
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
   app.decorateRequest('entitlementCacheRead', null)
-  const cache = { db: deps.db, redis: deps.redis, prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS, catalogue: deps.catalogue }
+  const cache = {
+    db: deps.db,
+    redis: deps.redis,
+    prefix: deps.config.QUEUE_PREFIX,
+    ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS,
+    catalogue: deps.catalogue,
+    count: counterOn({ redis: deps.redis, db: deps.db, prefix: deps.config.QUEUE_PREFIX })
+  }
 
   app.get('/api/v1/entitlements/:user_id', {
     // Runs after the API-key check and before the rate limiter's hook (which @fastify/rate-limit

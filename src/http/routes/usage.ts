@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { countUsageOf, usageLines } from '../../billing/use-cases/count-usage.js'
 import { readSnapshot } from '../../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../../deps.js'
+import { counterOn } from '../../queue/usage-counter.js'
 import { createRedis } from '../../queue/connections.js'
 import { RecordBody, UsageAnswer, UsageBody, UserId, UserUsage } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
@@ -22,7 +23,14 @@ export default async function usageRoutes (base: FastifyInstance, { deps }: { de
   // fate is unknown fails instead (500); a retry with its idempotency_key counts it once.
   const counter = createRedis(deps.config.REDIS_URL, 'producer', { connectionName: 'tollgate:usage', autoResendUnfulfilledCommands: false })
   app.addHook('onClose', async () => { counter.disconnect() })
-  const usage = { db: deps.db, redis: counter, prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS, catalogue: deps.catalogue }
+  const usage = {
+    db: deps.db,
+    redis: counter,
+    prefix: deps.config.QUEUE_PREFIX,
+    ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS,
+    catalogue: deps.catalogue,
+    count: counterOn({ redis: counter, db: deps.db, prefix: deps.config.QUEUE_PREFIX })
+  }
   const common = { config: { rateLimit: app.rateLimits.read } }
   const schema = { tags: ['usage'], security: [{ bearerAuth: [] }] }
 

@@ -4,7 +4,7 @@ import { readSnapshot } from '../../../src/billing/use-cases/read-entitlements.j
 import { reportOverage } from '../../../src/billing/use-cases/report-overage.js'
 import { meterEventName } from '../../../src/billing/plans.js'
 import { usageMeterReports } from '../../../src/db/schema.js'
-import { usageKeyPattern } from '../../../src/queue/usage-counter.js'
+import { counterOn, usageKeyPattern } from '../../../src/queue/usage-counter.js'
 import { drainUsageLedger } from '../../../src/queue/usage-ledger-drain.js'
 import { bootstrapCatalogue } from '../../../src/stripe/bootstrap-catalogue.js'
 import { advanceClock } from '../../emulator/flows.js'
@@ -36,7 +36,7 @@ t.test('overage: counted in one period, reported to the meter once despite a cra
   const sub = await deps.stripe.subscriptions.retrieve(done.subscription as string)
   const periodEnd = sub.items.data[0]!.current_period_end
 
-  const usage = { db: deps.db, redis: deps.redis, prefix: config.QUEUE_PREFIX, ttlSeconds: 60, catalogue: deps.catalogue }
+  const usage = { db: deps.db, redis: deps.redis, prefix: config.QUEUE_PREFIX, ttlSeconds: 60, catalogue: deps.catalogue, count: counterOn({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX }) }
   t.match(await countUsageOf(usage, 'record', { user_id: 'u_ovo', metric: METRIC, quantity: 250_000 }), { allowed: true, limit: 250_000, resets_at: periodEnd }, 'the plan follows the plan item, not the metered one')
   t.match(await countUsageOf(usage, 'consume', { user_id: 'u_ovo', metric: METRIC, quantity: 25_000 }), { allowed: true, used: 275_000, remaining: 0 }, 'overage plans let consume pass the limit')
   const drain = { redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX }
