@@ -186,3 +186,20 @@ t.test('80 % and 100 % of the included amount: one email each per period, writte
   await drainAll(deps)
   t.equal((await outbox()).length, 2, 'a lower limit already passed crosses nothing again')
 })
+
+t.test('usage calls sit under the per-key read limit, never the per-user limit of Stripe routes, and are in the OpenAPI document', async t => {
+  const built = await buildTestApp(t, { RATE_LIMIT_USER_PER_MINUTE: '1', RATE_LIMIT_READ_PER_MINUTE: '6' })
+  t.teardown(() => deleteKeys(REDIS_URL, usageKeyPattern(built.config.QUEUE_PREFIX).slice(0, -1)))
+  const now = Math.floor(Date.now() / 1000)
+  await subscribe(built.deps, 'u_rate', 'starter', now - DAY, now + 29 * DAY)
+  const consume = () => built.app.inject({ method: 'POST', url: '/api/v1/usage/consume', headers: { authorization: `Bearer ${API_KEY}` }, payload: { user_id: 'u_rate', metric: METRIC } })
+  const answers = []
+  for (let i = 0; i < 7; i++) answers.push(await consume())
+  t.same(answers.map(r => r.statusCode), [200, 200, 200, 200, 200, 200, 429], 'one user may call six times a minute at a read limit of 6, past a user limit of 1')
+  t.ok(Number(answers[6]!.headers['retry-after']) >= 1, 'with Retry-After')
+  t.match(answers[5]!.json(), { used: 6 }, 'a refused call counted nothing')
+
+  const doc = (await built.app.inject({ url: '/docs/json' })).json()
+  for (const path of ['/api/v1/usage/consume', '/api/v1/usage/record', '/api/v1/usage/{user_id}']) t.ok(doc.paths[path], `${path} documented`)
+  t.ok(doc.paths['/api/v1/usage/consume'].post.responses['200'].content['application/json'].schema.properties.resets_at, 'with its answer')
+})
