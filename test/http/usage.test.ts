@@ -43,7 +43,7 @@ async function setup (t: Parameters<typeof buildTestApp>[0]) {
 }
 
 t.test('50 concurrent clients against a hard limit of 10,000: exactly 10,000 allowed, and the ledger holds them', async t => {
-  const { deps, post, ledger, now } = await setup(t)
+  const { app, deps, post, ledger, now } = await setup(t)
   await subscribe(deps, 'u_hot', 'starter', now - DAY, now + 29 * DAY)
   let allowed = 0
   let refused = 0
@@ -63,6 +63,7 @@ t.test('50 concurrent clients against a hard limit of 10,000: exactly 10,000 all
   t.same(last, { allowed: false, metric: METRIC, used: 10_000, limit: 10_000, remaining: 0, resets_at: now + 29 * DAY, reason: 'limit_reached' }, 'a refusal counts nothing')
 
   t.equal(await usageLedgerBacklog({ redis: deps.redis, prefix: deps.config.QUEUE_PREFIX }), 10_000, 'every allowed unit waits in the ledger stream')
+  t.match((await app.inject({ url: '/metrics' })).body, /^tollgate_usage_ledger_backlog 10000$/m, 'as the metrics say')
   await drainAll(deps)
   t.equal(await ledger('u_hot'), 10_000, 'and reaches the Postgres ledger, once')
   t.equal(await usageLedgerBacklog({ redis: deps.redis, prefix: deps.config.QUEUE_PREFIX }), 0)
