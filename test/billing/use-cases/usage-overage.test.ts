@@ -3,7 +3,8 @@ import { countUsageOf, usageLines } from '../../../src/billing/use-cases/count-u
 import { readSnapshot } from '../../../src/billing/use-cases/read-entitlements.js'
 import { reportOverage } from '../../../src/billing/use-cases/report-overage.js'
 import { meterEventName } from '../../../src/billing/plans.js'
-import { usageMeterReports } from '../../../src/db/schema.js'
+import { createCheckout } from '../../../src/billing/use-cases/create-checkout.js'
+import { customers, usageMeterReports } from '../../../src/db/schema.js'
 import { counterOn, usageKeyPattern } from '../../../src/queue/usage-counter.js'
 import { drainUsageLedger } from '../../../src/queue/usage-ledger-drain.js'
 import { bootstrapCatalogue } from '../../../src/stripe/bootstrap-catalogue.js'
@@ -23,17 +24,15 @@ t.test('overage: counted in one period, reported to the meter once despite a cra
   t.same(meters.map(m => m.event_name), [meterEventName(METRIC)], 'one meter per metric, shared by the plans')
   const [pro, proOverage] = [boot[1]!.price_id, boot[1]!.overage[0]!.price_id]
 
-  // Checkout as Tollgate makes it, for a customer living on a test clock.
+  // Checkout through Tollgate, for a customer living on a test clock.
   const clock = await deps.stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000) })
   const customer = await deps.stripe.customers.create({ test_clock: clock.id, email: 'ovo@example.test' })
-  const session = await deps.stripe.checkout.sessions.create({
-    mode: 'subscription', customer: customer.id, line_items: [{ price: pro, quantity: 1 }, { price: proOverage }], client_reference_id: 'u_ovo',
-    metadata: { user_id: 'u_ovo', plan_id: 'pro' }, subscription_data: { metadata: { user_id: 'u_ovo', plan_id: 'pro' } },
-    success_url: 'http://app.example.test/ok', cancel_url: 'http://app.example.test/no'
-  })
-  const done = await em.control(`checkout/${session.id}/complete`, { outcome: 'paid' })
+  await deps.db.insert(customers).values({ userId: 'u_ovo', stripeCustomerId: customer.id, email: 'ovo@example.test' })
+  const { session_id: sessionId } = await createCheckout({ ...deps, config }, { plan_id: 'pro', user_id: 'u_ovo' })
+  const done = await em.control(`checkout/${sessionId}/complete`, { outcome: 'paid' })
   for (const job of await newEvents()) await apply(job)
   const sub = await deps.stripe.subscriptions.retrieve(done.subscription as string)
+  t.same(sub.items.data.map(i => i.price.id), [pro, proOverage], 'checkout put the plan\'s price and its metered overage price on the subscription')
   const periodEnd = sub.items.data[0]!.current_period_end
 
   const usage = { db: deps.db, redis: deps.redis, prefix: config.QUEUE_PREFIX, ttlSeconds: 60, catalogue: deps.catalogue, count: counterOn({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX }) }
