@@ -8,6 +8,7 @@ import { customers, usageMeterReports } from '../../../src/db/schema.js'
 import { counterOn, usageKeyPattern } from '../../../src/queue/usage-counter.js'
 import { drainUsageLedger } from '../../../src/queue/usage-ledger-drain.js'
 import { bootstrapCatalogue } from '../../../src/stripe/bootstrap-catalogue.js'
+import { toSubscriptionState } from '../../../src/stripe/subscription-state.js'
 import { advanceClock } from '../../emulator/flows.js'
 import { deleteKeys, REDIS_URL } from '../../helpers/env.js'
 import { lifecycleEnv } from './lifecycle-helpers.js'
@@ -33,6 +34,8 @@ t.test('overage: counted in one period, reported to the meter once despite a cra
   for (const job of await newEvents()) await apply(job)
   const sub = await deps.stripe.subscriptions.retrieve(done.subscription as string)
   t.same(sub.items.data.map(i => i.price.id), [pro, proOverage], 'checkout put the plan\'s price and its metered overage price on the subscription')
+  const reversed = { ...sub, items: { ...sub.items, data: [...sub.items.data].reverse() } }
+  t.equal(toSubscriptionState(reversed).priceId, pro, 'the plan is read from the plan item, whatever the order of the items')
   const periodEnd = sub.items.data[0]!.current_period_end
 
   const usage = { db: deps.db, redis: deps.redis, prefix: config.QUEUE_PREFIX, ttlSeconds: 60, catalogue: deps.catalogue, count: counterOn({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX }) }
