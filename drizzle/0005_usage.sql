@@ -17,6 +17,7 @@ CREATE TABLE "usage_meter_reports" (
 	"to_quantity" bigint NOT NULL,
 	"stripe_customer_id" text NOT NULL,
 	"status" text DEFAULT 'pending' NOT NULL,
+	"error" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"sent_at" timestamp with time zone
 );

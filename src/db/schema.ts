@@ -156,7 +156,9 @@ export const usageMeterReports = pgTable('usage_meter_reports', {
   fromQuantity: bigint('from_quantity', { mode: 'number' }).notNull(),
   toQuantity: bigint('to_quantity', { mode: 'number' }).notNull(),
   stripeCustomerId: text('stripe_customer_id').notNull(),
-  status: text('status').$type<'pending' | 'sent'>().notNull().default('pending'),
+  /** `failed`: Stripe refused it for good (its `error` says why); an operator decides what to bill. */
+  status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull().default('pending'),
+  error: text('error'),
   createdAt: createdAt(),
   sentAt: timestamp('sent_at', { withTimezone: true })
 }, t => [

@@ -3,7 +3,7 @@ import type { Db } from './client.js'
 import { usageMeterReports } from './schema.js'
 
 export type MeterReport = typeof usageMeterReports.$inferSelect
-export type NewMeterReport = Omit<typeof usageMeterReports.$inferInsert, 'status' | 'createdAt' | 'sentAt'>
+export type NewMeterReport = Omit<typeof usageMeterReports.$inferInsert, 'status' | 'error' | 'createdAt' | 'sentAt'>
 
 /** A user's usage of a metric in one window, with their plan's limit now and the overage reported so far. */
 export interface WindowUsage {
@@ -57,5 +57,11 @@ export async function pendingReports (db: Db, limit = 500): Promise<MeterReport[
 
 export async function markReportSent (db: Db, identifier: string): Promise<void> {
   await db.update(usageMeterReports).set({ status: 'sent', sentAt: new Date() })
+    .where(and(eq(usageMeterReports.identifier, identifier), eq(usageMeterReports.status, 'pending')))
+}
+
+/** Stripe refused the report for good: it leaves the pending ones, with Stripe's reason. */
+export async function markReportFailed (db: Db, identifier: string, error: string): Promise<void> {
+  await db.update(usageMeterReports).set({ status: 'failed', error })
     .where(and(eq(usageMeterReports.identifier, identifier), eq(usageMeterReports.status, 'pending')))
 }

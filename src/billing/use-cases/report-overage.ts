@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
-import { markReportSent, pendingReports, recentWindowUsage, saveReports, type MeterReport, type NewMeterReport } from '../../db/usage-reports-repo.js'
+import { markReportFailed, markReportSent, pendingReports, recentWindowUsage, saveReports, type MeterReport, type NewMeterReport } from '../../db/usage-reports-repo.js'
 import { meterEventName, type Catalogue } from '../plans.js'
 import { nextOverageReport } from '../usage.js'
 
@@ -18,6 +18,11 @@ const identifierOf = (r: Pick<NewMeterReport, 'userId' | 'metric' | 'windowStart
 /** A meter event Stripe already holds under this identifier: the earlier send got through. */
 const isDelivered = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && /already exists/i.test(err.message)
 
+/**
+ * Sends one report. Stripe's 400 other than a duplicate (a timestamp past its 35 days, say) will not
+ * change on a retry: the report is marked failed with the reason, so it does not hold up the others.
+ * Anything else (Stripe away, 5xx, 429) leaves it pending for the next run.
+ */
 async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
   try {
     await deps.stripe.billing.meterEvents.create({
@@ -28,6 +33,10 @@ async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
       payload: { stripe_customer_id: r.stripeCustomerId, value: String(r.toQuantity - r.fromQuantity) }
     }, { idempotencyKey: r.identifier })
   } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && !isDelivered(err)) {
+      await markReportFailed(deps.db, r.identifier, err.message)
+      return
+    }
     if (!isDelivered(err)) throw err
   }
   await markReportSent(deps.db, r.identifier)
@@ -38,7 +47,8 @@ async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
  * window's chain and write it pending (read → decide → write), then send every pending report
  * outside any transaction. A report is sent under its own identifier whatever the run, so a worker
  * killed after Stripe took an event and before it was marked sends it again, and Stripe bills it once.
- * Answers how many reports were sent.
+ * A report that cannot be sent now waits for the next run without holding up the others. Answers
+ * how many reports were tried.
  */
 export async function reportOverage (deps: ReportOverageDeps): Promise<number> {
   const reports: NewMeterReport[] = []
@@ -51,6 +61,9 @@ export async function reportOverage (deps: ReportOverageDeps): Promise<number> {
   }
   await saveReports(deps.db, reports)
   const pending = await pendingReports(deps.db)
-  for (const r of pending) await send(deps, r)
+  // One at a time, below Stripe's rate limits; the first error is raised once the others were tried.
+  let error: unknown
+  for (const r of pending) await send(deps, r).catch((err: unknown) => { error ??= err })
+  if (error !== undefined) throw error
   return pending.length
 }

@@ -54,10 +54,17 @@ t.test('overage: counted in one period, reported to the meter once despite a cra
   const held = await fetch(`${em.url}/_emulator/meters/${meter.id}/usage?customer=${customer.id}`).then(async r => await r.json() as { value: number })
   t.equal(held.value, 25_000, 'the meter holds the overage once')
 
+  // A report Stripe refuses for good (its time is past Stripe's 35 days) does not hold up the next.
+  const now = Math.floor(Date.now() / 1000)
+  await deps.db.insert(usageMeterReports).values({
+    identifier: 'tollgate_too_old', userId: 'u_old', metric: METRIC, windowStart: now - 90 * 86_400, fromQuantity: 0, toQuantity: 10, stripeCustomerId: customer.id
+  })
   await countUsageOf(usage, 'record', { user_id: 'u_ovo', metric: METRIC, quantity: 5_000 })
   while (await drainUsageLedger(drain) > 0);
-  t.equal(await reportOverage(report), 1, 'more overage: the next link of the chain')
-  t.same((await deps.db.select().from(usageMeterReports).orderBy(usageMeterReports.fromQuantity)).map(r => [r.fromQuantity, r.toQuantity, r.status]), [[0, 25_000, 'sent'], [25_000, 30_000, 'sent']])
+  t.equal(await reportOverage(report), 2, 'more overage: the next link of the chain, and the refused one')
+  t.same((await deps.db.select().from(usageMeterReports).orderBy(usageMeterReports.userId, usageMeterReports.fromQuantity)).map(r => [r.userId, r.fromQuantity, r.toQuantity, r.status]),
+    [['u_old', 0, 10, 'failed'], ['u_ovo', 0, 25_000, 'sent'], ['u_ovo', 25_000, 30_000, 'sent']])
+  t.equal(await reportOverage(report), 0, 'a failed report is not tried again')
 
   await advanceClock(deps.stripe, clock.id, periodEnd + 3600)
   const invoices = (await deps.stripe.invoices.list({ subscription: sub.id })).data
