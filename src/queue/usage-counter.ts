@@ -14,7 +14,7 @@ import type { RedisClient } from './connections.js'
 export const USAGE_SHARDS = 16
 
 /** How long the first answer to an idempotency key is kept, and replayed. */
-export const IDEMPOTENCY_SECONDS = 86_400
+const IDEMPOTENCY_SECONDS = 86_400
 
 /**
  * The hash tag of a shard under the configured prefix. Redis hashes the first `{…}` of a key, so the
