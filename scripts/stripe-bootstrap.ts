@@ -14,6 +14,7 @@ await runScript('stripe:bootstrap', async config => {
   const stripe = createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE })
   for (const a of await bootstrapCatalogue(stripe, loadCatalogue(config.PLANS_FILE))) {
     console.log(`${a.plan}: product ${a.product}, price ${a.price} (${a.price_id})`)
+    for (const o of a.overage) console.log(`  ${o.metric} overage: meter ${o.meter_id}, metered price ${o.price} (${o.price_id})`)
   }
   if (!webhookUrl) {
     console.log('webhook endpoint: not checked (give --webhook-url https://<your host>/api/v1/webhook to create it in the pinned API version)')

@@ -14,6 +14,9 @@ import { refreshPricesNow, schedulePricesRefresh } from '../src/queue/processors
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
 import { scheduleRetention } from '../src/queue/processors/retention.js'
 import { keepScheduled } from '../src/queue/schedule.js'
+import { createAfterCommit } from '../src/queue/apply-ports.js'
+import { startOverageReports } from '../src/queue/processors/usage-overage.js'
+import { startUsageLedgerDrain } from '../src/queue/usage-ledger-drain.js'
 import { startWorkers } from '../src/queue/workers.js'
 
 /** How often a worker upserts its job schedulers again, in case Redis lost one's next job. */
@@ -38,6 +41,9 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   }
   void reportPostgres(deps.db, log)
   const started = startWorkers(deps, selected, log)
+  // The processes that write billing state also move counted usage into the Postgres ledger.
+  const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten: createAfterCommit(deps).emailsWritten }, log) : null
+  const overage = selected.includes(QUEUES.stripeEvents) && config.USAGE_REPORT_EVERY_SECONDS > 0 ? startOverageReports(deps, log, config.USAGE_REPORT_EVERY_SECONDS * 1000) : null
   const stopScheduling = await keepScheduled(async () => {
     if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
     if (selected.includes(QUEUES.stripeEvents)) await scheduleRetention(deps.queues.stripeEvents, config.RETENTION_EVERY_SECONDS)
@@ -64,6 +70,8 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     else log.info({ signal }, 'shutting down')
     stopScheduling()
     await started.close()
+    await usageDrain?.close()
+    await overage?.close()
     await metricsServer?.close()
     await deps.close()
   })

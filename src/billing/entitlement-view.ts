@@ -14,6 +14,8 @@ export interface EntitlementSnapshot {
   features: Record<string, boolean>
   limits: Record<string, number>
   current_period_end: number | null
+  /** Where the period began: usage counts per period (a snapshot cached before it was kept has none). */
+  current_period_start?: number | null
   cancel_at_period_end: boolean
   trial_end?: number | null
   pending_change?: PendingChange | null

@@ -6,7 +6,7 @@
  * than what is stored, and asks for a read from Stripe when it cannot tell.
  */
 
-export type EmailTemplate = 'payment_failed' | 'trial_will_end' | 'checkout_payment_failed'
+export type EmailTemplate = 'payment_failed' | 'trial_will_end' | 'checkout_payment_failed' | 'usage_threshold'
 
 export interface EmailIntent {
   template: EmailTemplate

@@ -8,6 +8,22 @@ export const DEFAULT_PLANS_FILE = fileURLToPath(new URL('./plans.json', import.m
 
 const Id = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' })
 
+/**
+ * How a metered limit is enforced once its included amount is used: `hard` refuses what would pass
+ * it, `soft` lets it through (the user is told at 80 % and 100 %), `overage` lets it through and
+ * bills what is above it, `unit_amount` (smallest currency unit) per `per` units.
+ */
+const MeteredSchema = Type.Union([
+  Type.Object({ enforcement: Type.Union([Type.Literal('hard'), Type.Literal('soft')]) }, { additionalProperties: false }),
+  Type.Object({
+    enforcement: Type.Literal('overage'),
+    overage: Type.Object({
+      unit_amount: Type.Integer({ minimum: 1 }),
+      per: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 }))
+    }, { additionalProperties: false })
+  }, { additionalProperties: false })
+])
+
 const PlanSchema = Type.Object({
   id: Id,
   name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -22,7 +38,9 @@ const PlanSchema = Type.Object({
   trial_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 730 })),
   /** The trial starts without a card; without one at its end the subscription ends as `trial_end_behavior` says. */
   trial_without_card: Type.Optional(Type.Boolean()),
-  trial_end_behavior: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('pause')]))
+  trial_end_behavior: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('pause')])),
+  /** Which limits are counted per billing period (POST /api/v1/usage/consume), and how. */
+  metered: Type.Optional(Type.Record(Type.String(), MeteredSchema))
 }, { additionalProperties: false })
 
 const CatalogueSchema = Type.Object({
@@ -31,6 +49,7 @@ const CatalogueSchema = Type.Object({
 }, { additionalProperties: false })
 
 export type Plan = Static<typeof PlanSchema>
+export type Metered = Static<typeof MeteredSchema>
 
 /** What identifies a price's plan, as a Stripe price carries it. */
 export interface PriceRef {
@@ -39,6 +58,19 @@ export interface PriceRef {
   productId: string | null
   lookupKey: string | null
 }
+
+/** A limit billed past its included amount, and how. */
+export interface Overage { metric: string, unitAmount: number, per: number }
+
+/** What a plan bills as overage (the metered limits it declares `overage`). */
+export const overagesOf = (plan: Plan): Overage[] => Object.entries(plan.metered ?? {}).flatMap(([metric, m]) =>
+  m.enforcement === 'overage' ? [{ metric, unitAmount: m.overage.unit_amount, per: m.overage.per ?? 1 }] : [])
+
+/** The lookup key of a plan's metered overage price for one metric. */
+export const overageLookupKey = (plan: Pick<Plan, 'lookup_key'>, metric: string) => `${plan.lookup_key}_${metric}_overage`
+
+/** The Stripe Billing Meter event name a metric's overage is reported under (one meter per metric). */
+export const meterEventName = (metric: string) => `tollgate_${metric}`
 
 /** The product id bootstrap gives each plan's product, so a second run finds it without a search. */
 export const productIdOf = (plan: Pick<Plan, 'id'>) => `tollgate_${plan.id}`
@@ -56,6 +88,8 @@ export interface Catalogue {
    */
   planOf: (price: PriceRef | null | undefined) => Plan | undefined
   ids: string[]
+  /** Every metric some plan meters, sorted: what a usage call may name. */
+  meteredMetrics: string[]
 }
 
 /** Validates a catalogue; the error names the file and the first problem. */
@@ -79,6 +113,13 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
     if (p.trial_end_behavior !== undefined && p.trial_without_card !== true) {
       throw new Error(`Invalid plan catalogue ${source}: plan "${p.id}" sets trial_end_behavior, which only a trial_without_card plan uses`)
     }
+    for (const metric of Object.keys(p.metered ?? {})) {
+      const limit = p.limits[metric]
+      // Counters are whole units in Redis: a metered limit is a whole number of them.
+      if (limit === undefined || !Number.isSafeInteger(limit) || limit < 0) {
+        throw new Error(`Invalid plan catalogue ${source}: plan "${p.id}" meters "${metric}", which needs a whole limit of at least 0 in its limits`)
+      }
+    }
   }
   const byId = new Map(plans.map(p => [p.id, p]))
   const byKey = new Map(plans.map(p => [p.lookup_key, p]))
@@ -88,6 +129,7 @@ export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
     currency,
     plans,
     ids: plans.map(p => p.id),
+    meteredMetrics: [...new Set(plans.flatMap(p => Object.keys(p.metered ?? {})))].sort(),
     byId: id => byId.get(id),
     byLookupKey,
     planOf: price => {

@@ -103,5 +103,6 @@ export const configSpec = {
   RETENTION_EVERY_SECONDS: { doc: 'How often a worker prunes what the retention policy no longer keeps (event payloads, sent email), in small batches; 0 turns it off', default: '3600', parse: int(0, 7 * 86_400) },
   EVENT_PAYLOAD_RETENTION_DAYS: { doc: 'Days a Stripe event\'s payload is kept in stripe_events; the event\'s row (its idempotency claim) stays for ever, and failed events keep their payload. 0 keeps payloads for ever', default: '30', parse: int(0, 36_500) },
   EMAIL_RETENTION_DAYS: { doc: 'Days a sent email\'s outbox row (recipient, template data) is kept; pending and failed rows stay. 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
+  USAGE_REPORT_EVERY_SECONDS: { doc: 'How often a worker reports usage above a plan\'s included amount to Stripe Billing Meters (overage); 0 turns reporting off', default: '60', parse: int(0, 86_400) },
   PRICES_REFRESH_SECONDS: { doc: 'How often the prices worker re-reads every plan\'s price from Stripe into the cache; 0 turns the schedule off (price events and worker start still refresh)', default: '600', parse: int(0, 86_400) }
 } satisfies ConfigSpec

@@ -1,18 +1,27 @@
 import { eq } from 'drizzle-orm'
 import type { EntitlementWrite } from '../billing/apply-records.js'
 import type { Db, Tx } from './client.js'
-import { customers, entitlements, testClocks } from './schema.js'
+import { customers, entitlements, subscriptions, testClocks } from './schema.js'
 import { at, lastPerKey, upsertMany } from './upsert.js'
 
 export type EntitlementRow = typeof entitlements.$inferSelect
 
-/** A user's entitlement, and the time of the Stripe test clock their customer lives on (null: the host's). */
-export async function entitlementOf (db: Db, userId: string): Promise<{ row: EntitlementRow | null, testClockTime: number | null }> {
-  const [found] = await db.select({ row: entitlements, testClockTime: testClocks.frozenTime }).from(entitlements)
+export interface StoredEntitlement {
+  row: EntitlementRow | null
+  /** The time of the Stripe test clock the user's customer lives on (null: the host's). */
+  testClockTime: number | null
+  /** The start of the followed subscription's current period, where usage windows begin. */
+  periodStart: Date | null
+}
+
+/** A user's entitlement, with their clock and the period its subscription is in. */
+export async function entitlementOf (db: Db, userId: string): Promise<StoredEntitlement> {
+  const [found] = await db.select({ row: entitlements, testClockTime: testClocks.frozenTime, periodStart: subscriptions.currentPeriodStart }).from(entitlements)
     .leftJoin(customers, eq(customers.userId, entitlements.userId))
     .leftJoin(testClocks, eq(testClocks.id, customers.testClockId))
+    .leftJoin(subscriptions, eq(subscriptions.stripeSubscriptionId, entitlements.stripeSubscriptionId))
     .where(eq(entitlements.userId, userId))
-  return { row: found?.row ?? null, testClockTime: found?.testClockTime ?? null }
+  return { row: found?.row ?? null, testClockTime: found?.testClockTime ?? null, periodStart: found?.periodStart ?? null }
 }
 
 const COLUMNS = [

@@ -145,3 +145,44 @@ export const trialClaims = pgTable('trial_claims', {
   trialEnd: timestamp('trial_end', { withTimezone: true }),
   createdAt: createdAt()
 }, t => [index('trial_claims_customer_idx').on(t.stripeCustomerId)])
+
+/**
+ * Every unit a usage call counted, as the Redis script appended it to its shard's stream: the
+ * durable truth counters are rebuilt from. `entry_id` is chosen by the api before counting, so a
+ * drain that runs twice writes each entry once.
+ */
+export const usageLedger = pgTable('usage_ledger', {
+  entryId: uuid('entry_id').primaryKey(),
+  userId: text('user_id').notNull(),
+  metric: text('metric').notNull(),
+  /** Unix seconds of the billing period's start, in the customer's clock. */
+  windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+  quantity: bigint('quantity', { mode: 'number' }).notNull(),
+  idempotencyKey: text('idempotency_key'),
+  /** When the api counted it (host time). */
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull()
+}, t => [index('usage_ledger_window_idx').on(t.userId, t.metric, t.windowStart)])
+
+/**
+ * Overage reported to Stripe Billing Meters, as a chain per user, metric and window: each report
+ * covers the overage from `from_quantity` to `to_quantity`. A report is written (pending) before it is
+ * sent and sent under its `identifier`, so a worker that dies in between sends the same event again,
+ * which Stripe takes once.
+ */
+export const usageMeterReports = pgTable('usage_meter_reports', {
+  identifier: text('identifier').primaryKey(),
+  userId: text('user_id').notNull(),
+  metric: text('metric').notNull(),
+  windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+  fromQuantity: bigint('from_quantity', { mode: 'number' }).notNull(),
+  toQuantity: bigint('to_quantity', { mode: 'number' }).notNull(),
+  stripeCustomerId: text('stripe_customer_id').notNull(),
+  /** `failed`: Stripe refused it for good (its `error` says why); an operator decides what to bill. */
+  status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull().default('pending'),
+  error: text('error'),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true })
+}, t => [
+  uniqueIndex('usage_meter_reports_chain_uq').on(t.userId, t.metric, t.windowStart, t.fromQuantity),
+  index('usage_meter_reports_pending_idx').on(t.createdAt).where(sql`status = 'pending'`)
+])

@@ -1,4 +1,5 @@
-import { Type } from 'typebox'
+import { Type, type TSchema } from 'typebox'
+import { MAX_QUANTITY } from '../billing/usage.js'
 import { NEXT_STEPS } from '../billing/subscription-status.js'
 
 /**
@@ -48,6 +49,42 @@ const PendingChange = Type.Union([Type.Object({
   at: Type.Integer({ description: 'The period boundary it takes effect at (unix seconds); the current plan holds until then' })
 }), Type.Null()], { description: 'A plan change scheduled for the end of the period (a Stripe subscription schedule)' })
 
+const Metric = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'A limit the catalogue meters, e.g. requests_per_month' })
+
+export const UsageBody = Type.Object({
+  user_id: UserId,
+  metric: Metric,
+  quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, default: 1, description: 'Whole units to count' }),
+  idempotency_key: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$', description: 'The same key (per user) within 24 hours counts once and answers as the first time' }))
+}, { additionalProperties: false })
+
+export const RecordBody = Type.Object({
+  ...UsageBody.properties,
+  quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, description: 'Whole units that were used' })
+}, { additionalProperties: false })
+
+const Nullable = <T extends TSchema>(t: T, description: string) => Type.Union([t, Type.Null()], { description })
+
+export const UsageLine = Type.Object({
+  used: Type.Integer({ description: 'Counted this billing period' }),
+  limit: Nullable(Type.Integer(), "The plan's included amount; null when nothing may be counted"),
+  remaining: Nullable(Type.Integer(), 'limit - used, never below 0'),
+  resets_at: Nullable(Type.Integer(), 'Unix seconds when the period renews; null when not known yet (the renewal is on its way)')
+}, { additionalProperties: false })
+
+export const UsageAnswer = Type.Object({
+  allowed: Type.Boolean({ description: 'false: nothing was counted' }),
+  metric: Type.String(),
+  ...UsageLine.properties,
+  reason: Type.Optional(Type.Union([Type.Literal('no_access'), Type.Literal('not_in_plan'), Type.Literal('limit_reached')], {
+    description: 'Why nothing was counted: the user has no access, their plan does not meter this metric, or a hard limit would be passed'
+  }))
+}, { additionalProperties: false })
+
+export const UsageByMetric = Type.Record(Type.String(), UsageLine, { description: "Every limit the user's plan meters; empty without access" })
+
+export const UserUsage = Type.Object({ user_id: Type.String(), usage: UsageByMetric }, { additionalProperties: false })
+
 export const Entitlement = Type.Object({
   user_id: Type.String(),
   plan_id: Type.Union([Type.String(), Type.Null()]),
@@ -64,7 +101,8 @@ export const Entitlement = Type.Object({
     amount_off: Type.Union([Type.Integer(), Type.Null()], { description: 'Smallest currency unit' }),
     currency: Type.Union([Type.String(), Type.Null()]),
     ends_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix seconds; null: for as long as the subscription runs' })
-  }), Type.Null()], { description: "The subscription's discount (a promotion code or coupon)" })
+  }), Type.Null()], { description: "The subscription's discount (a promotion code or coupon)" }),
+  usage: UsageByMetric
 }, { additionalProperties: false })
 
 export const ChangePlanBody = Type.Object({

@@ -15,6 +15,7 @@ import adminRoutes from './routes/admin/index.js'
 import healthRoutes from './routes/health.js'
 import planRoutes from './routes/plans.js'
 import subscriptionRoutes from './routes/subscriptions.js'
+import usageRoutes from './routes/usage.js'
 import webhookRoutes from './routes/webhook.js'
 
 export interface AppOptions {
@@ -61,6 +62,7 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
   await app.register(checkoutRoutes, { deps })
   await app.register(entitlementRoutes, { deps })
   await app.register(subscriptionRoutes, { deps })
+  await app.register(usageRoutes, { deps })
   await app.register(adminRoutes, { deps })
   return app
 }

@@ -55,6 +55,16 @@ const templates: Record<EmailTemplate, (d: Data, c: MailContext) => RenderedMail
         : { text: 'No card is on file, so your subscription ends with the trial. To keep it, add a card here:', link: portalReturnUrl(c.appUrl) }
     ])
   },
+  usage_threshold: (d, c) => {
+    const metric = String(d.metric).replace(/_/g, ' ')
+    const limit = new Intl.NumberFormat('en').format(Number(d.limit))
+    const resets = day(d.resets_at)
+    return compose(d.percent === 100 ? `You have used all your ${metric}` : `You have used ${String(d.percent)} % of your ${metric}`, [
+      { text: `Your plan includes ${limit} ${metric}; you have used ${String(d.percent)} % of them this billing period.` },
+      { text: resets ? `The count starts again on ${resets}.` : 'The count starts again when your next billing period begins.' },
+      { text: 'To move to a plan that includes more:', link: portalReturnUrl(c.appUrl) }
+    ])
+  },
   checkout_payment_failed: (d, c) => compose('Your payment did not go through', [
     { text: `Your bank did not complete the payment for your ${typeof d.plan_id === 'string' ? `${d.plan_id} ` : ''}subscription, so it has not started.` },
     { text: 'You can subscribe again with another payment method here:', link: portalReturnUrl(c.appUrl) },

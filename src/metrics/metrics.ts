@@ -2,6 +2,7 @@ import type { Job, Queue, Worker } from 'bullmq'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { QUEUES, type StripeEventJob } from '../queue/policy.js'
 import type { RedisClient } from '../queue/connections.js'
+import { usageLedgerBacklog } from '../queue/usage-ledger-drain.js'
 
 export interface MetricsDeps {
   queues: Queue[]
@@ -48,6 +49,16 @@ export function createMetrics (deps: MetricsDeps) {
         if (!counts) continue
         for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0)
       }
+    }
+  })
+
+  new Gauge({
+    name: 'tollgate_usage_ledger_backlog',
+    help: 'Counted usage waiting in the Redis streams for the drain into the Postgres ledger, read at scrape time; should stay near zero',
+    registers,
+    async collect () {
+      const n = await usageLedgerBacklog(deps).catch(() => null)
+      if (n !== null) this.set(n)
     }
   })
 

@@ -24,7 +24,8 @@ function pendingOf (sub: Stripe.Subscription, priceId: string | null): Subscript
   if (schedule.status !== 'active' && schedule.status !== 'not_started') return null
   const boundary = schedule.current_phase?.end_date
   const next = schedule.phases.find(p => p.start_date === boundary)
-  const price = next?.items[0]?.price
+  // The plan's item, not a metered overage item beside it.
+  const price = (next?.items.find(i => typeof i.price === 'string' || i.price.deleted || i.price.recurring?.usage_type !== 'metered') ?? next?.items[0])?.price
   if (!next || !price) return null
   const id = typeof price === 'string' ? price : price.id
   if (id === priceId) return null
@@ -41,6 +42,11 @@ function discountOf (sub: Stripe.Subscription): Discount | null | undefined {
   return { percent_off: coupon.percent_off ?? null, amount_off: coupon.amount_off ?? null, currency: coupon.currency ?? null, ends_at: first.end ?? null }
 }
 
+/** The item that carries the plan: not one of the metered items that bill overage. */
+export function planItemOf (sub: Stripe.Subscription): Stripe.SubscriptionItem | undefined {
+  return sub.items.data.find(i => i.price.recurring?.usage_type !== 'metered') ?? sub.items.data[0]
+}
+
 /**
  * Maps a subscription as the pinned API version returns it: periods live on the subscription item
  * (moved there from the subscription in 2025). `latest_invoice` must be expanded for a past_due
@@ -48,7 +54,7 @@ function discountOf (sub: Stripe.Subscription): Discount | null | undefined {
  * schedule and discounts are known only expanded (SUBSCRIPTION_EXPAND).
  */
 export function toSubscriptionState (sub: Stripe.Subscription): SubscriptionState {
-  const item = sub.items.data[0]
+  const item = planItemOf(sub)
   const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null
   const unpaid = invoice && invoice.status === 'open' ? invoice : null
   return {

@@ -4,10 +4,11 @@ import type { E2eResult } from './scenarios/e2e.js'
 import type { IngestRound } from './scenarios/ingest.js'
 import { LEAK_SLOPE_MB_PER_MIN, type MemoryResult } from './scenarios/memory.js'
 import type { ReadRound } from './scenarios/reads.js'
+import type { ConsumeRound } from './scenarios/consume.js'
 import { median, spread } from './lib/load.js'
 
 export interface ReportInput {
-  results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult }
+  results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], consume?: ConsumeRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult }
   machine: { cores: number, cpu: string, node: string, redis: string, postgres: string, loadBefore: number[], loadAfter: number[], minutes: number }
   seeded: { customers: number, probes: number, events: number, types: Record<string, number>, meanSize: number }
   backlogSize: number
@@ -25,7 +26,7 @@ function table (head: string[], rows: string[][]): string {
 export function report ({ results, machine, seeded, backlogSize, rounds, quick }: ReportInput): { table: string, markdown: string } {
   const targets: string[][] = []
   const sections: string[] = []
-  const { ingest, apply, reads, e2e, burst, memory } = results
+  const { ingest, apply, reads, consume, e2e, burst, memory } = results
 
   if (ingest) {
     const rows: string[][] = []
@@ -85,6 +86,19 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
     const p99 = median(reads.filter(r => r.target === 'api').map(r => r.p99))
     targets.push(['reads vs bare', '≥ 0.5×', `${f(api / bare, 2)}× (${f(api)} / ${f(bare)} req/s)`, mark(api / bare >= 0.5)])
     targets.push(['reads p99 (50 conns)', '≤ 5 ms', `${f(p99, 1)} ms`, mark(p99 <= 5)])
+  }
+
+  if (consume) {
+    const rows = consume.map(r => [r.target, String(r.round), f(r.rps), f(r.p50), f(r.p99), String(r.errors + r.timeouts), String(r.non2xx),
+      r.target === 'api' ? `${f(r.backlogStart!)} → ${f(r.backlogEnd!)} (max ${f(r.backlogMax!)})` : '–'])
+    sections.push(`### 4b. Usage (\`POST /api/v1/usage/consume\`, one unit per call over 200 users on pro, 50 connections, a worker draining the ledger)\n\n${table(['target', 'round', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ledger backlog start → end'], rows)}`)
+    const api = median(consume.filter(r => r.target === 'api').map(r => r.rps))
+    const bare = median(consume.filter(r => r.target === 'bare').map(r => r.rps))
+    const p99 = median(consume.filter(r => r.target === 'api').map(r => r.p99))
+    const grew = consume.filter(r => r.target === 'api').some(r => r.backlogEnd! > Math.max(r.backlogStart!, 1000))
+    targets.push(['consume vs bare', '≥ 0.5×', `${f(api / bare, 2)}× (${f(api)} / ${f(bare)} req/s)`, mark(api / bare >= 0.5)])
+    targets.push(['consume p99 (50 conns)', '≤ 5 ms', `${f(p99, 1)} ms`, mark(p99 <= 5)])
+    targets.push(['ledger keeps up with consume', 'no backlog growth', grew ? 'grew' : 'no growth', mark(!grew)])
   }
 
   if (burst) {

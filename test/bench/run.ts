@@ -6,6 +6,7 @@ import { Cleanup, QUICK, ROOT } from './lib/env.js'
 import { startStack } from './lib/stack.js'
 import { apply, type ApplyRound } from './scenarios/apply.js'
 import { burst, type BurstResult } from './scenarios/burst.js'
+import { consume, type ConsumeRound } from './scenarios/consume.js'
 import { e2e, type E2eResult } from './scenarios/e2e.js'
 import { ingest, type IngestRound } from './scenarios/ingest.js'
 import { memory, type MemoryResult } from './scenarios/memory.js'
@@ -13,9 +14,9 @@ import { reads, type ReadRound } from './scenarios/reads.js'
 import { report } from './report.js'
 
 /**
- * `npm run bench`: the five throughput benchmarks against their baselines and the memory benchmark
+ * `npm run bench`: the six throughput benchmarks against their baselines and the memory benchmark
  * (with its soak) in one run, then docs/BENCHMARKS.md. BENCH_QUICK=1 shortens rounds; BENCH_ONLY=
- * ingest,apply,reads,e2e,burst,memory runs a subset (the doc is then not written); BENCH_SOAK_MINUTES
+ * ingest,apply,reads,consume,e2e,burst,memory runs a subset (the doc is then not written); BENCH_SOAK_MINUTES
  * sets the soak (10; 0 for none); BENCH_PROFILE=api,worker1 adds --cpu-prof to those processes.
  */
 const only = process.env.BENCH_ONLY?.split(',')
@@ -39,10 +40,11 @@ try {
   const meanSize = sizes.reduce((a, b) => a + b, 0) / sizes.length
   log(`seeded ${customers} customers + ${seeded.probes.length} probe users: ${seeded.events.length} events ${JSON.stringify(countTypes(seeded.events))}, mean body ${Math.round(meanSize)} B`)
 
-  const results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult } = {}
+  const results: { ingest?: IngestRound[], apply?: ApplyRound[], reads?: ReadRound[], consume?: ConsumeRound[], e2e?: E2eResult, burst?: BurstResult, memory?: MemoryResult } = {}
   if (runs('ingest')) results.ingest = await ingest(stack, seeded.events, rounds, log)
   if (runs('apply') || runs('reads')) results.apply = await apply(stack, seeded.events, backlogSize, runs('apply') ? rounds : 1, log)
   if (runs('reads')) results.reads = await reads(stack, seeded.users, rounds, log)
+  if (runs('consume')) results.consume = await consume(stack, QUICK ? 1 : 2, log)
   if (runs('e2e')) results.e2e = await e2e(stack, seeded.events, seeded.probes, log)
   if (runs('burst')) results.burst = await burst(stack, seeded.events, log)
   if (runs('memory')) results.memory = await memory(stack, seeded.events, log)

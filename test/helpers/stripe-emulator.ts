@@ -1,6 +1,6 @@
 import type Stripe from 'stripe'
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js'
-import type { Catalogue } from '../../src/billing/plans.js'
+import { meterEventName, overageLookupKey, overagesOf, type Catalogue } from '../../src/billing/plans.js'
 
 type T = { teardown: (fn: () => unknown) => void }
 
@@ -25,15 +25,23 @@ export async function startStripeEmulator (t: T, opts: EmulatorOptions = {}): Pr
   return { emulator, url, control }
 }
 
-/** Creates one product and one recurring price per plan, under the plan's lookup key; price ids by plan id. */
+/** Creates one product and one recurring price per plan, under the plan's lookup key, and its metered overage prices; price ids by plan id. */
 export async function seedPlans (stripe: Stripe, catalogue: Catalogue): Promise<Record<string, string>> {
   const prices: Record<string, string> = {}
+  const meters: Record<string, string> = {}
   for (const plan of catalogue.plans) {
     const product = await stripe.products.create({ name: plan.name })
     const price = await stripe.prices.create({
       product: product.id, currency: catalogue.currency, unit_amount: plan.unit_amount, lookup_key: plan.lookup_key, recurring: { interval: plan.interval }
     })
     prices[plan.id] = price.id
+    for (const o of overagesOf(plan)) {
+      meters[o.metric] ??= (await stripe.billing.meters.create({ display_name: o.metric, event_name: meterEventName(o.metric), default_aggregation: { formula: 'sum' } })).id
+      await stripe.prices.create({
+        product: product.id, currency: catalogue.currency, unit_amount: o.unitAmount, lookup_key: overageLookupKey(plan, o.metric),
+        recurring: { interval: plan.interval, usage_type: 'metered', meter: meters[o.metric] }, transform_quantity: { divide_by: o.per, round: 'up' }
+      })
+    }
   }
   return prices
 }

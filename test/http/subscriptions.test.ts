@@ -22,7 +22,7 @@ t.test('subscription lifecycle through the API, the emulator and the worker', as
   t.test('a user with nothing', async t => {
     const res = await call('GET', '/api/v1/entitlements/nobody')
     t.equal(res.statusCode, 200)
-    t.same(res.json(), { user_id: 'nobody', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false, trial_end: null, pending_change: null, discount: null })
+    t.same(res.json(), { user_id: 'nobody', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false, trial_end: null, pending_change: null, discount: null, usage: {} })
   })
 
   t.test('pro → starter waits for the period end; cancel-pending-change drops it', async t => {
@@ -53,15 +53,23 @@ t.test('subscription lifecycle through the API, the emulator and the worker', as
     t.equal(res.statusCode, 200)
     t.match(res.json(), { user_id: 'user_up', subscription_id: before.id, plan_id: 'pro', status: 'active', cancel_at_period_end: false })
     const after = await deps.stripe.subscriptions.retrieve(before.id)
-    t.equal(after.items.data.length, 1)
+    t.equal(before.items.data.length, 1, 'starter bills no overage')
+    t.same(after.items.data.map(i => i.price.lookup_key), ['pro_monthly', 'pro_monthly_requests_per_month_overage'], 'pro gains its metered overage price')
     t.equal(after.items.data[0]!.id, before.items.data[0]!.id, 'same subscription item')
-    t.equal(after.items.data[0]!.price.lookup_key, 'pro_monthly')
     const prorations = (await deps.stripe.invoiceItems.list({ customer: after.customer as string, limit: 100 })).data.filter(i => i.proration)
     t.ok(prorations.length >= 1, 'proration items exist')
     t.ok(prorations.some(i => i.amount < 0) && prorations.some(i => i.amount > 0), 'credit for starter, charge for pro')
 
     const pro = await waitFor(async () => { const e = await entitlements('user_up'); return e.plan_id === 'pro' && e }, 'pro entitlement')
     t.match(pro, { access: true, status: 'active', features: { webhooks: true }, limits: { projects: 10 } })
+
+    // The metered overage item follows the plan: swapped in place, then removed on a plan without overage.
+    await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_up', plan_id: 'enterprise' })
+    const top = await deps.stripe.subscriptions.retrieve(before.id)
+    t.same(top.items.data.map(i => i.price.lookup_key), ['enterprise_monthly', 'enterprise_monthly_requests_per_month_overage'])
+    t.equal(top.items.data[1]!.id, after.items.data[1]!.id, 'the same metered item, on the new price')
+    await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_up', plan_id: 'starter' })
+    t.same((await deps.stripe.subscriptions.retrieve(before.id)).items.data.map(i => i.price.lookup_key), ['starter_monthly'], 'starter has no overage item')
   })
 
   t.test('cancel at period end keeps access until the clock passes the period end, then revokes; resume undoes it', async t => {

@@ -43,3 +43,14 @@ t.test('an unknown template is an error of its own (permanent for the worker)', 
   try { renderEmail('nope', {}, ctx) } catch (e) { err = e }
   t.ok(err instanceof UnknownTemplateError)
 })
+
+t.test('a usage threshold names the limit, the share used and when the count starts again', async t => {
+  const eighty = renderEmail('usage_threshold', { metric: 'requests_per_month', percent: 80, limit: 10_000, resets_at: 1_800_000_000 }, ctx)
+  t.equal(eighty.subject, 'You have used 80 % of your requests per month')
+  t.match(eighty.text, 'includes 10,000 requests per month')
+  t.match(eighty.text, 'starts again on 2027-01-15')
+  t.match(eighty.text, 'http://app.example.test/billing')
+  const all = renderEmail('usage_threshold', { metric: 'requests_per_month', percent: 100, limit: 10_000, resets_at: null }, ctx)
+  t.equal(all.subject, 'You have used all your requests per month')
+  t.match(all.text, 'when your next billing period begins')
+})

@@ -26,6 +26,7 @@ t.test('api and worker metrics move as events flow', async t => {
   t.equal(sample(before, 'tollgate_seconds_since_last_webhook'), -1, 'no webhook yet')
   t.ok(sample(before, 'process_cpu_user_seconds_total') !== undefined, 'default process metrics')
   t.equal(sample(before, 'tollgate_queue_jobs', { queue: 'stripe-events', state: 'waiting' }), 0)
+  t.equal(sample(before, 'tollgate_usage_ledger_backlog'), 0, 'no usage waiting for the ledger')
 
   const events = [makeEvent('price.updated', { id: 'price_m1', object: 'price' }), makeEvent('some.unhandled_type')]
   for (const event of events) {

@@ -29,6 +29,7 @@ t.test('the prices worker caches every plan, follows a moved lookup key, and the
   for (const plan of deps.catalogue.plans) {
     t.same(await cached(plan.lookup_key), { id: prices[plan.id], unit_amount: plan.unit_amount, currency: deps.catalogue.currency, interval: plan.interval }, plan.id)
   }
+  t.match(await cached('pro_monthly_requests_per_month_overage'), { unit_amount: 100, interval: 'month' }, 'and the metered overage prices checkout adds')
 
   // A price rise: a new price takes the lookup key over, as the Stripe docs recommend.
   const pro = deps.catalogue.byId('pro')!

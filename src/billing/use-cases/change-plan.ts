@@ -1,9 +1,10 @@
 import type Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { customerIdOf } from '../../db/customers-repo.js'
-import { priceRefOf, SUBSCRIPTION_EXPAND } from '../../stripe/subscription-state.js'
 import type { Catalogue, Plan } from '../plans.js'
-import { planOrFail, priceOrFail } from './create-checkout.js'
+import { planItemOf, priceRefOf, SUBSCRIPTION_EXPAND } from '../../stripe/subscription-state.js'
+import { overagePricesOrFail, planOrFail, priceOrFail } from './create-checkout.js'
+import type { CachedPrice } from '../../stripe/price-cache.js'
 import { liveSubscriptionOf, noSubscription, toSubscriptionView, type SubscriptionView } from './live-subscription.js'
 import type { RedisClient } from '../../queue/connections.js'
 
@@ -47,12 +48,16 @@ async function viewOf (deps: SubscriptionCommandDeps, userId: string, id: string
 }
 
 /**
- * The change at period end, as a Stripe subscription schedule: the current phase (same price) until
- * the period ends, then the new price. A schedule the subscription has already (an earlier pending
- * change, or one made in the billing portal) is rewritten, so a second change replaces the first.
+/**
+ * The change at period end, as a Stripe subscription schedule: the current phase (same prices) until
+ * the period ends, then the new plan's price with its metered overage prices. A schedule the
+ * subscription has already (an earlier pending change, or one made in the billing portal) is
+ * rewritten, so a second change replaces the first.
  */
-async function scheduleChange (deps: SubscriptionCommandDeps, userId: string, sub: Stripe.Subscription, plan: Plan, priceId: string): Promise<void> {
-  const item = sub.items.data[0]!
+async function scheduleChange (deps: SubscriptionCommandDeps, userId: string, sub: Stripe.Subscription, plan: Plan, priceId: string, metered: CachedPrice[]): Promise<void> {
+  const item = planItemOf(sub)!
+  // A metered price takes no quantity: its meter counts the overage Tollgate reports.
+  const meteredNow = sub.items.data.filter(i => i !== item).map(i => ({ price: i.price.id }))
   const existing = scheduleIdOf(sub)
   const schedule = existing
     ? await deps.stripe.subscriptionSchedules.retrieve(existing)
@@ -63,8 +68,8 @@ async function scheduleChange (deps: SubscriptionCommandDeps, userId: string, su
     proration_behavior: 'none',
     metadata: { user_id: userId, plan_id: plan.id },
     phases: [
-      { items: [{ price: item.price.id, quantity: item.quantity ?? 1 }], start_date: start, end_date: item.current_period_end },
-      { items: [{ price: priceId, quantity: item.quantity ?? 1 }], duration: { interval: plan.interval, interval_count: 1 }, metadata: { user_id: userId, plan_id: plan.id } }
+      { items: [{ price: item.price.id, quantity: item.quantity ?? 1 }, ...meteredNow], start_date: start, end_date: item.current_period_end },
+      { items: [{ price: priceId, quantity: item.quantity ?? 1 }, ...metered.map(m => ({ price: m.id }))], duration: { interval: plan.interval, interval_count: 1 }, metadata: { user_id: userId, plan_id: plan.id } }
     ]
   })
 }
@@ -80,8 +85,8 @@ async function scheduleChange (deps: SubscriptionCommandDeps, userId: string, su
 export async function changePlan (deps: SubscriptionCommandDeps, userId: string, planId: string, when?: ChangeWhen): Promise<SubscriptionView> {
   const plan = planOrFail(deps.catalogue, planId)
   const sub = await subscriptionOrFail(deps, userId)
-  const price = await priceOrFail(deps, plan)
-  const item = sub.items.data[0]!
+  const [price, metered] = await Promise.all([priceOrFail(deps, plan), overagePricesOrFail(deps, plan)])
+  const item = planItemOf(sub)!
   if (item.price.id === price.id) {
     if (!scheduleIdOf(sub)) return toSubscriptionView(userId, sub, deps.catalogue)
     await releaseSchedule(deps.stripe, sub)
@@ -90,12 +95,18 @@ export async function changePlan (deps: SubscriptionCommandDeps, userId: string,
   const current = deps.catalogue.planOf(priceRefOf(item.price))
   const at = when ?? (isDowngrade(current, plan) ? deps.config.DOWNGRADE_AT : 'now')
   if (at === 'period_end') {
-    await scheduleChange(deps, userId, sub, plan, price.id)
+    await scheduleChange(deps, userId, sub, plan, price.id, metered)
     return await viewOf(deps, userId, sub.id)
   }
   await releaseSchedule(deps.stripe, sub)
+  // Its metered overage items follow the new plan: swapped in place, added, or removed.
+  const meteredItems = sub.items.data.filter(i => i !== item && i.price.recurring?.usage_type === 'metered')
+  const overage = [
+    ...metered.map((m, i) => (meteredItems[i] ? { id: meteredItems[i].id, price: m.id } : { price: m.id })),
+    ...meteredItems.slice(metered.length).map(i => ({ id: i.id, deleted: true }))
+  ]
   const updated = await deps.stripe.subscriptions.update(sub.id, {
-    items: [{ id: item.id, price: price.id }],
+    items: [{ id: item.id, price: price.id }, ...overage],
     proration_behavior: 'create_prorations',
     metadata: { plan_id: plan.id }
   })

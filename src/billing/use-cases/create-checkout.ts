@@ -7,7 +7,7 @@ import { hadTrial } from '../../db/trial-claims-repo.js'
 import { AppError } from '../../errors.js'
 import { priceCacheKey, resolvePrice, type CachedPrice } from '../../stripe/price-cache.js'
 import { checkoutUrls } from '../app-links.js'
-import type { Catalogue, Plan } from '../plans.js'
+import { overageLookupKey, overagesOf, type Catalogue, type Plan } from '../plans.js'
 import { ensureCustomer } from './ensure-customer.js'
 import { expireSupersededCheckouts } from './expire-superseded-checkouts.js'
 import { refuseSecondCheckout } from './live-subscription.js'
@@ -85,6 +85,16 @@ async function promotionCodeOrFail (stripe: Stripe, code: string): Promise<strin
 
 const invalidCode = (code: string, why: string) => new AppError(400, 'invalid_promotion_code', `Promotion code "${code}" ${why}`, { promotion_code: code })
 
+/** The metered prices that bill a plan's overage: checkout and plan changes put them on the subscription. */
+export async function overagePricesOrFail (deps: Pick<CheckoutDeps, 'redis' | 'stripe'> & { config: { QUEUE_PREFIX: string } }, plan: Plan): Promise<CachedPrice[]> {
+  return await Promise.all(overagesOf(plan).map(async o => {
+    const key = overageLookupKey(plan, o.metric)
+    const price = await resolvePrice({ redis: deps.redis, stripe: deps.stripe, prefix: deps.config.QUEUE_PREFIX }, key)
+    if (!price) throw new AppError(503, 'price_unavailable', `Stripe has no active price with lookup key "${key}"; run npm run stripe:bootstrap`)
+    return price
+  }))
+}
+
 function isMissingPrice (err: unknown): boolean {
   return err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && /price/.test(err.param ?? '')
 }
@@ -103,17 +113,18 @@ export async function createCheckout (deps: CheckoutDeps, req: CheckoutRequest) 
   const existing = known?.id ?? null
   if (existing) await refuseSecondCheckout(deps.stripe, req.user_id, existing)
   const promotion = req.promotion_code ? await promotionCodeOrFail(deps.stripe, req.promotion_code) : null
-  const price = await priceOrFail(deps, plan)
+  const [price, metered] = await Promise.all([priceOrFail(deps, plan), overagePricesOrFail(deps, plan)])
   const customer = existing ?? await ensureCustomer(deps, req.user_id, req.email ?? null, req.test_clock ?? null)
   const trial = trialOf(plan, plan.trial_days !== undefined && !await hadTrial(deps.db, req.user_id, customer))
   const window = Math.floor((deps.now?.() ?? Date.now()) / CHECKOUT_IDEMPOTENCY_WINDOW_MS)
   const metadata = { user_id: req.user_id, plan_id: plan.id }
   const start = async (chosen: CachedPrice) => {
-    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window, promotion, trial])).digest('hex')
+    const key = createHash('sha256').update(JSON.stringify([req.user_id, plan.id, chosen.id, customer, window, promotion, trial, ...metered.map(m => m.id)])).digest('hex')
     return await deps.stripe.checkout.sessions.create({
       mode: 'subscription',
       customer,
-      line_items: [{ price: chosen.id, quantity: 1 }],
+      // A metered price takes no quantity: its meter counts the overage Tollgate reports.
+      line_items: [{ price: chosen.id, quantity: 1 }, ...metered.map(m => ({ price: m.id }))],
       client_reference_id: req.user_id,
       metadata,
       ...trial,

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client.js'
-import { entitlementOf, type EntitlementRow } from '../../db/entitlements-repo.js'
+import { entitlementOf, type StoredEntitlement } from '../../db/entitlements-repo.js'
 import { hostClock, type Clock } from '../clock.js'
 import { NO_ENTITLEMENT, toEntitlement, type Entitlement, type EntitlementSnapshot } from '../entitlement-view.js'
 import type { RedisClient } from '../../queue/connections.js'
@@ -58,7 +58,7 @@ export function readCachedEntitlement (deps: ReadEntitlementsDeps, userId: strin
 
 const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null)
 
-export function toSnapshot ({ row, testClockTime }: { row: EntitlementRow | null, testClockTime: number | null }): EntitlementSnapshot {
+export function toSnapshot ({ row, testClockTime, periodStart }: StoredEntitlement): EntitlementSnapshot {
   if (!row) return NO_ENTITLEMENT
   return {
     plan_id: row.planId,
@@ -68,6 +68,7 @@ export function toSnapshot ({ row, testClockTime }: { row: EntitlementRow | null
     features: row.features,
     limits: row.limits,
     current_period_end: seconds(row.currentPeriodEnd),
+    current_period_start: seconds(periodStart),
     cancel_at_period_end: row.cancelAtPeriodEnd,
     trial_end: seconds(row.trialEnd),
     pending_change: row.pendingChange,
@@ -84,13 +85,14 @@ export function toSnapshot ({ row, testClockTime }: { row: EntitlementRow | null
  * `cacheRead` is the cache read if the caller started it already (`readCachedEntitlement`).
  */
 export async function readEntitlements (deps: ReadEntitlementsDeps, userId: string, cacheRead: CacheRead = readCachedEntitlement(deps, userId)): Promise<Entitlement> {
+  return toEntitlement(userId, await readSnapshot(deps, userId, cacheRead), deps.now ?? hostClock)
+}
+
+/** The stored entitlement as cached, before access is decided: what usage calls count against. */
+export async function readSnapshot (deps: ReadEntitlementsDeps, userId: string, cacheRead: CacheRead = readCachedEntitlement(deps, userId)): Promise<EntitlementSnapshot> {
   const [cached, generation] = await cacheRead
-  let snapshot: EntitlementSnapshot
-  if (cached) {
-    snapshot = JSON.parse(cached) as EntitlementSnapshot
-  } else {
-    snapshot = toSnapshot(await entitlementOf(deps.db, userId))
-    await cacheIfUnchanged(deps.redis, deps.prefix, userId, generation, JSON.stringify(snapshot), deps.ttlSeconds).catch(() => false)
-  }
-  return toEntitlement(userId, snapshot, deps.now ?? hostClock)
+  if (cached) return JSON.parse(cached) as EntitlementSnapshot
+  const snapshot = toSnapshot(await entitlementOf(deps.db, userId))
+  await cacheIfUnchanged(deps.redis, deps.prefix, userId, generation, JSON.stringify(snapshot), deps.ttlSeconds).catch(() => false)
+  return snapshot
 }

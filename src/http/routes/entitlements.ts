@@ -1,8 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { readCachedEntitlement, readEntitlements, type CacheRead } from '../../billing/use-cases/read-entitlements.js'
+import { hostClock } from '../../billing/clock.js'
+import { toEntitlement } from '../../billing/entitlement-view.js'
+import { usageLines } from '../../billing/use-cases/count-usage.js'
+import { readCachedEntitlement, readSnapshot, type CacheRead } from '../../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../../deps.js'
+import { counterOn } from '../../queue/usage-counter.js'
 import { Entitlement, UserId } from '../api-schemas.js'
 import { ErrorBody } from '../schemas.js'
 
@@ -19,7 +23,14 @@ export default async function entitlementRoutes (base: FastifyInstance, { deps }
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
   app.decorateRequest('entitlementCacheRead', null)
-  const cache = { db: deps.db, redis: deps.redis, prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS }
+  const cache = {
+    db: deps.db,
+    redis: deps.redis,
+    prefix: deps.config.QUEUE_PREFIX,
+    ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS,
+    catalogue: deps.catalogue,
+    count: counterOn({ redis: deps.redis, db: deps.db, prefix: deps.config.QUEUE_PREFIX })
+  }
 
   app.get('/api/v1/entitlements/:user_id', {
     // Runs after the API-key check and before the rate limiter's hook (which @fastify/rate-limit
@@ -31,10 +42,13 @@ export default async function entitlementRoutes (base: FastifyInstance, { deps }
     config: { rateLimit: app.rateLimits.read },
     schema: {
       tags: ['entitlements'],
-      summary: "A user's plan, access, features and limits",
+      summary: "A user's plan, access, features, limits and usage this period",
       security: [{ bearerAuth: [] }],
       params: Type.Object({ user_id: UserId }),
       response: { 200: Entitlement, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
     }
-  }, async req => await readEntitlements(cache, req.params.user_id, req.entitlementCacheRead ?? undefined))
+  }, async req => {
+    const snapshot = await readSnapshot(cache, req.params.user_id, req.entitlementCacheRead ?? undefined)
+    return { ...toEntitlement(req.params.user_id, snapshot, hostClock), usage: await usageLines(cache, req.params.user_id, snapshot) }
+  })
 }

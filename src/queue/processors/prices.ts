@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Deps } from '../../deps.js'
+import { overageLookupKey, overagesOf } from '../../billing/plans.js'
 import { scheduleEvery } from '../schedule.js'
 import { priceCacheKey, toCachedPrice, writeCachedPrice } from '../../stripe/price-cache.js'
 
@@ -17,13 +18,14 @@ export interface PricesRefreshResult {
 }
 
 /**
- * Re-reads the active price of every plan's lookup key and rewrites the cache, so the api's reads
- * (resolvePrice) find a fresh id and amount without calling Stripe. One list call per ten keys.
+ * Re-reads the active price of every plan's lookup key (and of its metered overage prices) and
+ * rewrites the cache, so the api's reads (resolvePrice) find a fresh id and amount without calling
+ * Stripe. One list call per ten keys.
  */
 export function createPricesProcessor (deps: Pick<Deps, 'redis' | 'stripe' | 'catalogue' | 'config'>, log?: Pick<Logger, 'warn'>) {
   const prefix = deps.config.QUEUE_PREFIX
   return async function processPrices (_job?: Job): Promise<PricesRefreshResult> {
-    const keys = deps.catalogue.plans.map(p => p.lookup_key)
+    const keys = deps.catalogue.plans.flatMap(p => [p.lookup_key, ...overagesOf(p).map(o => overageLookupKey(p, o.metric))])
     const found = new Map<string, ReturnType<typeof toCachedPrice>>()
     for (let i = 0; i < keys.length; i += LOOKUP_KEYS_PER_CALL) {
       const chunk = keys.slice(i, i + LOOKUP_KEYS_PER_CALL)

@@ -8,6 +8,7 @@ import { verifyStripeEvent } from '../../../src/stripe/webhook.js'
  * - POST /naive/webhook: verifies the signature over the raw bytes and inserts the event into
  *   Postgres inside the request (the design Tollgate avoids), then answers 200.
  * - GET /bare/entitlements/:user_id: answers a fixed entitlement-shaped object.
+ * - POST /bare/usage/consume: parses the JSON body and answers a fixed usage-shaped object.
  */
 const env = process.env
 const sql = postgres(env.DATABASE_URL!, { max: 10, onnotice: () => {} })
@@ -42,6 +43,9 @@ const entitlement = {
   current_period_end: 1790000000, cancel_at_period_end: false
 }
 app.get('/bare/entitlements/:user_id', async (req) => ({ user_id: (req.params as { user_id: string }).user_id, ...entitlement }))
+app.post('/bare/usage/consume', async (req) => ({
+  allowed: true, metric: (req.body as { metric: string }).metric, used: 1, limit: 250_000, remaining: 249_999, resets_at: 1_790_000_000
+}))
 app.get('/ready', async () => ({ ok: true }))
 
 process.once('SIGTERM', async () => { await app.close(); await sql.end({ timeout: 2 }); process.exit(0) })

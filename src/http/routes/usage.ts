@@ -1,0 +1,66 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { countUsageOf, usageLines } from '../../billing/use-cases/count-usage.js'
+import { readSnapshot } from '../../billing/use-cases/read-entitlements.js'
+import type { Deps } from '../../deps.js'
+import { counterOn } from '../../queue/usage-counter.js'
+import { createRedis } from '../../queue/connections.js'
+import { RecordBody, UsageAnswer, UsageBody, UserId, UserUsage } from '../api-schemas.js'
+import { ErrorBody } from '../schemas.js'
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody }
+
+/**
+ * Usage quotas. The product calls consume or record on every request it serves, so these sit under
+ * the per-key read limit and never call Stripe.
+ */
+export default async function usageRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onRequest', app.requireApiKey)
+  // A connection of their own that never sends a command twice: ioredis re-sends what was in flight
+  // when a connection drops, and a count Redis ran before the drop would then run again. A call whose
+  // fate is unknown fails instead (500); a retry with its idempotency_key counts it once.
+  const counter = createRedis(deps.config.REDIS_URL, 'producer', { connectionName: 'tollgate:usage', autoResendUnfulfilledCommands: false })
+  app.addHook('onClose', async () => { counter.disconnect() })
+  const usage = {
+    db: deps.db,
+    redis: counter,
+    prefix: deps.config.QUEUE_PREFIX,
+    ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS,
+    catalogue: deps.catalogue,
+    count: counterOn({ redis: counter, db: deps.db, prefix: deps.config.QUEUE_PREFIX })
+  }
+  const common = { config: { rateLimit: app.rateLimits.read } }
+  const schema = { tags: ['usage'], security: [{ bearerAuth: [] }] }
+
+  app.post('/api/v1/usage/consume', {
+    ...common,
+    schema: {
+      ...schema,
+      summary: 'Check a metered limit and count, atomically: a hard limit counts nothing it would pass',
+      body: UsageBody,
+      response: { 200: UsageAnswer, ...errors }
+    }
+  }, async req => await countUsageOf(usage, 'consume', req.body))
+
+  app.post('/api/v1/usage/record', {
+    ...common,
+    schema: {
+      ...schema,
+      summary: 'Count usage that already happened, even past the limit (overage)',
+      body: RecordBody,
+      response: { 200: UsageAnswer, ...errors }
+    }
+  }, async req => await countUsageOf(usage, 'record', req.body))
+
+  app.get('/api/v1/usage/:user_id', {
+    ...common,
+    schema: {
+      ...schema,
+      summary: "Every metered limit of the user's plan, as used this period",
+      params: Type.Object({ user_id: UserId }),
+      response: { 200: UserUsage, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
+    }
+  }, async req => ({ user_id: req.params.user_id, usage: await usageLines(usage, req.params.user_id, await readSnapshot(usage, req.params.user_id)) }))
+}

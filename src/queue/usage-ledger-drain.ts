@@ -1,0 +1,79 @@
+import type { Logger } from 'pino'
+import { thresholdEmails } from '../billing/usage.js'
+import type { Db } from '../db/client.js'
+import { queueEmails, type OutboxRef } from '../db/outbox-repo.js'
+import { appendLedger, emailsOf } from '../db/usage-ledger-repo.js'
+import type { RedisClient } from './connections.js'
+import { crossingOf, entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
+
+export interface UsageDrainDeps {
+  redis: RedisClient
+  db: Db
+  prefix: string
+  /** After commit: queue the send jobs of the threshold emails written (the outbox sweep is the safety net). */
+  emailsWritten?: (refs: OutboxRef[]) => Promise<void>
+}
+
+/**
+ * Moves what usage calls counted from the shards' Redis streams into the Postgres ledger, a batch per
+ * shard in one statement. An entry leaves its stream only once Postgres holds it, and the insert skips
+ * entries already written, so any number of drains may run at once and a crash in between repeats
+ * nothing. Entries that crossed 80 % or 100 % of a limit write their email to the outbox in the same
+ * transaction; the outbox keeps one per period and threshold. Answers how many entries it moved.
+ */
+export async function drainUsageLedger (deps: UsageDrainDeps, batch = 1000): Promise<number> {
+  let moved = 0
+  for (let shard = 0; shard < USAGE_SHARDS; shard++) {
+    const key = ledgerStreamKey(deps.prefix, shard)
+    const entries = await deps.redis.xrange(key, '-', '+', 'COUNT', batch)
+    if (entries.length === 0) continue
+    const crossings = entries.flatMap(([, fields]) => crossingOf(fields) ?? [])
+    const refs = await deps.db.transaction(async tx => {
+      await appendLedger(tx, entries.map(([, fields]) => entryOf(fields)))
+      if (crossings.length === 0) return []
+      const to = await emailsOf(tx, [...new Set(crossings.map(c => c.userId))])
+      return await queueEmails(tx, crossings.flatMap(c => (to.has(c.userId) ? thresholdEmails(c, to.get(c.userId)!) : [])))
+    })
+    if (refs.length > 0) await deps.emailsWritten?.(refs).catch(() => {})
+    await deps.redis.xdel(key, ...entries.map(([id]) => id))
+    moved += entries.length
+  }
+  return moved
+}
+
+/** Entries waiting in the streams: a backlog that grows means the drain does not keep up. */
+export async function usageLedgerBacklog (deps: Pick<UsageDrainDeps, 'redis' | 'prefix'>): Promise<number> {
+  let n = 0
+  for (let shard = 0; shard < USAGE_SHARDS; shard++) n += await deps.redis.xlen(ledgerStreamKey(deps.prefix, shard))
+  return n
+}
+
+/**
+ * Drains in a loop: again at once while batches come back full, otherwise after `idleMs`. A failure
+ * (Postgres restarting) is logged and retried on the next turn; nothing leaves Redis unwritten.
+ */
+export function startUsageLedgerDrain (deps: UsageDrainDeps, log: Logger, idleMs = 200): { close: () => Promise<void> } {
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  let wake: (() => void) | undefined
+  const loop = (async () => {
+    while (!stopped) {
+      let moved = 0
+      try {
+        moved = await drainUsageLedger(deps)
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'usage ledger drain failed; retrying')
+      }
+      if (moved > 0 || stopped) continue
+      await new Promise<void>(resolve => { wake = resolve; timer = setTimeout(resolve, idleMs) })
+    }
+  })()
+  return {
+    async close () {
+      stopped = true
+      clearTimeout(timer)
+      wake?.()
+      await loop
+    }
+  }
+}
