@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 export const IsoTime = Nullable(Type.String({ description: 'ISO 8601 time' }))
 export const EventId = Type.String({ pattern: '^[A-Za-z0-9_]{1,255}$', description: 'A recorded event id (evt_… from Stripe, sync_… from an admin sync)' })
-export const QueueName = Type.Union([Type.Literal('stripe-events'), Type.Literal('email'), Type.Literal('prices')])
+export const QueueName = Type.Union([Type.Literal('stripe-events'), Type.Literal('email'), Type.Literal('prices'), Type.Literal('product-events')])
 export const Outcome = Type.Union([Type.Literal('applied'), Type.Literal('ignored'), Type.Literal('failed')])
 
 export const EventSummary = Type.Object({

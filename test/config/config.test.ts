@@ -25,7 +25,7 @@ t.test('valid environment parses with defaults and lists', async t => {
   t.same(c.STRIPE_WEBHOOK_SECRET, ['whsec_one_abcdefgh', 'whsec_two_abcdefgh'])
   t.same(c.API_KEYS.length, 2)
   t.equal(c.STRIPE_API_BASE, undefined)
-  t.same(c.WORKER_QUEUES, ['stripe-events', 'email', 'prices'])
+  t.same(c.WORKER_QUEUES, ['stripe-events', 'email', 'prices', 'product-events'])
 })
 
 t.test('each missing or malformed value is refused, naming the variable', async t => {

@@ -1,0 +1,38 @@
+import type { Queue } from 'bullmq'
+import type { Config } from '../config/index.js'
+import { deliveryHeads, type DeliveryHead } from '../db/product-deliveries-repo.js'
+import type { Db } from '../db/client.js'
+import type { ProductEventJob } from './policy.js'
+
+export const productDeliveryJobId = (h: Pick<DeliveryHead, 'endpointId' | 'eventId'>) => `pe-${h.endpointId}-${h.eventId}`
+
+export interface HeadDeps { db: Db, queue: Queue, config: Pick<Config, 'PRODUCT_WEBHOOK_RETRY_BASE_MS'> }
+
+/**
+ * Queues a delivery job for each head: a user's lowest pending event at an endpoint. Only heads are
+ * queued, so a user's later event waits while an earlier one is retried, and other users' heads
+ * flow. A job still waiting, delayed or running is left alone (its id is taken); a finished one
+ * whose delivery is pending again (a replay, an endpoint enabled again) is replaced.
+ */
+export async function queueHeads (deps: HeadDeps, heads: DeliveryHead[]): Promise<number> {
+  let queued = 0
+  for (const head of heads) {
+    const jobId = productDeliveryJobId(head)
+    const job = await deps.queue.getJob(jobId)
+    if (job) {
+      const state = await job.getState()
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue
+      await job.remove().catch(() => {})
+    }
+    const data: ProductEventJob = { endpointId: head.endpointId, eventId: head.eventId }
+    await deps.queue.add('deliver', data, { jobId, backoff: { type: 'exponential', delay: deps.config.PRODUCT_WEBHOOK_RETRY_BASE_MS, jitter: 0.5 } })
+    queued++
+  }
+  return queued
+}
+
+/** After a change committed, or a delivery settled: the next events of these users go. */
+export async function queueHeadsOf (deps: HeadDeps, userIds: string[], endpointId?: number): Promise<number> {
+  if (userIds.length === 0) return 0
+  return await queueHeads(deps, await deliveryHeads(deps.db, { userIds, endpointId }))
+}
