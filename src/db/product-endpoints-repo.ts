@@ -9,18 +9,21 @@ export type EndpointRow = typeof productEndpoints.$inferSelect
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
 
 /**
- * Makes the endpoints of PRODUCT_WEBHOOK_URL match the config: each listed URL enabled (unless an
- * admin or a run of failures disabled it) with the configured secrets; config endpoints no longer
- * listed are disabled, so their history stays readable. Every process does this at start.
+ * Makes the endpoints of PRODUCT_WEBHOOK_URL match the config: each listed URL with the configured
+ * secrets (left disabled if an admin or a run of failures disabled it); config endpoints no longer
+ * listed are retired (disabled, no new deliveries), their history kept. Every process does this at start.
  */
 export async function syncConfigEndpoints (db: Db, urls: readonly string[] = [], secrets: readonly string[] = []): Promise<void> {
   await db.transaction(async tx => {
     if (urls.length > 0) {
       await tx.insert(productEndpoints).values(urls.map(url => ({ url, secrets: [...secrets], source: 'config' as const })))
-        .onConflictDoUpdate({ target: productEndpoints.url, set: { secrets: [...secrets], source: 'config', updatedAt: new Date() } })
+        .onConflictDoUpdate({
+          target: productEndpoints.url,
+          set: { secrets: [...secrets], source: 'config', enabled: sql`${productEndpoints.enabled} or ${productEndpoints.source} = 'retired'`, updatedAt: new Date() }
+        })
     }
-    await tx.update(productEndpoints).set({ enabled: false, disabledAt: new Date(), updatedAt: new Date() })
-      .where(and(eq(productEndpoints.source, 'config'), eq(productEndpoints.enabled, true), urls.length > 0 ? notInArray(productEndpoints.url, [...urls]) : undefined))
+    await tx.update(productEndpoints).set({ source: 'retired', enabled: false, disabledAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(productEndpoints.source, 'config'), urls.length > 0 ? notInArray(productEndpoints.url, [...urls]) : undefined))
   })
 }
 

@@ -10,7 +10,8 @@ export interface ProductEventRef { id: string, userId: string }
  * statement: each user's events get the next seq numbers in list order (the apply holds the user's
  * lock, so no other transaction numbers that user's events meanwhile; the unique (user_id, seq)
  * index would refuse it otherwise); an event whose once-key is taken is left out before numbering,
- * so seqs have no gaps; and one pending delivery per enabled endpoint is written alongside.
+ * so seqs have no gaps; and one pending delivery per endpoint (a disabled one too: its events wait
+ * for it to be enabled; not a retired one) is written alongside.
  */
 export async function saveProductEvents (tx: Tx, events: ProductEventWrite[]): Promise<ProductEventRef[]> {
   if (events.length === 0) return []
@@ -32,7 +33,7 @@ export async function saveProductEvents (tx: Tx, events: ProductEventWrite[]): P
       returning id, user_id, seq
     ), deliveries as (
       insert into product_deliveries (endpoint_id, event_id, user_id, seq)
-      select e.id, w.id, w.user_id, w.seq from written w cross join product_endpoints e where e.enabled
+      select e.id, w.id, w.user_id, w.seq from written w cross join product_endpoints e where e.source <> 'retired'
     )
     select id, user_id from written`)
   return [...rows].map(r => ({ id: r.id, userId: r.user_id }))

@@ -127,14 +127,16 @@ export const checkoutSessions = pgTable('checkout_sessions', {
 
 /**
  * Where product events go (Standard Webhooks). Rows from PRODUCT_WEBHOOK_URL are kept in step with
- * the config at start (`source = 'config'`); an admin adds, disables and rotates the others.
+ * the config at start (`source = 'config'`; `retired` once the config drops it); an admin adds,
+ * disables and rotates the others. Every endpoint but a retired one gets a delivery of each event,
+ * so a disabled one finds its events waiting when it is enabled again.
  */
 export const productEndpoints = pgTable('product_endpoints', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   url: text('url').notNull().unique(),
   /** `whsec_…` secrets, newest first; every one signs each delivery while a rotation is under way. */
   secrets: jsonb('secrets').$type<string[]>().notNull(),
-  source: text('source').$type<'config' | 'admin'>().notNull(),
+  source: text('source').$type<'config' | 'admin' | 'retired'>().notNull(),
   enabled: boolean('enabled').notNull().default(true),
   /** Failed attempts since the last success; at PRODUCT_WEBHOOK_MAX_FAILURES the endpoint is disabled. */
   failureRun: integer('failure_run').notNull().default(0),

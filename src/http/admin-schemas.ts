@@ -63,3 +63,42 @@ export const Timeline = Type.Object({
     subscriptions: Type.Array(Type.Record(Type.String(), Type.Unknown()))
   })
 })
+
+export const ProductEndpoint = Type.Object({
+  id: Type.Integer(),
+  url: Type.String(),
+  source: Type.Union([Type.Literal('config'), Type.Literal('admin'), Type.Literal('retired')], { description: 'config: from PRODUCT_WEBHOOK_URL (its secrets rotate there); retired: dropped from it, gets no new events' }),
+  enabled: Type.Boolean(),
+  failure_run: Type.Integer({ description: 'Failed attempts since the last success' }),
+  disabled_at: IsoTime,
+  secrets: Type.Integer({ description: 'How many secrets sign each delivery (2 while a rotation is under way); never the secrets themselves' })
+})
+
+export const ProductEndpointWithSecret = Type.Object({
+  endpoint: ProductEndpoint,
+  secret: Type.String({ description: 'The new signing secret (whsec_…), shown this once' })
+})
+
+export const SigningSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'whsec_ and base64 of at least 24 bytes; omitted: Tollgate makes one' })
+
+export const DeliveryAttempt = Type.Object({
+  id: Type.Integer(),
+  endpoint_id: Type.Integer(),
+  event_id: Type.String(),
+  webhook_id: Type.String(),
+  type: Type.String(),
+  user_id: Type.String(),
+  seq: Type.Integer(),
+  attempt: Type.Integer(),
+  status: Nullable(Type.Integer({ description: 'HTTP status; null when no answer came' })),
+  ok: Type.Boolean(),
+  latency_ms: Type.Integer(),
+  response: Nullable(Type.String({ description: 'The first 512 bytes of the answer, or the network error' })),
+  at: Type.String()
+})
+
+export const ReplayedProductEvents = Type.Object({
+  events: Type.Integer({ description: 'Events set to be sent again' }),
+  users: Type.Integer(),
+  queued: Type.Integer({ description: 'Deliveries queued now; the rest follow each user\'s order' })
+})

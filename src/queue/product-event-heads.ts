@@ -36,3 +36,8 @@ export async function queueHeadsOf (deps: HeadDeps, userIds: string[], endpointI
   if (userIds.length === 0) return 0
   return await queueHeads(deps, await deliveryHeads(deps.db, { userIds, endpointId }))
 }
+
+/** An endpoint enabled again, or events replayed to it: every user's lowest pending event there goes. */
+export async function resumeEndpoint (deps: HeadDeps, endpointId?: number): Promise<number> {
+  return await queueHeads(deps, await deliveryHeads(deps.db, { endpointId }))
+}

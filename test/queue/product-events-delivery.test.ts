@@ -1,0 +1,86 @@
+import { eq } from 'drizzle-orm'
+import { pino } from 'pino'
+import t from 'tap'
+import { productEvent, type EventEntitlement } from '../../src/billing/product-events.js'
+import { createDeps, type Deps } from '../../src/deps.js'
+import { deliveryHeads } from '../../src/db/product-deliveries-repo.js'
+import { newSecret, syncConfigEndpoints } from '../../src/db/product-endpoints-repo.js'
+import { saveProductEvents } from '../../src/db/product-events-repo.js'
+import { productDeliveries, productDeliveryAttempts, productEndpoints, productEvents } from '../../src/db/schema.js'
+import { queueHeadsOf } from '../../src/queue/product-event-heads.js'
+import { signedHeaders } from '../../src/queue/send-signed.js'
+import { startWorkers } from '../../src/queue/workers.js'
+import { Webhook } from 'standardwebhooks'
+import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
+import { startReceiver } from '../helpers/product-receiver.js'
+
+const entitlement: EventEntitlement = { plan_id: 'pro', status: 'active', access: true, access_until: null, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false }
+
+async function env (t: Parameters<typeof t.test>[1] extends (t: infer T) => any ? T : never, extra: Record<string, string> = {}) {
+  const secret = newSecret()
+  const receiver = await startReceiver(t, secret)
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: receiver.url, PRODUCT_WEBHOOK_SECRET: secret, PRODUCT_WEBHOOK_RETRY_BASE_MS: '40', ...extra })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  const started = startWorkers(deps, ['product-events'], pino({ level: 'silent' }), { concurrency: 4 })
+  t.teardown(() => started.close())
+  /** What an apply commits for these users, then its after-commit step. */
+  const emit = async (userIds: string[], type: 'entitlement.updated' | 'subscription.past_due' = 'entitlement.updated') => {
+    const refs = await deps.db.transaction(tx => saveProductEvents(tx, userIds.map(u => productEvent(type, u, entitlement, Math.floor(Date.now() / 1000)))))
+    await queueHeadsOf({ db: deps.db, queue: deps.queues.productEvents, config }, [...new Set(userIds)])
+    return refs
+  }
+  return { deps, config, receiver, emit, secret }
+}
+
+const seqOf = async (deps: Deps, webhookId: string) => (await deps.db.select({ seq: productEvents.seq }).from(productEvents).where(eq(productEvents.id, webhookId.replace(/^msg_/, ''))))[0]!.seq
+
+t.test('every delivery verifies with standardwebhooks; a user\'s events arrive in order while another user\'s endpoint answers 500 and others flow', async t => {
+  const { deps, receiver, emit } = await env(t)
+  let refusals = 0
+  // u_slow's first events are refused for a while; u_fast's must not wait for them.
+  receiver.answerWith(body => (body.data.user_id === 'u_slow' && refusals++ < 4 ? 500 : 204))
+  for (let i = 0; i < 5; i++) await emit(['u_slow', 'u_fast'])
+  await waitFor(() => receiver.delivered().length === 10, 'all ten events delivered')
+  t.same(receiver.rejected, [], 'no delivery failed verification')
+
+  const fast = receiver.delivered().filter(r => r.userId === 'u_fast')
+  const slow = receiver.received.filter(r => r.userId === 'u_slow')
+  const firstSlowSuccess = receiver.received.findIndex(r => r.userId === 'u_slow' && r.status < 300)
+  t.ok(receiver.received.findIndex(r => r.userId === 'u_fast') < firstSlowSuccess, 'u_fast was delivered while u_slow was being retried')
+  t.same(await Promise.all(fast.map(r => seqOf(deps, r.webhookId))), [1, 2, 3, 4, 5], 'u_fast in order')
+  t.same(await Promise.all(slow.map(r => seqOf(deps, r.webhookId))), [1, 1, 1, 1, 1, 2, 3, 4, 5], 'u_slow: seq 1 retried until accepted, the later ones waited, then in order')
+  t.equal(new Set(slow.slice(0, 5).map(r => r.webhookId)).size, 1, 'webhook-id stable across retries')
+
+  const attempts = await deps.db.select().from(productDeliveryAttempts)
+  t.equal(attempts.length, 14, 'one log row per attempt')
+  t.same(attempts.filter(a => !a.ok).map(a => [a.status, a.attempt]), [[500, 1], [500, 2], [500, 3], [500, 4]], 'the refusals, with their status and attempt number')
+  t.ok(attempts.every(a => a.latencyMs >= 0 && a.response !== null), 'latency and response excerpt logged')
+  t.ok((await deps.db.select().from(productDeliveries)).every(d => d.status === 'delivered' && d.deliveredAt), 'every delivery settled')
+  t.same(await deliveryHeads(deps.db), [], 'nothing left pending')
+})
+
+t.test('an endpoint that keeps failing is disabled after the configured run; its events wait for it', async t => {
+  const { deps, receiver, emit } = await env(t, { PRODUCT_WEBHOOK_MAX_FAILURES: '3' })
+  receiver.answerWith(() => 503)
+  await emit(['u_1', 'u_1'])
+  const [endpoint] = await waitFor(async () => {
+    const rows = await deps.db.select().from(productEndpoints)
+    return rows[0]!.enabled ? null : rows
+  }, 'the endpoint disabled')
+  t.match(endpoint, { failureRun: 3, enabled: false })
+  t.ok(endpoint!.disabledAt)
+  t.equal(receiver.received.length, 3, 'no attempt after the run')
+  t.same((await deps.db.select().from(productDeliveries)).map(d => d.status), ['pending', 'pending'], 'its events wait, not lost')
+})
+
+t.test('two secrets while rotating: each signs, so a receiver holding either one verifies', async t => {
+  const [oldSecret, newer] = [newSecret(), newSecret()]
+  const body = JSON.stringify({ type: 'entitlement.updated', timestamp: new Date().toISOString(), data: {} })
+  const headers = signedHeaders({ secrets: [newer, oldSecret], webhookId: 'msg_1', body, at: new Date() })
+  t.equal(headers['webhook-signature']!.split(' ').length, 2)
+  t.same(new Webhook(oldSecret).verify(body, headers), JSON.parse(body), 'the old secret verifies')
+  t.same(new Webhook(newer).verify(body, headers), JSON.parse(body), 'the new secret verifies')
+  t.throws(() => new Webhook(newSecret()).verify(body, headers), 'a third does not')
+})
