@@ -104,3 +104,13 @@ t.test('an endpoint from PRODUCT_WEBHOOK_URL rotates in config, not through the 
   t.equal((await app.inject({ method: 'POST', url: `/admin/product-endpoints/${row.id}/enable`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode, 409, 'a retired endpoint comes back through config only')
   t.ok(new Webhook(secret), 'the configured secret is a valid Standard Webhooks secret')
 })
+
+t.test('the OpenAPI document has a webhooks section with every product event, and the admin routes', async t => {
+  const { app } = await buildTestApp(t)
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
+  t.same(Object.keys(doc.webhooks ?? {}).sort(), ['checkout.completed', 'entitlement.updated', 'plan_change.scheduled', 'subscription.past_due', 'trial.will_end', 'usage.threshold_reached'])
+  const updated = doc.webhooks['entitlement.updated'].post
+  t.match(updated.requestBody.content['application/json'].schema.properties.data.properties, { user_id: { type: 'string' }, entitlement: { type: 'object' }, previous: { type: 'object' } })
+  t.same(updated.parameters.map((p: { name: string }) => p.name), ['webhook-id', 'webhook-timestamp', 'webhook-signature'])
+  for (const path of ['/admin/product-endpoints', '/admin/product-endpoints/{id}/rotate', '/admin/product-deliveries', '/admin/product-events/replay']) t.ok(doc.paths[path], `${path} documented`)
+})
