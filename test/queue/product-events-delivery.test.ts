@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { pino } from 'pino'
 import t from 'tap'
 import { productEvent, type EventEntitlement } from '../../src/billing/product-events.js'
@@ -83,4 +83,33 @@ t.test('two secrets while rotating: each signs, so a receiver holding either one
   t.same(new Webhook(oldSecret).verify(body, headers), JSON.parse(body), 'the old secret verifies')
   t.same(new Webhook(newer).verify(body, headers), JSON.parse(body), 'the new secret verifies')
   t.throws(() => new Webhook(newSecret()).verify(body, headers), 'a third does not')
+})
+
+t.test('an endpoint down for a day: retries back off, then everything goes, each user in order, signed at send time', async t => {
+  // The default backoff (15 s doubling); "a day" passes by promoting the delayed retries, as time would.
+  const { deps, receiver, emit } = await env(t, { PRODUCT_WEBHOOK_RETRY_BASE_MS: '15000' })
+  receiver.answerWith(() => 503)
+  const users = ['u_a', 'u_b', 'u_c']
+  for (let i = 0; i < 3; i++) await emit(users)
+  const promoteAll = async () => { for (const job of await deps.queues.productEvents.getDelayed()) await job.promote().catch(() => {}) }
+  const attempts = async () => (await deps.db.select().from(productDeliveryAttempts)).length
+  await waitFor(async () => (await attempts()) >= 3, 'each user\'s first event tried')
+  for (let round = 2; round <= 8; round++) {
+    await waitFor(async () => (await deps.queues.productEvents.getDelayedCount()) === 3, 'the three heads waiting for their retry')
+    const job = (await deps.queues.productEvents.getDelayed())[0]!
+    t.ok(job.delay >= 15_000 * 2 ** (round - 2) * 0.5, `retry ${round - 1} waits ${job.delay} ms: exponential backoff`)
+    await promoteAll()
+    await waitFor(async () => (await attempts()) >= 3 * round, `round ${round} tried`)
+  }
+  t.equal(receiver.received.length, 24, 'only the heads were tried: later events waited')
+  // The events are a day old by now: a signature dated when the event was written would be refused.
+  await deps.db.execute(sql`update product_events set created_at = created_at - interval '1 day'`)
+  receiver.answerWith(() => 204)
+  await waitFor(async () => (await deps.queues.productEvents.getDelayedCount()) === 3, 'the heads waiting again')
+  await promoteAll()
+  await waitFor(() => receiver.delivered().length === 9, 'everything delivered once the endpoint is back')
+  for (const user of users) {
+    t.same(await Promise.all(receiver.delivered().filter(r => r.userId === user).map(r => seqOf(deps, r.webhookId))), [1, 2, 3], `${user} in order`)
+  }
+  t.same(receiver.rejected, [], 'each attempt signed afresh: old events verify within the timestamp tolerance')
 })
