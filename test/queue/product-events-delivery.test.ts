@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm'
+import type { Job } from 'bullmq'
 import { pino } from 'pino'
 import t from 'tap'
 import { productEvent, type EventEntitlement } from '../../src/billing/product-events.js'
@@ -7,6 +8,8 @@ import { deliveryHeads } from '../../src/db/product-deliveries-repo.js'
 import { newSecret, syncConfigEndpoints } from '../../src/db/product-endpoints-repo.js'
 import { saveProductEvents } from '../../src/db/product-events-repo.js'
 import { productDeliveries, productDeliveryAttempts, productEndpoints, productEvents } from '../../src/db/schema.js'
+import type { ProductEventJob } from '../../src/queue/policy.js'
+import { createProductEventProcessor } from '../../src/queue/processors/product-events.js'
 import { queueHeadsOf } from '../../src/queue/product-event-heads.js'
 import { signedHeaders } from '../../src/queue/send-signed.js'
 import { startWorkers } from '../../src/queue/workers.js'
@@ -112,4 +115,23 @@ t.test('an endpoint down for a day: retries back off, then everything goes, each
     t.same(await Promise.all(receiver.delivered().filter(r => r.userId === user).map(r => seqOf(deps, r.webhookId))), [1, 2, 3], `${user} in order`)
   }
   t.same(receiver.rejected, [], 'each attempt signed afresh: old events verify within the timestamp tolerance')
+})
+
+t.test('a job for a later event (a replay raced it, a stale job) waits while an earlier one of the user is pending', async t => {
+  const secret = newSecret()
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: 'http://127.0.0.1:9/e', PRODUCT_WEBHOOK_SECRET: secret })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  const refs = await deps.db.transaction(tx => saveProductEvents(tx, [1, 2].map(i => productEvent('entitlement.updated', 'u_1', entitlement, i))))
+  const [endpoint] = await deps.db.select().from(productEndpoints)
+  const sent: string[] = []
+  const deliver = createProductEventProcessor(deps, undefined, async d => { sent.push(d.webhookId); return { ok: true, status: 204, latencyMs: 1, response: '' } })
+  const job = (eventId: string) => ({ data: { endpointId: endpoint!.id, eventId }, attemptsMade: 0, opts: { attempts: 15 } }) as unknown as Job<ProductEventJob>
+  t.same(await deliver(job(refs[1]!.id)), { outcome: 'waiting' }, 'seq 2 is not sent while seq 1 is pending')
+  t.same(sent, [])
+  t.match(await deliver(job(refs[0]!.id)), { outcome: 'delivered' })
+  t.match(await deliver(job(refs[1]!.id)), { outcome: 'delivered' })
+  t.match(await deliver(job(refs[1]!.id)), { outcome: 'delivered' }, 'a second job for a delivered event sends nothing')
+  t.same(sent, [`msg_${refs[0]!.id}`, `msg_${refs[1]!.id}`])
 })
