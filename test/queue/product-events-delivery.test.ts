@@ -135,3 +135,22 @@ t.test('a job for a later event (a replay raced it, a stale job) waits while an 
   t.match(await deliver(job(refs[1]!.id)), { outcome: 'delivered' }, 'a second job for a delivered event sends nothing')
   t.same(sent, [`msg_${refs[0]!.id}`, `msg_${refs[1]!.id}`])
 })
+
+t.test('an event with a once-key is written once whichever path raises it, and seqs keep no gap', async t => {
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t) })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  const batch = () => [
+    productEvent('checkout.completed', 'u_1', entitlement, 1, { checkout: { session_id: 'cs_1', plan_id: 'pro' } }, 'checkout:cs_1'),
+    productEvent('checkout.completed', 'u_1', entitlement, 1, { checkout: { session_id: 'cs_1', plan_id: 'pro' } }, 'checkout:cs_1'),
+    productEvent('entitlement.updated', 'u_1', entitlement, 1),
+    productEvent('entitlement.updated', 'u_2', entitlement, 1)
+  ]
+  t.equal((await deps.db.transaction(tx => saveProductEvents(tx, batch()))).length, 3, 'twice in one batch: once')
+  t.equal((await deps.db.transaction(tx => saveProductEvents(tx, batch()))).length, 2, 'again in a later batch: not again')
+  const rows = await deps.db.select().from(productEvents).orderBy(productEvents.userId, productEvents.seq)
+  t.same(rows.map(r => [r.userId, r.seq, r.type]), [
+    ['u_1', 1, 'checkout.completed'], ['u_1', 2, 'entitlement.updated'], ['u_1', 3, 'entitlement.updated'],
+    ['u_2', 1, 'entitlement.updated'], ['u_2', 2, 'entitlement.updated']
+  ])
+})
