@@ -86,7 +86,7 @@ export async function startStack (c: Cleanup) {
   /** Empties Redis and the event-derived tables so every round starts from the same state. */
   async function reset (opts: { events?: boolean } = { events: true }) {
     await client.flushall()
-    if (opts.events) await sql`truncate stripe_events, email_outbox`
+    if (opts.events) await sql`truncate stripe_events, email_outbox, product_events, product_deliveries, product_delivery_attempts`
   }
 
   async function enqueue (events: StripeEvent[]) {
