@@ -54,8 +54,10 @@ export async function apply (stack: Stack, events: StripeEvent[], n: number, rou
       const [name, count] = variant.split('-') as ['tollgate' | 'endpoint' | 'minimal', string]
       const kind = name === 'minimal' ? 'minimal' : 'tollgate'
       const env = name === 'endpoint' ? endpointEnv : {}
-      const workers = Array.from({ length: Number(count) }, (_, i) => stack.startWorker(kind, i + 1, 'dist', env))
-      if (name === 'endpoint') workers.push(stack.startWorker('all', 9, 'dist', { ...env, WORKER_QUEUES: 'product-events' }))
+      // The deliverer is up before the clock can start, so its start-up is not counted against the apply.
+      const deliverer = name === 'endpoint' ? stack.startWorker('all', 9, 'dist', { ...env, WORKER_QUEUES: 'product-events' }) : null
+      if (deliverer) await stack.queueReady('product-events', 'product-events-sweep')
+      const workers = [...Array.from({ length: Number(count) }, (_, i) => stack.startWorker(kind, i + 1, 'dist', env)), ...(deliverer ? [deliverer] : [])]
       const received0 = received
       try {
         const deadline = Date.now() + (QUICK ? 120_000 : 300_000)
