@@ -113,5 +113,6 @@ export const configSpec = {
   PRODUCT_WEBHOOK_SECRET: { doc: 'Secrets that sign events to PRODUCT_WEBHOOK_URL (whsec_ + base64), comma-separated, newest first: every one signs while you rotate', optional: true as const, secret: true, parse: list(standardSecret) },
   PRODUCT_WEBHOOK_MAX_FAILURES: { doc: 'Failed delivery attempts in a row (no success between) after which an endpoint is disabled until an admin enables it', default: '1000', parse: int(1, 1_000_000) },
   PRODUCT_WEBHOOK_RETRY_BASE_MS: { doc: 'First retry delay of a failed product event delivery; each next one doubles, with jitter (15 attempts: the default spreads them over about 3 days)', default: '15000', parse: int(10, 3_600_000) },
+  PRODUCT_DELIVERY_RETENTION_DAYS: { doc: 'Days the attempt log of product event deliveries, and the record of delivered ones, is kept; the events stay (replayable). 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
   PRICES_REFRESH_SECONDS: { doc: 'How often the prices worker re-reads every plan\'s price from Stripe into the cache; 0 turns the schedule off (price events and worker start still refresh)', default: '600', parse: int(0, 86_400) }
 } satisfies ConfigSpec
