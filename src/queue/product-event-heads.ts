@@ -8,19 +8,30 @@ export const productDeliveryJobId = (h: Pick<DeliveryHead, 'endpointId' | 'event
 
 export interface HeadDeps { db: Db, queue: Queue, config: Pick<Config, 'PRODUCT_WEBHOOK_RETRY_BASE_MS'> }
 
+/** Longer than a running delivery can take: the endpoint's 10 s, and the writes after it. */
+const ACTIVE_WAIT_MS = 20_000
+
 /**
  * Queues a delivery job for each head: a user's lowest pending event at an endpoint. Only heads are
  * queued, so a user's later event waits while an earlier one is retried, and other users' heads
  * flow. A job still waiting, delayed or running is left alone (its id is taken); a finished one
  * whose delivery is pending again (a replay, an endpoint enabled again) is replaced.
+ *
+ * `afterRunning`: a running job may be past the point where it looks at its delivery (it sent the
+ * event or found the endpoint disabled), so a delivery made pending again since would wait for the
+ * sweep; a replay or an enable waits for such a job to finish instead, then queues the head again.
  */
-export async function queueHeads (deps: HeadDeps, heads: DeliveryHead[]): Promise<number> {
+export async function queueHeads (deps: HeadDeps, heads: DeliveryHead[], opts: { afterRunning?: boolean } = {}): Promise<number> {
   let queued = 0
   for (const head of heads) {
     const jobId = productDeliveryJobId(head)
     const job = await deps.queue.getJob(jobId)
     if (job) {
-      const state = await job.getState()
+      let state = await job.getState()
+      for (const deadline = Date.now() + ACTIVE_WAIT_MS; opts.afterRunning && state === 'active' && Date.now() < deadline;) {
+        await new Promise(resolve => setTimeout(resolve, 50))
+        state = await job.getState()
+      }
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue
       await job.remove().catch(() => {})
     }
@@ -39,5 +50,5 @@ export async function queueHeadsOf (deps: HeadDeps, userIds: string[], endpointI
 
 /** An endpoint enabled again, or events replayed to it: every user's lowest pending event there goes. */
 export async function resumeEndpoint (deps: HeadDeps, endpointId?: number): Promise<number> {
-  return await queueHeads(deps, await deliveryHeads(deps.db, { endpointId }))
+  return await queueHeads(deps, await deliveryHeads(deps.db, { endpointId }), { afterRunning: true })
 }
