@@ -3,6 +3,7 @@ import t from 'tap'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
 import { productDeliveries, productEndpoints, productEvents } from '../../../src/db/schema.js'
 import type { StripeEventJob } from '../../../src/queue/policy.js'
+import { productDeliveryJobId } from '../../../src/queue/product-event-heads.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
 import { lifecycleEnv, truncateAll } from './lifecycle-helpers.js'
 
@@ -62,8 +63,17 @@ t.test('exactly one product event per state change, under duplicated and reorder
   t.same((inOrder[1]!.payload.data as any).checkout, { session_id: (await deps.db.execute<{ session_id: string }>(sql`select session_id from checkout_sessions`))[0]!.session_id, plan_id: 'starter' })
   t.equal((await deps.db.select().from(productDeliveries)).length, 6, 'one pending delivery per event and enabled endpoint')
 
+  const [endpoint] = await deps.db.select().from(productEndpoints)
+  const headJob = async () => await deps.queues.productEvents.getJob(productDeliveryJobId({ endpointId: endpoint!.id, eventId: inOrder[0]!.id }))
+  t.same((await headJob())?.data, { endpointId: endpoint!.id, eventId: inOrder[0]!.id }, 'after commit, the user\'s first event is queued for delivery')
+  t.equal(await deps.queues.productEvents.count(), 1, 'and only that one: the later ones wait for it')
+  // A worker that died between commit and that step: the Stripe event's retry is a duplicate, and queues it.
+  await deps.queues.productEvents.obliterate({ force: true })
+  t.equal(await headJob(), undefined)
+
   for (const job of jobs) await apply(job)
   t.equal((await eventsOf('u_ada')).length, 6, 'every Stripe event delivered again: no new product event')
+  t.ok(await headJob(), 'a duplicate Stripe event queues the user\'s waiting product event again')
 
   const random = rng(17)
   for (let round = 0; round < 6; round++) {
