@@ -9,7 +9,7 @@ import { newSecret, syncConfigEndpoints } from '../../src/db/product-endpoints-r
 import { saveProductEvents } from '../../src/db/product-events-repo.js'
 import { productDeliveries, productDeliveryAttempts, productEndpoints, productEvents } from '../../src/db/schema.js'
 import type { ProductEventJob } from '../../src/queue/policy.js'
-import { createProductEventProcessor } from '../../src/queue/processors/product-events.js'
+import { createProductEventProcessor, PRODUCT_SWEEP_JOB, withProductSweep } from '../../src/queue/processors/product-events.js'
 import { queueHeadsOf } from '../../src/queue/product-event-heads.js'
 import { signedHeaders } from '../../src/queue/send-signed.js'
 import { startWorkers } from '../../src/queue/workers.js'
@@ -153,4 +153,16 @@ t.test('an event with a once-key is written once whichever path raises it, and s
     ['u_1', 1, 'checkout.completed'], ['u_1', 2, 'entitlement.updated'], ['u_1', 3, 'entitlement.updated'],
     ['u_2', 1, 'entitlement.updated'], ['u_2', 2, 'entitlement.updated']
   ])
+})
+
+t.test('the sweep queues the waiting events whose job never made it to Redis', async t => {
+  const { deps, receiver } = await env(t)
+  // Committed, and the process died before the after-commit step: no job exists.
+  await deps.db.transaction(tx => saveProductEvents(tx, ['u_1', 'u_1', 'u_2'].map(u => productEvent('entitlement.updated', u, entitlement, 1))))
+  const sweep = withProductSweep(deps, async () => { throw new Error('not a sweep') })
+  t.same(await sweep({ name: PRODUCT_SWEEP_JOB } as Job), { queued: 0 }, 'a fresh event is left to its own after-commit step')
+  await deps.db.execute(sql`update product_deliveries set created_at = created_at - interval '2 minutes'`)
+  t.same(await sweep({ name: PRODUCT_SWEEP_JOB } as Job), { queued: 2 }, 'one head per user')
+  await waitFor(() => receiver.delivered().length === 3, 'all three delivered')
+  t.same(receiver.delivered().filter(r => r.userId === 'u_1').length, 2)
 })
