@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { loadConfigOrExit } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
 import { oldestPendingAt } from '../src/db/outbox-repo.js'
+import { syncConfigEndpoints } from '../src/db/product-endpoints-repo.js'
 import { reportPostgres } from '../src/db/startup-check.js'
 import { loggerOptions } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
@@ -11,6 +12,7 @@ import { assertNoEviction, waitReady } from '../src/queue/connections.js'
 import { QUEUES, type QueueName } from '../src/queue/policy.js'
 import { scheduleOutboxSweep } from '../src/queue/processors/outbox-sweep.js'
 import { refreshPricesNow, schedulePricesRefresh } from '../src/queue/processors/prices.js'
+import { scheduleProductSweep } from '../src/queue/processors/product-events.js'
 import { scheduleReconcile } from '../src/queue/processors/reconcile.js'
 import { scheduleRetention } from '../src/queue/processors/retention.js'
 import { keepScheduled } from '../src/queue/schedule.js'
@@ -40,6 +42,8 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     process.exit(1)
   }
   void reportPostgres(deps.db, log)
+  // Before any event is applied: the apply writes a delivery for each endpoint enabled then.
+  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
   const started = startWorkers(deps, selected, log)
   // The processes that write billing state also move counted usage into the Postgres ledger.
   const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten: createAfterCommit(deps).emailsWritten }, log) : null
@@ -48,6 +52,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)
     if (selected.includes(QUEUES.stripeEvents)) await scheduleRetention(deps.queues.stripeEvents, config.RETENTION_EVERY_SECONDS)
     if (selected.includes(QUEUES.email)) await scheduleOutboxSweep(deps.queues.email)
+    if (selected.includes(QUEUES.productEvents)) await scheduleProductSweep(deps.queues.productEvents)
     if (selected.includes(QUEUES.prices)) await schedulePricesRefresh(deps.queues.prices, config.PRICES_REFRESH_SECONDS)
   }, SCHEDULES_CHECKED_EVERY_MS, err => log.warn({ err: err.message }, 'could not check the job schedulers; next try in a minute'))
   if (selected.includes(QUEUES.prices)) await refreshPricesNow(deps.queues.prices)

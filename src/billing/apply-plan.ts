@@ -5,6 +5,7 @@ import {
 } from './apply-records.js'
 import type { EventDecision, SubscriptionDecision } from './lifecycle.js'
 import type { Catalogue } from './plans.js'
+import { decideProductEvents, eventEntitlement } from './product-events.js'
 
 /**
  * The decide step of applying Stripe events: pure, no clock, no I/O. Given a batch of events, what
@@ -166,7 +167,7 @@ function mergeCustomer (rows: Map<string, CustomerRecord>, c: CustomerChange): v
 export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads, ctx: PlanContext): ApplyPlan {
   const needs = noNeeds()
   const users = usersOf(items, stored, reads, needs)
-  const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [], trialClaims: [] }
+  const writes: ApplyWrites = { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [], trialClaims: [], productEvents: [] }
   const rows = new Map(stored.subscriptions.map(r => [r.id, r]))
   const customers = new Map(stored.customers.map(c => [c.userId, c]))
   const clocks = new Set(stored.testClocks.map(c => c.id))
@@ -228,7 +229,18 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
     const sub = currentSubscription(subs)
     if (!sub) continue
     change({ userId, customerId: sub.customerId, stripeTime: null })
-    writes.entitlements.push({ userId, sub, plan: sub.planId ? ctx.catalogue.byId(sub.planId) : undefined })
+    const plan = sub.planId ? ctx.catalogue.byId(sub.planId) : undefined
+    writes.entitlements.push({ userId, sub, plan })
+    // Before: what the stored rows gave, decided the same way; the product hears of the difference.
+    const was = currentSubscription(stored.subscriptions.filter(r => r.userId === userId).map(r => ({ ...r, access: grants(r) })))
+    const sessions = new Map(writes.checkouts.filter(c => c.userId === userId && c.state === 'complete').map(c => [c.sessionId, { sessionId: c.sessionId, planId: c.planId }]))
+    writes.productEvents.push(...decideProductEvents({
+      userId,
+      before: eventEntitlement(was, was?.planId ? ctx.catalogue.byId(was.planId) : undefined),
+      after: eventEntitlement(sub, plan),
+      checkouts: [...sessions.values()],
+      at: maxCreated(subItems.filter(i => users.get(i) === userId))
+    }))
   }
 
   // Addresses as of each email's event: the stored one when it is as new, else Stripe's.

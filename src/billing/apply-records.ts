@@ -1,6 +1,7 @@
 import type { SubscriptionState } from './access.js'
 import type { CheckoutState, EmailIntent, EventDecision } from './lifecycle.js'
 import type { Plan } from './plans.js'
+import type { ProductEventWrite } from './product-events.js'
 
 /** What applying Stripe events reads and writes: rows as Tollgate stores them, Stripe's answers, the writes of a batch. */
 
@@ -104,6 +105,8 @@ export interface ApplyWrites {
   testClocks: TestClockRecord[]
   emails: EmailWrite[]
   trialClaims: TrialClaim[]
+  /** Outbox rows of events to the product, in each user's order. */
+  productEvents: ProductEventWrite[]
 }
 
 /**

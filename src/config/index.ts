@@ -68,6 +68,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, envFile = '.en
       if (reason) problems.push({ variable: name, reason, missing: false })
     }
   }
+  if (out.PRODUCT_WEBHOOK_URL && !out.PRODUCT_WEBHOOK_SECRET && !problems.some(p => p.variable === 'PRODUCT_WEBHOOK_SECRET')) {
+    problems.push({ variable: 'PRODUCT_WEBHOOK_SECRET', reason: 'is required when PRODUCT_WEBHOOK_URL is set: the events to it are signed', missing: true })
+  }
   if (problems.length) throw new ConfigError(problems)
   return out as Config
 }

@@ -62,8 +62,16 @@ const apiKey = (raw: string) => {
   return raw
 }
 
+/** A Standard Webhooks secret: `whsec_` and base64 of at least 24 random bytes. */
+const standardSecret = (raw: string) => {
+  if (!raw.startsWith('whsec_')) throw new Error('must start with whsec_')
+  const key = raw.slice('whsec_'.length)
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length < 24) throw new Error('must be whsec_ followed by base64 of at least 24 bytes')
+  return raw
+}
+
 const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-const queues = ['stripe-events', 'email', 'prices'] as const
+const queues = ['stripe-events', 'email', 'prices', 'product-events'] as const
 
 export const configSpec = {
   PORT: { doc: 'HTTP port of the api', default: '3000', parse: int(0, 65535) },
@@ -104,5 +112,10 @@ export const configSpec = {
   EVENT_PAYLOAD_RETENTION_DAYS: { doc: 'Days a Stripe event\'s payload is kept in stripe_events; the event\'s row (its idempotency claim) stays for ever, and failed events keep their payload. 0 keeps payloads for ever', default: '30', parse: int(0, 36_500) },
   EMAIL_RETENTION_DAYS: { doc: 'Days a sent email\'s outbox row (recipient, template data) is kept; pending and failed rows stay. 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
   USAGE_REPORT_EVERY_SECONDS: { doc: 'How often a worker reports usage above a plan\'s included amount to Stripe Billing Meters (overage); 0 turns reporting off', default: '60', parse: int(0, 86_400) },
+  PRODUCT_WEBHOOK_URL: { doc: 'Your product\'s endpoints for Tollgate\'s events (Standard Webhooks), comma-separated; admins may add more at run time', optional: true as const, parse: list(url(['http:', 'https:'])) },
+  PRODUCT_WEBHOOK_SECRET: { doc: 'Secrets that sign events to PRODUCT_WEBHOOK_URL (whsec_ + base64), comma-separated, newest first: every one signs while you rotate', optional: true as const, secret: true, parse: list(standardSecret) },
+  PRODUCT_WEBHOOK_MAX_FAILURES: { doc: 'Failed delivery attempts in a row (no success between) after which an endpoint is disabled until an admin enables it', default: '1000', parse: int(1, 1_000_000) },
+  PRODUCT_WEBHOOK_RETRY_BASE_MS: { doc: 'First retry delay of a failed product event delivery; each next one doubles, with jitter (15 attempts: the default spreads them over about 3 days)', default: '15000', parse: int(10, 3_600_000) },
+  PRODUCT_DELIVERY_RETENTION_DAYS: { doc: 'Days the attempt log of product event deliveries, and the record of delivered ones, is kept; the events stay (replayable). 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
   PRICES_REFRESH_SECONDS: { doc: 'How often the prices worker re-reads every plan\'s price from Stripe into the cache; 0 turns the schedule off (price events and worker start still refresh)', default: '600', parse: int(0, 86_400) }
 } satisfies ConfigSpec

@@ -5,16 +5,18 @@ import { saveCustomers, saveTestClocks } from './customers-repo.js'
 import { saveEntitlements } from './entitlements-repo.js'
 import { settleEvents, type EventOutcome } from './event-claims-repo.js'
 import { queueEmails, type OutboxRef } from './outbox-repo.js'
+import { saveProductEvents, type ProductEventRef } from './product-events-repo.js'
 import { saveSubscriptions } from './subscriptions-repo.js'
 import { saveTrialClaims } from './trial-claims-repo.js'
 
 /**
  * Every write of an applied batch, in one round trip: the statements touch different rows and
  * the transaction commits all or none of them. Rows that must change together with billing state
- * join here. Returns the new outbox rows and the users whose test clock moved.
+ * join here (the product events with the change that causes them). Returns the new outbox rows,
+ * the new product events and the users whose test clock moved.
  */
-export async function writeApplied (tx: Tx, writes: ApplyWrites, outcomes: EventOutcome[]): Promise<{ outboxIds: OutboxRef[], clockUsers: string[] }> {
-  const [outboxIds, , , , , , clockUsers] = await Promise.all([
+export async function writeApplied (tx: Tx, writes: ApplyWrites, outcomes: EventOutcome[]): Promise<{ outboxIds: OutboxRef[], productEvents: ProductEventRef[], clockUsers: string[] }> {
+  const [outboxIds, , , , , , clockUsers, productEvents] = await Promise.all([
     queueEmails(tx, writes.emails),
     saveSubscriptions(tx, writes.subscriptions),
     saveCheckouts(tx, writes.checkouts),
@@ -22,7 +24,8 @@ export async function writeApplied (tx: Tx, writes: ApplyWrites, outcomes: Event
     saveEntitlements(tx, writes.entitlements),
     settleEvents(tx, outcomes),
     saveTestClocks(tx, writes.testClocks),
+    saveProductEvents(tx, writes.productEvents),
     saveTrialClaims(tx, writes.trialClaims)
   ])
-  return { outboxIds, clockUsers }
+  return { outboxIds, productEvents, clockUsers }
 }

@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm'
 import type { Db } from './client.js'
 
 /**
- * One kind of row that grows with traffic and how long it is kept. Product-event deliveries and usage
- * ledgers join the list the same way: a number of days and a prune of one small batch.
+ * One kind of row that grows with traffic and how long it is kept. Usage ledgers join the list the
+ * same way: a number of days and a prune of one small batch.
  */
 export interface RetentionRule {
   /** What it prunes, as the job's result and the logs name it. */
@@ -34,10 +34,28 @@ export async function pruneSentEmails (db: Db, cutoff: Date, limit: number): Pro
   return rows.length
 }
 
-export function retentionRules (config: { EVENT_PAYLOAD_RETENTION_DAYS: number, EMAIL_RETENTION_DAYS: number }): RetentionRule[] {
+/**
+ * Deletes the attempt log of product event deliveries and the delivered deliveries before `cutoff`.
+ * The events themselves stay: their seqs number the user's next ones, and a replay writes their
+ * deliveries again.
+ */
+export async function pruneProductDeliveries (db: Db, cutoff: Date, limit: number): Promise<number> {
+  const at = cutoff.toISOString()
+  const [attempts, deliveries] = await Promise.all([
+    db.execute(sql`delete from product_delivery_attempts where id in (
+      select id from product_delivery_attempts where created_at < ${at}::timestamptz order by id limit ${limit} for update skip locked) returning 1`),
+    db.execute(sql`delete from product_deliveries where (endpoint_id, event_id) in (
+      select endpoint_id, event_id from product_deliveries where status = 'delivered' and delivered_at < ${at}::timestamptz
+      limit ${limit} for update skip locked) returning 1`)
+  ])
+  return Math.max(attempts.length, deliveries.length)
+}
+
+export function retentionRules (config: { EVENT_PAYLOAD_RETENTION_DAYS: number, EMAIL_RETENTION_DAYS: number, PRODUCT_DELIVERY_RETENTION_DAYS: number }): RetentionRule[] {
   return [
     { name: 'stripe_events.payload', days: config.EVENT_PAYLOAD_RETENTION_DAYS, prune: pruneEventPayloads },
-    { name: 'email_outbox.sent', days: config.EMAIL_RETENTION_DAYS, prune: pruneSentEmails }
+    { name: 'email_outbox.sent', days: config.EMAIL_RETENTION_DAYS, prune: pruneSentEmails },
+    { name: 'product_deliveries.delivered', days: config.PRODUCT_DELIVERY_RETENTION_DAYS, prune: pruneProductDeliveries }
   ]
 }
 

@@ -186,3 +186,74 @@ export const usageMeterReports = pgTable('usage_meter_reports', {
   uniqueIndex('usage_meter_reports_chain_uq').on(t.userId, t.metric, t.windowStart, t.fromQuantity),
   index('usage_meter_reports_pending_idx').on(t.createdAt).where(sql`status = 'pending'`)
 ])
+
+/**
+ * Where product events go (Standard Webhooks). Rows from PRODUCT_WEBHOOK_URL are kept in step with
+ * the config at start (`source = 'config'`; `retired` once the config drops it); an admin adds,
+ * disables and rotates the others. Every endpoint but a retired one gets a delivery of each event,
+ * so a disabled one finds its events waiting when it is enabled again.
+ */
+export const productEndpoints = pgTable('product_endpoints', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  url: text('url').notNull().unique(),
+  /** `whsec_…` secrets, newest first; every one signs each delivery while a rotation is under way. */
+  secrets: jsonb('secrets').$type<string[]>().notNull(),
+  source: text('source').$type<'config' | 'admin' | 'retired'>().notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  /** Failed attempts since the last success; at PRODUCT_WEBHOOK_MAX_FAILURES the endpoint is disabled. */
+  failureRun: integer('failure_run').notNull().default(0),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+/** The outbox of product events, written in the transaction of the change that causes them. */
+export const productEvents = pgTable('product_events', {
+  /** Random: the delivery's `webhook-id` is `msg_` + this id, the same on every retry and replay. */
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: text('user_id').notNull(),
+  /** 1, 2, 3 … per user, without gaps: the order the user's events are delivered in. */
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  type: text('type').notNull(),
+  /** The body as sent: `{ type, timestamp, data }`. */
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  /** Set for an event that may happen once only (a checkout completes once, whichever path saw it). */
+  onceKey: text('once_key').unique(),
+  createdAt: createdAt()
+}, t => [
+  uniqueIndex('product_events_user_seq_uq').on(t.userId, t.seq),
+  index('product_events_created_idx').on(t.createdAt)
+])
+
+/** Where one event stands at one endpoint: a user's lowest pending seq is the only one in flight. */
+export const productDeliveries = pgTable('product_deliveries', {
+  endpointId: bigint('endpoint_id', { mode: 'number' }).notNull(),
+  eventId: uuid('event_id').notNull(),
+  userId: text('user_id').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  status: text('status').$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  createdAt: createdAt(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true })
+}, t => [
+  uniqueIndex('product_deliveries_pk').on(t.endpointId, t.eventId),
+  index('product_deliveries_pending_idx').on(t.endpointId, t.userId, t.seq).where(sql`status = 'pending'`)
+])
+
+/** One row per HTTP attempt, for operators: what the endpoint answered and how fast. */
+export const productDeliveryAttempts = pgTable('product_delivery_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  endpointId: bigint('endpoint_id', { mode: 'number' }).notNull(),
+  eventId: uuid('event_id').notNull(),
+  attempt: integer('attempt').notNull(),
+  /** The HTTP status, null when no answer came (timeout, refused connection). */
+  status: integer('status'),
+  ok: boolean('ok').notNull(),
+  latencyMs: integer('latency_ms').notNull(),
+  /** The first bytes of the answer, or the network error. */
+  response: text('response'),
+  at: createdAt()
+}, t => [
+  index('product_delivery_attempts_event_idx').on(t.eventId),
+  index('product_delivery_attempts_at_idx').on(t.at)
+])

@@ -2,15 +2,17 @@ import type { AfterCommit, ApplyEventDeps } from '../billing/use-cases/apply-str
 import { invalidateEntitlementsOf } from '../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../deps.js'
 import { queueOutboxSend } from './processors/outbox-sweep.js'
+import { queueHeadsOf } from './product-event-heads.js'
 
 /** The after-commit work of applying events, carried by Redis: cache invalidation and jobs (jobIds dedupe). */
-export function createAfterCommit (deps: Pick<Deps, 'redis' | 'queues' | 'config'>): AfterCommit {
+export function createAfterCommit (deps: Pick<Deps, 'db' | 'redis' | 'queues' | 'config'>): AfterCommit {
   return {
     entitlementsChanged: userIds => invalidateEntitlementsOf(deps.redis, deps.config.QUEUE_PREFIX, userIds),
     emailsWritten: async refs => { await Promise.all(refs.map(ref => queueOutboxSend(deps.queues.email, ref))) },
     pricesChanged: async events => {
       await Promise.all(events.map(e => deps.queues.prices.add('refresh', { reason: e.type }, { jobId: `refresh-${e.id}` })))
-    }
+    },
+    productEventsWritten: async userIds => { await queueHeadsOf({ db: deps.db, queue: deps.queues.productEvents, config: deps.config }, userIds) }
   }
 }
 

@@ -4,7 +4,8 @@ import type { JobsOptions } from 'bullmq'
 export const QUEUES = {
   stripeEvents: 'stripe-events',
   email: 'email',
-  prices: 'prices'
+  prices: 'prices',
+  productEvents: 'product-events'
 } as const
 export type QueueName = typeof QUEUES[keyof typeof QUEUES]
 
@@ -32,6 +33,16 @@ export const jobPolicy: Record<QueueName, JobsOptions> = {
     removeOnComplete: { age: DAY, count: 100_000 },
     removeOnFail: false
   },
+  // One job per (endpoint, event), only ever for a user's lowest pending event at that endpoint. The
+  // backoff's base delay is PRODUCT_WEBHOOK_RETRY_BASE_MS, given when the job is queued: 15
+  // attempts doubling from 15 s reach about 3 days. A finished job leaves at once, so a replay can
+  // queue the same id again; the failed set keeps the dead ones a week.
+  'product-events': {
+    attempts: 15,
+    backoff: { type: 'exponential', delay: 15_000, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * DAY }
+  },
   prices: {
     attempts: 5,
     backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
@@ -47,3 +58,6 @@ export type { StripeEventJob } from '../billing/stripe-event.js'
  * random job key (absent on jobs queued before rows had one).
  */
 export interface EmailJob { outboxId: number, key?: string }
+
+/** A product event delivery names its endpoint and event only: the body stays in Postgres. */
+export interface ProductEventJob { endpointId: number, eventId: string }

@@ -15,6 +15,7 @@ export function createQueues (connection: RedisClient, prefix: string) {
   return {
     stripeEvents: make(QUEUES.stripeEvents),
     email: make(QUEUES.email),
-    prices: make(QUEUES.prices)
+    prices: make(QUEUES.prices),
+    productEvents: make(QUEUES.productEvents)
   }
 }

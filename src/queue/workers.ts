@@ -8,6 +8,7 @@ import { QUEUES, type QueueName } from './policy.js'
 import { createEmailProcessor } from './processors/email.js'
 import { withOutboxSweep } from './processors/outbox-sweep.js'
 import { createPricesProcessor } from './processors/prices.js'
+import { createProductEventProcessor, withProductSweep } from './processors/product-events.js'
 import { withReconcileSweep } from './processors/reconcile.js'
 import { withRetention } from './processors/retention.js'
 import { createStripeEventProcessor } from './processors/stripe-events.js'
@@ -39,7 +40,8 @@ export function processorsFor (deps: Deps, log?: Logger): Partial<Record<QueueNa
   return {
     [QUEUES.stripeEvents]: withRetention(deps, withReconcileSweep(deps, createStripeEventProcessor(deps)), log),
     [QUEUES.email]: withOutboxSweep(deps, createEmailProcessor(deps)),
-    [QUEUES.prices]: createPricesProcessor(deps, log)
+    [QUEUES.prices]: createPricesProcessor(deps, log),
+    [QUEUES.productEvents]: withProductSweep(deps, createProductEventProcessor(deps, log))
   }
 }
 

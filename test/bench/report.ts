@@ -56,7 +56,7 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
 
   if (apply) {
     const rows: string[][] = []
-    for (const v of ['tollgate-1', 'tollgate-2', 'minimal-2']) {
+    for (const v of ['tollgate-1', 'tollgate-2', 'endpoint-2', 'minimal-2']) {
       const rs = apply.filter(r => r.variant === v)
       if (!rs.length) continue
       rows.push([v, spread(rs.map(r => r.eventsPerSec)), rs.map(r => r.drained ? `all ${f(r.events)} in ${f(r.seconds, 1)} s` : `${f(r.finished)} in ${f(r.seconds, 1)} s`).join(', '), String(rs.reduce((a, r) => a + r.failed, 0)),
@@ -67,6 +67,8 @@ export function report ({ results, machine, seeded, backlogSize, rounds, quick }
     const m2 = median(apply.filter(r => r.variant === 'minimal-2').map(r => r.eventsPerSec))
     targets.push(['apply, 2 workers', '≥ 1,500 ev/s', `${f(t2)} ev/s`, mark(t2 >= 1500)])
     targets.push(['apply vs minimal upsert (2 workers each)', '≥ 0.6×', `${f(t2 / m2, 2)}× (${f(m2)} ev/s minimal)`, mark(t2 / m2 >= 0.6)])
+    const e2 = median(apply.filter(r => r.variant === 'endpoint-2').map(r => r.eventsPerSec))
+    if (e2) targets.push(['apply with one product endpoint vs without (2 workers)', '≥ 0.9×', `${f(e2 / t2, 2)}× (${f(e2)} ev/s)`, mark(e2 / t2 >= 0.9)])
   }
 
   if (e2e) {

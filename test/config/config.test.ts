@@ -25,7 +25,7 @@ t.test('valid environment parses with defaults and lists', async t => {
   t.same(c.STRIPE_WEBHOOK_SECRET, ['whsec_one_abcdefgh', 'whsec_two_abcdefgh'])
   t.same(c.API_KEYS.length, 2)
   t.equal(c.STRIPE_API_BASE, undefined)
-  t.same(c.WORKER_QUEUES, ['stripe-events', 'email', 'prices'])
+  t.same(c.WORKER_QUEUES, ['stripe-events', 'email', 'prices', 'product-events'])
 })
 
 t.test('each missing or malformed value is refused, naming the variable', async t => {
@@ -126,4 +126,15 @@ t.test('a process started with nothing configured lists every problem and says w
 t.test('.env.example documents every variable', async t => {
   const example = readFileSync('.env.example', 'utf8')
   for (const name of Object.keys(configSpec)) t.match(example, new RegExp(`^#?\\s*${name}=`, 'm'), name)
+})
+
+t.test('product endpoints: URLs and Standard Webhooks secrets, a secret required with a URL', async t => {
+  const secret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`
+  const c = loadConfig({ ...valid, PRODUCT_WEBHOOK_URL: 'https://a.example.com/e, https://b.example.com/e', PRODUCT_WEBHOOK_SECRET: `${secret},${secret}` }, '')
+  t.same(c.PRODUCT_WEBHOOK_URL, ['https://a.example.com/e', 'https://b.example.com/e'])
+  t.equal(c.PRODUCT_WEBHOOK_SECRET!.length, 2)
+  t.equal(c.PRODUCT_WEBHOOK_MAX_FAILURES, 1000)
+  t.throws(() => loadConfig({ ...valid, PRODUCT_WEBHOOK_URL: 'https://a.example.com/e' }, ''), /PRODUCT_WEBHOOK_SECRET is required when PRODUCT_WEBHOOK_URL is set/)
+  t.throws(() => loadConfig({ ...valid, PRODUCT_WEBHOOK_URL: 'https://a.example.com/e', PRODUCT_WEBHOOK_SECRET: 'whsec_short' }, ''), /PRODUCT_WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 bytes/)
+  t.throws(() => loadConfig({ ...valid, PRODUCT_WEBHOOK_URL: 'ftp://a.example.com/e', PRODUCT_WEBHOOK_SECRET: secret }, ''), /PRODUCT_WEBHOOK_URL must use http: or https:/)
 })

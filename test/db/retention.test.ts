@@ -33,8 +33,18 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
     returning id`)[0]!.id as number
   const [sentOld, sentRecent, pendingOld, failedOld] = [await outbox('sent', 8), await outbox('sent', 1), await outbox('pending', 9), await outbox('failed', 9)]
 
+  // Product events: an old delivered delivery and its attempt go; a pending one and the events stay.
+  const [oldEvent, waiting] = await sql`insert into product_events (user_id, seq, type, payload) values ('u_1', 1, 'entitlement.updated', '{}'), ('u_1', 2, 'entitlement.updated', '{}') returning id`
+  await sql`insert into product_deliveries (endpoint_id, event_id, user_id, seq, status, delivered_at) values
+    (1, ${oldEvent!.id}, 'u_1', 1, 'delivered', now() - interval '31 days'), (1, ${waiting!.id}, 'u_1', 2, 'pending', null)`
+  await sql`insert into product_delivery_attempts (endpoint_id, event_id, attempt, status, ok, latency_ms, created_at) values
+    (1, ${oldEvent!.id}, 1, 204, true, 5, now() - interval '31 days'), (1, ${waiting!.id}, 1, 500, false, 5, now())`
+
   const run = await applyRetention(deps.db, retentionRules(config), { batch: 2 })
-  t.same(run, { pruned: { 'stripe_events.payload': 5, 'email_outbox.sent': 1 }, more: false }, 'five payloads in batches of two, one sent email')
+  t.same(run, { pruned: { 'stripe_events.payload': 5, 'email_outbox.sent': 1, 'product_deliveries.delivered': 1 }, more: false }, 'five payloads in batches of two, one sent email, one delivered product event')
+  t.same((await sql`select seq from product_deliveries`).map(r => Number(r.seq)), [2], 'the pending delivery stays')
+  t.same((await sql`select status from product_delivery_attempts`).map(r => r.status), [500], 'the recent attempt stays')
+  t.equal((await sql`select count(*)::int as n from product_events`)[0]!.n, 2, 'the events stay: their seqs number the next ones')
   const rows = await sql`select event_id, payload is null as pruned, outcome from stripe_events order by event_id`
   t.same(rows.filter(r => r.pruned).map(r => r.event_id).sort(), old.map(e => e.id).sort(), 'only the old payloads are gone')
   t.equal(rows.length, 7, 'every claim stays')
@@ -44,8 +54,8 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
   t.same(await apply(toEventJob(old[0] as never)), { outcome: 'duplicate' }, 'a redelivery of a pruned event is still a no-op')
   await t.rejects(replayEvent(deps, old[1]!.id), { statusCode: 409, code: 'payload_pruned' }, 'a replay of a pruned event is refused: it would change nothing')
   t.equal((await replayEvent(deps, failed.id)).via, 'enqueued', 'a failed event, payload kept, replays')
-  t.same(await applyRetention(deps.db, retentionRules(config), { batch: 2 }), { pruned: { 'stripe_events.payload': 0, 'email_outbox.sent': 0 }, more: false }, 'a second run finds nothing')
-  t.same((await applyRetention(deps.db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 0, EMAIL_RETENTION_DAYS: 0 }))).pruned, {}, '0 days keeps for ever')
+  t.same(await applyRetention(deps.db, retentionRules(config), { batch: 2 }), { pruned: { 'stripe_events.payload': 0, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0 }, more: false }, 'a second run finds nothing')
+  t.same((await applyRetention(deps.db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 0, EMAIL_RETENTION_DAYS: 0, PRODUCT_DELIVERY_RETENTION_DAYS: 0 }))).pruned, {}, '0 days keeps for ever')
 })
 
 t.test('a retention batch skips rows another transaction holds instead of waiting, and the job routes by name', async t => {
@@ -74,7 +84,7 @@ t.test('a retention batch skips rows another transaction holds instead of waitin
   const started = Date.now()
   const run = await job({ name: RETENTION_JOB } as never)
   t.ok(Date.now() - started < 5000, `the run did not wait for the lock (${Date.now() - started} ms)`)
-  t.same(run, { pruned: { 'stripe_events.payload': 2, 'email_outbox.sent': 0 }, more: false }, 'the held row is skipped')
+  t.same(run, { pruned: { 'stripe_events.payload': 2, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0 }, more: false }, 'the held row is skipped')
   release()
   await holder
   t.same(((await job({ name: RETENTION_JOB } as never)) as { pruned: Record<string, number> }).pruned['stripe_events.payload'], 1, 'the next run prunes it')

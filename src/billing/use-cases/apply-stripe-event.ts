@@ -5,6 +5,7 @@ import { customersAround, testClocksOf } from '../../db/customers-repo.js'
 import { claimEvents, eventUsersOf, type EventOutcome } from '../../db/event-claims-repo.js'
 import { lockKeys, tryLockKeys } from '../../db/locks.js'
 import { pendingEmailsOf, type OutboxRef } from '../../db/outbox-repo.js'
+import type { ProductEventRef } from '../../db/product-events-repo.js'
 import { subscriptionsAround } from '../../db/subscriptions-repo.js'
 import { faultPoint } from '../../fault-points.js'
 import { createStripeReads, type StripeApplyReads } from '../../stripe/apply-reads.js'
@@ -27,6 +28,8 @@ export interface AfterCommit {
   emailsWritten: (outbox: OutboxRef[]) => Promise<void>
   /** Price or product events: the price cache needs a refresh. */
   pricesChanged: (events: Array<{ id: string, type: string }>) => Promise<void>
+  /** These users have product events waiting: their next ones are sent. */
+  productEventsWritten: (userIds: string[]) => Promise<void>
 }
 
 export interface ApplyEventDeps {
@@ -170,9 +173,9 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
         const settled: EventOutcome = { id: i.event.id, outcome: r.outcome === 'ignored' ? 'ignored' : 'applied', userId: r.userId ?? null, note: r.note ?? null }
         return JSON.stringify(settled) === JSON.stringify(claimOf(i)) ? [] : [settled]
       })
-      const { outboxIds, clockUsers } = await writeApplied(tx, plan.writes, outcomes)
+      const { outboxIds, productEvents, clockUsers } = await writeApplied(tx, plan.writes, outcomes)
       if (claimed.length > 0) await faultPoint('before-commit', claimed.map(i => i.event.id).join('\n'))
-      return { ready: new Set(ready), claimed: new Set(claimed), results: plan.results, outboxIds, clockUsers }
+      return { ready: new Set(ready), claimed: new Set(claimed), results: plan.results, outboxIds, productEvents, clockUsers }
     })
     if (outcome.claimed.size > 0) await faultPoint('after-commit', [...outcome.claimed].map(i => i.event.id).join('\n'))
     return outcome
@@ -209,8 +212,8 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
     if (addressed.length > 0) await stripeReads.fetch({ ...noNeeds(), customers: new Set(addressed) }, reads)
     for (let tries = 1; ; tries++) {
       try {
-        const { ready, claimed, results, outboxIds, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads, extra, basis)
-        await afterCommit(all, ready, claimed, results, outboxIds, clockUsers)
+        const { ready, claimed, results, outboxIds, productEvents, clockUsers } = await attempt(items, i => waits.has(i.event.id), reads, extra, basis)
+        await afterCommit(all, ready, claimed, results, outboxIds, productEvents, clockUsers)
         return all.map(i => {
           const mine = items.find(x => x.event.id === i.event.id)!
           if (!ready.has(mine)) return undefined
@@ -225,16 +228,20 @@ export function createApplyStripeEvents (deps: ApplyEventDeps) {
   }
 
   /** Repairs after commit, on every run: a crash before them is made good by the retry. */
-  async function afterCommit (all: Item[], ready: Set<Item>, claimed: Set<Item>, results: Map<string, ApplyResult>, outboxIds: OutboxRef[], clockUsers: string[]) {
+  async function afterCommit (all: Item[], ready: Set<Item>, claimed: Set<Item>, results: Map<string, ApplyResult>, outboxIds: OutboxRef[], productEvents: ProductEventRef[], clockUsers: string[]) {
     const readyIds = new Set([...ready].map(i => i.event.id))
     const claimedIds = new Set([...claimed].map(i => i.event.id))
     const duplicates = all.filter(i => readyIds.has(i.event.id) && !claimedIds.has(i.event.id))
     const users = new Set([...[...claimed].flatMap(i => results.get(i.event.id)?.userId ?? []), ...clockUsers])
-    for (const userId of await eventUsersOf(deps.db, duplicates.map(i => i.event.id))) users.add(userId)
+    const duplicateUsers = await eventUsersOf(deps.db, duplicates.map(i => i.event.id))
+    for (const userId of duplicateUsers) users.add(userId)
+    // A duplicate may be the retry of a run that committed and died before this step: its users' events go now.
+    const eventUsers = new Set([...productEvents.map(e => e.userId), ...duplicateUsers])
     const emailing = duplicates.flatMap(i => (i.decision.kind === 'subscription' ? i.decision.emails.map(e => e.once ?? i.event.id) : []))
     await Promise.all([
       deps.afterCommit.entitlementsChanged([...users]),
       deps.afterCommit.emailsWritten([...outboxIds, ...await pendingEmailsOf(deps.db, emailing)]),
+      eventUsers.size > 0 ? deps.afterCommit.productEventsWritten([...eventUsers]) : undefined,
       deps.afterCommit.pricesChanged(all.filter(i => readyIds.has(i.event.id) && i.decision.kind === 'refresh-prices').map(i => ({ id: i.event.id, type: i.event.type })))
     ])
   }

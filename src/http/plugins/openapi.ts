@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { productEventWebhooks } from '../product-event-schemas.js'
 
 /** OpenAPI document generated from the route schemas, at /docs/json, with the UI at /docs. */
 export default fp(async function openapi (app: FastifyInstance) {
@@ -9,6 +10,9 @@ export default fp(async function openapi (app: FastifyInstance) {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Tollgate', description: 'Stripe subscriptions, checkout and entitlements for your product', version: '0.1.0' },
+      // The events Tollgate sends to your product's endpoints (PRODUCT_WEBHOOK_URL). TypeBox schemas
+      // are JSON Schema, which OpenAPI 3.1 takes as is; the plugin's types ask for its own schema type.
+      webhooks: productEventWebhooks as never,
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS' },

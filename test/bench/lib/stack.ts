@@ -86,7 +86,7 @@ export async function startStack (c: Cleanup) {
   /** Empties Redis and the event-derived tables so every round starts from the same state. */
   async function reset (opts: { events?: boolean } = { events: true }) {
     await client.flushall()
-    if (opts.events) await sql`truncate stripe_events, email_outbox`
+    if (opts.events) await sql`truncate stripe_events, email_outbox, product_events, product_deliveries, product_delivery_attempts`
   }
 
   async function enqueue (events: StripeEvent[]) {
@@ -103,7 +103,19 @@ export async function startStack (c: Cleanup) {
     return { redis: cpuSeconds(redis.proc!.pid!), postgres: backends.reduce((a, pid) => a + cpuSeconds(pid), 0), backends }
   }
 
-  return { db, redis, sql, client, queue, emulatorUrl, emulator, appEnv, startApi, startBaselines, startWorker, counts, reset, enqueue, serverCpu }
+  /** Resolves once a worker process consuming `name` has scheduled its sweep: it is up and idle. */
+  async function queueReady (name: string, scheduler: string, timeoutMs = 60_000) {
+    const q = new Queue(name, { connection: client, prefix: PREFIX })
+    try {
+      const deadline = Date.now() + timeoutMs
+      while (!(await q.getJobSchedulers()).some(s => s.key === scheduler)) {
+        if (Date.now() > deadline) throw new Error(`no worker consumes ${name} after ${timeoutMs} ms`)
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    } finally { await q.close() }
+  }
+
+  return { db, redis, sql, client, queue, queueReady, emulatorUrl, emulator, appEnv, startApi, startBaselines, startWorker, counts, reset, enqueue, serverCpu }
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>

@@ -31,7 +31,7 @@ t.test('admin routes and the queue dashboard need the admin token', async t => {
   t.match(page.body, /static\/css\/main\.[0-9a-f]+\.css/, "and keeps bull-board's own stylesheet")
   const api = await get('/admin/queues/api/queues', basic('ops', ADMIN_TOKEN))
   t.equal(api.statusCode, 200, "the dashboard's own api answers")
-  t.same(api.json().queues.map((q: { name: string }) => q.name).sort(), ['email', 'prices', 'stripe-events'])
+  t.same(api.json().queues.map((q: { name: string }) => q.name).sort(), ['email', 'prices', 'product-events', 'stripe-events'])
   t.equal((await get('/admin/queues/api/queues')).statusCode, 401, "and is closed without the token")
 
   t.equal((await get('/api/v1/entitlements/u1', `Bearer ${ADMIN_TOKEN}`)).statusCode, 401, 'the admin token is not a product key')

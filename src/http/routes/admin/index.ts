@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../../deps.js'
 import adminEventRoutes from './events.js'
 import adminJobRoutes from './jobs.js'
+import adminProductEndpointRoutes from './product-endpoints.js'
 import queueDashboard from './queues.js'
 import adminUserRoutes from './users.js'
 
@@ -14,5 +15,6 @@ export default async function adminRoutes (app: FastifyInstance, { deps }: { dep
   await app.register(adminEventRoutes, { deps })
   await app.register(adminJobRoutes, { deps })
   await app.register(adminUserRoutes, { deps })
+  await app.register(adminProductEndpointRoutes, { deps })
   await app.register(queueDashboard, { deps })
 }

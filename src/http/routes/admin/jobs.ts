@@ -13,7 +13,8 @@ export default async function adminJobRoutes (base: FastifyInstance, { deps }: {
   const byName: Record<Name, typeof deps.queues[keyof typeof deps.queues]> = {
     [QUEUES.stripeEvents]: deps.queues.stripeEvents,
     [QUEUES.email]: deps.queues.email,
-    [QUEUES.prices]: deps.queues.prices
+    [QUEUES.prices]: deps.queues.prices,
+    [QUEUES.productEvents]: deps.queues.productEvents
   }
 
   app.get('/admin/jobs/failed', {

@@ -1,0 +1,40 @@
+import t from 'tap'
+import { changedFields, decideProductEvents, NO_EVENT_ENTITLEMENT, type EventEntitlement } from '../../src/billing/product-events.js'
+
+const active: EventEntitlement = {
+  plan_id: 'starter', status: 'active', access: true, access_until: null, features: { api: true }, limits: { requests: 1000 }, current_period_end: 1_800_000_000, cancel_at_period_end: false
+}
+const at = 1_790_000_000
+
+t.test('a checkout that grants access: checkout.completed, then entitlement.updated with what changed', async t => {
+  const events = decideProductEvents({ userId: 'u1', before: NO_EVENT_ENTITLEMENT, after: active, checkouts: [{ sessionId: 'cs_1', planId: 'starter' }], at })
+  t.same(events.map(e => e.type), ['checkout.completed', 'entitlement.updated'])
+  t.same(events[0]!.payload, { type: 'checkout.completed', timestamp: new Date(at * 1000).toISOString(), data: { user_id: 'u1', entitlement: active, checkout: { session_id: 'cs_1', plan_id: 'starter' } } })
+  t.equal(events[0]!.onceKey, 'checkout:cs_1', 'a checkout completes once, whichever path saw it')
+  t.same(events[1]!.payload.data, { user_id: 'u1', entitlement: active, changed: ['access', 'plan_id', 'status', 'features', 'limits'], previous: NO_EVENT_ENTITLEMENT })
+  t.equal(events[1]!.onceKey, null)
+})
+
+t.test('nothing the product sees changed: no event (a renewal, an event applied again)', async t => {
+  t.same(decideProductEvents({ userId: 'u1', before: active, after: { ...active, current_period_end: active.current_period_end! + 2_592_000 }, checkouts: [], at }), [])
+  t.same(decideProductEvents({ userId: 'u1', before: active, after: { ...active, features: { api: true }, limits: { requests: 1000 } }, checkouts: [], at }), [])
+})
+
+t.test('features and limits compare by content, whatever their key order', async t => {
+  t.same(changedFields({ ...active, limits: { a: 1, b: 2 } }, { ...active, limits: { b: 2, a: 1 } }), [])
+  t.same(changedFields(active, { ...active, limits: { requests: 5000 } }), ['limits'])
+  t.same(changedFields(active, { ...active, cancel_at_period_end: true }), ['cancel_at_period_end'])
+})
+
+t.test('a failed renewal: entitlement.updated (status) and subscription.past_due, once', async t => {
+  const pastDue = { ...active, status: 'past_due', access_until: at + 3 * 86_400 }
+  const events = decideProductEvents({ userId: 'u1', before: active, after: pastDue, checkouts: [], at })
+  t.same(events.map(e => e.type), ['entitlement.updated', 'subscription.past_due'])
+  t.same(events[1]!.payload.data, { user_id: 'u1', entitlement: pastDue })
+  t.same(decideProductEvents({ userId: 'u1', before: pastDue, after: pastDue, checkouts: [], at }), [], 'still past due: nothing new')
+})
+
+t.test('an event carries the entitlement only: no card, no Stripe id or secret', async t => {
+  const [event] = decideProductEvents({ userId: 'u1', before: NO_EVENT_ENTITLEMENT, after: active, checkouts: [], at })
+  t.notMatch(JSON.stringify(event), /sub_|cus_|pm_|card|whsec_|sk_/)
+})
