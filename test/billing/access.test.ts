@@ -3,9 +3,9 @@ import { currentSubscription, decideAccess, type SubscriptionState } from '../..
 
 const DAY = 86_400
 const base: SubscriptionState = {
-  id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', lookupKey: 'pro_monthly', status: 'active',
+  id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', price: { planId: null, productId: null, lookupKey: 'pro_monthly' }, status: 'active',
   currentPeriodStart: 1_000_000, currentPeriodEnd: 1_000_000 + 30 * DAY, cancelAtPeriodEnd: false, cancelAt: null,
-  startedAt: 900_000, endedAt: null, pastDueSince: null
+  startedAt: 900_000, endedAt: null, pastDueSince: null, testClock: null
 }
 const with_ = (o: Partial<SubscriptionState>) => ({ ...base, ...o })
 

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { pino } from 'pino'
 import { createDeps } from '../../src/deps.js'
 import { buildApp } from '../../src/http/app.js'
@@ -13,7 +13,7 @@ type Answer = Awaited<ReturnType<BillingTestApp['call']>>
  * Two api processes on one Redis, one Postgres and one Stripe: the first a billing test app, the
  * second built from the same configuration. `call(i, …)` sends through instance i.
  */
-async function twoInstances (t: Tap.Test, env: Record<string, string>) {
+async function twoInstances (t: Test, env: Record<string, string>) {
   const first = await buildBillingApp(t, { API_KEYS: `${API_KEY},${SECOND_KEY}`, ...env })
   const deps = createDeps(first.config)
   // A producer connection fails fast while it connects, and the budget lets a request through when

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { pino } from 'pino'
@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, WEBHOOK_SECRET, waitFor } from '../../helpers/env.js'
 import { checkoutPaid, seedPlans, startStripeEmulator } from '../../helpers/stripe-emulator.js'
 
 /** The emulator delivering webhooks to a listening app, with a stripe-events worker applying them. */
-async function startWithWebhooks (t: Tap.Test) {
+async function startWithWebhooks (t: Test) {
   const em = await startStripeEmulator(t)
   const { app, deps } = await buildTestApp(t, { STRIPE_API_BASE: em.url })
   await app.listen({ port: 0, host: '127.0.0.1' })
