@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { waitFor } from '../helpers/env.js'
-import { startJourney, type Journey } from './harness.js'
+import { startJourney } from './harness.js'
 
 // The whole product as its users meet it: real api and worker processes, the emulator standing in for
 // Stripe, an SMTP sink standing in for the mail server. Every step asserts what a user would see.

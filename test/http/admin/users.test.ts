@@ -14,7 +14,7 @@ async function startWithWebhooks (t: Test) {
   const { app, deps } = await buildTestApp(t, { STRIPE_API_BASE: em.url })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'] })
+  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'], api_version: null })
   const workers = startWorkers(deps, ['stripe-events'], pino({ level: 'silent' }))
   t.teardown(() => workers.close())
   return { em, app, deps }
