@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { pino } from 'pino'
+import type Stripe from 'stripe'
 import { createDeps } from '../../src/deps.js'
 import { buildApp } from '../../src/http/app.js'
 import { budgetKey } from '../../src/stripe/budget.js'
@@ -28,7 +29,7 @@ async function twoInstances (t: Test, env: Record<string, string>) {
   /** Stripe requests the two instances made whose path passes `match`. */
   const stripeRequests = (match: RegExp) => {
     const seen: string[] = []
-    for (const stripe of [first.deps.stripe, deps.stripe]) stripe.on('request', e => { if (match.test(e.path ?? '')) seen.push(e.path!) })
+    for (const stripe of [first.deps.stripe, deps.stripe]) stripe.on('request', (e: Stripe.RequestEvent) => { if (match.test(e.path ?? '')) seen.push(e.path!) })
     return seen
   }
   return { ...first, call, stripeRequests }
