@@ -3,6 +3,9 @@ import Stripe from 'stripe'
 import { DAY, startEmulator, startReceiver, waitFor } from './helpers.js'
 import { advanceClock, eventsOf, T0, typesOf } from './flows.js'
 
+// Phases use `iterations`, which the emulator takes though stripe 23's types no longer list it (they name `duration`):
+// those phases are asserted to the params type.
+
 type Env = Awaited<ReturnType<typeof startEmulator>>
 
 async function catalog (env: Env) {
