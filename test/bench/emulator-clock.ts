@@ -52,7 +52,7 @@ try {
       const current = schedule.phases[0]!
       await stripe.subscriptionSchedules.update(schedule.id, {
         phases: [{ items: current.items.map(it => ({ price: it.price as string })), start_date: current.start_date, end_date: current.end_date },
-          { items: [{ price: starter.id }, ...(metered ? [{ price: metered.id }] : [])], iterations: 1 }]
+          { items: [{ price: starter.id }, ...(metered ? [{ price: metered.id }] : [])], iterations: 1 } as Stripe.SubscriptionScheduleUpdateParams.Phase]
       })
     }
   }))

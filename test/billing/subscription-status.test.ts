@@ -29,9 +29,10 @@ t.test('a status Stripe adds later grants nothing and blocks a second checkout u
 
 t.test('the access policy follows the table', async t => {
   const base: SubscriptionState = {
-    id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', lookupKey: 'pro_monthly', status: 'active',
+    id: 'sub_1', customerId: 'cus_1', userId: 'u1', priceId: 'price_1', price: { planId: null, productId: null, lookupKey: 'pro_monthly' }, status: 'active',
     currentPeriodStart: 1_000_000, currentPeriodEnd: 1_000_000 + 30 * 86_400, cancelAtPeriodEnd: false, cancelAt: null,
-    startedAt: 900_000, endedAt: null, pastDueSince: 1_000_000
+    startedAt: 900_000, endedAt: null, pastDueSince: 1_000_000, testClock: null,
+    trialStart: null, trialEnd: null, trialEndsWithoutCard: false, pending: null, discount: null
   }
   for (const status of [...STRIPE_STATUSES, 'some_future_status']) {
     t.equal(decideAccess({ ...base, status }, 3).access, statusRule(status).access !== 'no', status)

@@ -27,7 +27,7 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
   await sql`update stripe_events set received_at = now() - interval '31 days' where event_id = any(${old.map(e => e.id)})`
   const failed = makeEvent('invoice.paid', { id: 'in_1', object: 'invoice' })
   await sql`insert into stripe_events (event_id, type, created, received_at, outcome, error, payload)
-    values (${failed.id}, 'invoice.paid', 1, now() - interval '90 days', 'failed', 'boom', ${sql.json(failed)})`
+    values (${failed.id}, 'invoice.paid', 1, now() - interval '90 days', 'failed', 'boom', ${sql.json(failed as postgres.JSONValue)})`
   const outbox = async (status: string, days: number) => (await sql`insert into email_outbox (event_id, template, "to", data, status, sent_at, created_at)
     values (${`evt_${status}_${days}`}, 'payment_failed', 'a@example.test', '{}', ${status}, ${status === 'sent' ? new Date(Date.now() - days * DAY) : null}, now() - ${`${days} days`}::interval)
     returning id`)[0]!.id as number

@@ -44,7 +44,7 @@ class WebhookGate {
     for (const f of this.held.splice(0)) f()
   }
 
-  private async forward (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+  private async forward (req: http.IncomingMessage, body: Buffer<ArrayBuffer>, res: http.ServerResponse) {
     this.inFlight++
     try {
       const answer = await fetch(this.target, {

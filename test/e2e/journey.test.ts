@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { waitFor } from '../helpers/env.js'
-import { startJourney, type Journey } from './harness.js'
+import { startJourney } from './harness.js'
 
 // The whole product as its users meet it: real api and worker processes, the emulator standing in for
 // Stripe, an SMTP sink standing in for the mail server. Every step asserts what a user would see.
@@ -130,7 +130,7 @@ async function journey (t: Test, mode: string) {
       const landed = await payInBrowser(checkout_url)
       t.equal(landed, `${j.appUrl}/billing/success?session_id=${session_id}`)
     } else {
-      t.skip(`${CHROMIUM} is missing (apt-get install -y chromium): paying through the emulator's control route instead`)
+      t.skip(`${CHROMIUM} is missing (apt-get install -y chromium): paying through the emulator's control route instead`, () => {})
       await j.control(`checkout/${session_id}/complete`, { outcome: 'paid' })
     }
     await j.settled()

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { waitFor } from '../helpers/env.js'
 import { startJourney } from './harness.js'
 
@@ -19,7 +19,7 @@ const entitlement = async (userId: string): Promise<Entitlement> => {
 }
 
 /** A user whose customer lives on a new test clock, subscribed to starter and paid. */
-async function subscribeOnClock (t: Tap.Test, userId: string) {
+async function subscribeOnClock (t: Test, userId: string) {
   const clock = await j.stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000) })
   const res = await j.call('POST', '/api/v1/create-checkout', { plan_id: 'starter', user_id: userId, email: `${userId}@example.test`, test_clock: clock.id })
   if (res.status !== 200) throw new Error(`create-checkout: ${res.status} ${JSON.stringify(res.body)}`)

@@ -147,7 +147,7 @@ t.test('one advance over many subscriptions walks their due moments in time orde
     if (s.failing) {
       t.equal(sub.status, 'canceled', `${s.subscriptionId} ends after its last retry`);
       t.same(failed.map((e) => (e.data.object as Stripe.Invoice).attempt_count), [1, 2, 3, 4], 'four attempts on its renewal invoice');
-      t.equal(new Set(failed.map((e) => e.data.object.id)).size, 1);
+      t.equal(new Set(failed.map((e) => (e.data.object as Stripe.Invoice).id)).size, 1);
       t.equal(invoices.length, 2, 'checkout and one renewal');
     } else {
       t.equal(sub.status, 'active');

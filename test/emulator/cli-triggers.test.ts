@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CLI_TRIGGERS, type CliTrigger } from './cli-triggers.js'
 import { startEmulator, startReceiver } from './helpers.js'
 import { NO_CLI, stripeCli } from './stripe-cli.js'
@@ -16,7 +16,7 @@ interface Outcome {
 
 // Each trigger runs against an emulator of its own with one webhook endpoint, so what arrives
 // there is that trigger's doing; a few run at once (each CLI run mostly waits on HTTP).
-async function run (t: Tap.Test, trigger: CliTrigger): Promise<Outcome> {
+async function run (t: Test, trigger: CliTrigger): Promise<Outcome> {
   const env: Env = await startEmulator(t)
   const receiver = await startReceiver(t)
   await env.stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['*'] })

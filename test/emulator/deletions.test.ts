@@ -14,7 +14,7 @@ t.test('deleting a customer ends its subscriptions and leaves a deleted stub', a
   t.equal((await env.stripe.subscriptions.retrieve(subscriptionId)).status, 'canceled')
   t.same((await env.stripe.customers.list({ email: 'gone@example.com' })).data, [])
   await t.rejects(env.stripe.customers.update(customerId, { name: 'x' }), { statusCode: 404, code: 'resource_missing' })
-  await t.rejects(env.stripe.customers.del(customerId), { statusCode: 404 })
+  await t.rejects(env.stripe.customers.del(customerId), { statusCode: 404, code: 'resource_missing' })
   await waitFor(() => receiver.received.length === 2, 'both events')
   const deleted = receiver.received.find(r => r.event.type === 'customer.deleted')!.event
   t.match(deleted.data.object, { id: customerId, email: 'gone@example.com' }, 'the event carries the customer as it was')
@@ -29,7 +29,7 @@ t.test('a product is deleted only without prices; a portal session emits billing
   await t.rejects(env.stripe.products.del(product.id), { statusCode: 400, message: /has one or more user-created prices/ })
   const bare = await env.stripe.products.create({ name: 'No prices' })
   t.same(await env.stripe.products.del(bare.id), { id: bare.id, object: 'product', deleted: true })
-  await t.rejects(env.stripe.products.retrieve(bare.id), { statusCode: 404 })
+  await t.rejects(env.stripe.products.retrieve(bare.id), { statusCode: 404, code: 'resource_missing' })
 
   const customer = await env.stripe.customers.create({ email: 'portal@example.com' })
   const portal = await env.stripe.billingPortal.sessions.create({ customer: customer.id })

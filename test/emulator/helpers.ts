@@ -14,13 +14,13 @@ export interface Received {
 }
 
 // Polls instead of sleeping: the condition decides, the deadline only bounds a failure.
-export async function waitFor<T>(fn: () => T | Promise<T>, { timeout = 15000, interval = 10 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, { timeout = 15000, interval = 10 } = {}): Promise<Exclude<T, false | 0 | 0n | '' | null | undefined>> {
   const deadline = Date.now() + timeout;
   let last: unknown;
   for (;;) {
     try {
       const value = await fn();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Exclude<T, false | 0 | 0n | '' | null | undefined>;
     } catch (err) {
       last = err;
     }

@@ -89,7 +89,7 @@ t.test('usage is billed per block (transform_quantity) or by graduated tiers', a
   const blocks = await meteredPrice(env, m.id, { unit_amount: 100, transform_quantity: { divide_by: 1000, round: 'up' } })
   const tiers = await meteredPrice(env, m.id, {
     billing_scheme: 'tiered', tiers_mode: 'graduated',
-    tiers: [{ up_to: 1000, unit_amount: 0 }, { up_to: 'inf', unit_amount_decimal: '0.5' }]
+    tiers: [{ up_to: 1000, unit_amount: 0 }, { up_to: 'inf', unit_amount_decimal: Stripe.Decimal.from('0.5') }]
   })
   t.same((await env.stripe.prices.retrieve(tiers.id, { expand: ['tiers'] })).tiers!.map(x => x.up_to), [1000, null])
   const a = await subscribed(env, blocks)

@@ -71,7 +71,8 @@ t.test('PaymentIntents: confirm succeeds with a charge, a decline is a 402 namin
 t.test('SetupIntents save a card to the customer; declines fail the setup; 3-D Secure asks first', async t => {
   const env = await startEmulator(t)
   const customer = await env.stripe.customers.create({ email: 'si@example.com' })
-  const si = await env.stripe.setupIntents.create({ customer: customer.id, payment_method: 'pm_card_visa', confirm: true, payment_method_types: ['card'] })
+  // `payment_method_types` is the wire parameter the emulator takes; the SDK's types now call it allowed_payment_method_types.
+  const si = await env.stripe.setupIntents.create({ customer: customer.id, payment_method: 'pm_card_visa', confirm: true, payment_method_types: ['card'] } as Stripe.SetupIntentCreateParams)
   t.equal(si.status, 'succeeded')
   t.equal((await env.stripe.paymentMethods.retrieve(si.payment_method as string)).customer, customer.id)
   t.same(await typesOf(env.stripe, si.id), ['setup_intent.created', 'setup_intent.succeeded'])
@@ -112,7 +113,7 @@ t.test('a SEPA debit stays processing, then settles by itself as its test IBAN s
   const env = await startEmulator(t, { asyncSettleMs: 50 })
   const pay = async (iban: string) => {
     const pm = await env.stripe.paymentMethods.create({ type: 'sepa_debit', sepa_debit: { iban }, billing_details: { name: 'Jenny Rosen', email: 'jenny@example.com' } })
-    return await env.stripe.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method: pm.id, payment_method_types: ['sepa_debit'], confirm: true })
+    return await env.stripe.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method: pm.id, payment_method_types: ['sepa_debit'], confirm: true } as Stripe.PaymentIntentCreateParams)
   }
   const good = await pay('AT611904300234573201')
   t.equal(good.status, 'processing')

@@ -5,7 +5,7 @@ import { HANDLED_EVENT_TYPES } from '../../src/billing/handled-event-types.js'
 import { waitFor } from '../helpers/env.js'
 import { RedisCluster } from '../helpers/redis-cluster.js'
 import type { RedisProcess } from '../helpers/redis-server.js'
-import { kill, newBatch, pool, report, retriedJobs, Sender, settle, shuffle, startFaultStack, tally } from './kit.js'
+import { type EmulatorEvent, kill, newBatch, pool, report, retriedJobs, Sender, settle, shuffle, startFaultStack, tally } from './kit.js'
 
 // Fault 11, on a Redis Cluster of three masters and three replicas (node timeout 2 s): the master
 // that holds Tollgate's slot is SIGKILLed while webhooks are being acknowledged, and its replica
@@ -37,7 +37,7 @@ if (process.env.TOLLGATE_FAULTS !== 'all') {
     const replica = await cluster.replicaOf(master)
     const sender = new Sender(`${j.api}/api/v1/webhook`)
     const ackedAt = new Map<string, number>()
-    const deliver = async (e: Record<string, any>) => {
+    const deliver = async (e: EmulatorEvent) => {
       await sender.deliver(e, { retry: true, maxAttempts: 400 })
       ackedAt.set(e.id as string, Date.now())
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Queue, Worker } from 'bullmq'
 import type Stripe from 'stripe'
+import type { Test } from 'tap'
 import { loadCatalogue } from '../../src/billing/plans.js'
 import { outboxMessageId } from '../../src/queue/processors/email.js'
 import { MAX_STALLED_COUNT, workerName } from '../../src/queue/workers.js'
@@ -76,15 +77,18 @@ export async function subscribeCustomers (j: Journey, n: number, opts: { tag: st
 }
 
 /** New customers (see subscribeCustomers) and the events their checkouts produced, recorded by the emulator but not yet sent. */
-export async function newBatch (j: Journey, tag: string, n: number, failShare = 0): Promise<{ customers: Customer[], events: Array<Record<string, any>> }> {
+/** An event as the emulator stored it: whatever the API version shaped, with an id and a type. */
+export type EmulatorEvent = Record<string, any> & { id: string, type: string }
+
+export async function newBatch (j: Journey, tag: string, n: number, failShare = 0): Promise<{ customers: Customer[], events: EmulatorEvent[] }> {
   const before = new Set(emulatorEvents(j).map(e => e.id))
   const customers = await subscribeCustomers(j, n, { tag, failShare })
   return { customers, events: emulatorEvents(j).filter(e => !before.has(e.id)) }
 }
 
 /** Every event the emulator recorded, oldest first. */
-export function emulatorEvents (j: Journey): Array<Record<string, any>> {
-  return j.emulator.ctx.store.newestFirst('events').reverse() as Array<Record<string, any>>
+export function emulatorEvents (j: Journey): EmulatorEvent[] {
+  return j.emulator.ctx.store.newestFirst('events').reverse() as EmulatorEvent[]
 }
 
 export async function pool<I> (items: I[], size: number, fn: (item: I) => Promise<void>): Promise<void> {
@@ -383,7 +387,7 @@ export function formatRow (r: Row): string {
  * Prints the scenario's row (as a TAP comment and, when TOLLGATE_FAULT_REPORT names a file, appended
  * there for docs/RELIABILITY.md) and asserts nothing was lost, doubled or unexpected.
  */
-export function report (t: T & { equal: (a: unknown, b: unknown, m?: string) => void }, row: Row, allowed: { duplicated?: number } = {}): void {
+export function report (t: Test, row: Row, allowed: { duplicated?: number } = {}): void {
   const line = formatRow(row)
   t.comment(`${HEADER}\n${line}`)
   const file = process.env.TOLLGATE_FAULT_REPORT

@@ -1,6 +1,6 @@
 import t from 'tap'
 import postgres from 'postgres'
-import { createTestPrefix, PG_ADMIN_URL, rid, waitFor } from '../helpers/env.js'
+import { createTestPrefix, rid, waitFor } from '../helpers/env.js'
 import { running, startStack, type StackRun } from '../stack/stack-process.js'
 import { runWalkthrough } from '../stack/walkthrough.js'
 

@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify'
 import { createEmulator, type Emulator } from '../../emulator/index.js'
 import { bootstrapCatalogue } from '../../src/stripe/bootstrap-catalogue.js'
 import { buildTestApp, type TestApp } from './app.js'
@@ -11,7 +12,7 @@ export interface BillingTestApp extends TestApp {
   /** Calls an emulator control route (`/_emulator/...`). */
   control: (path: string, body?: unknown) => Promise<any>
   /** Injects an authenticated JSON request. */
-  call: (method: 'GET' | 'POST', url: string, body?: unknown) => ReturnType<TestApp['app']['inject']>
+  call: (method: 'GET' | 'POST', url: string, body?: unknown) => Promise<LightMyRequestResponse>
 }
 
 /**

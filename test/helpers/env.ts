@@ -81,11 +81,14 @@ export function testConfig (env: Record<string, string | undefined>): Config {
   }, '')
 }
 
+/** What a truthy check answers: `cond && value` polls give back the value, never the `false`. */
+export type Truthy<T> = Exclude<T, false | 0 | 0n | '' | null | undefined>
+
 /**
  * Polls `fn` until it returns a truthy value; fails with `what` once the deadline passes (generous: CI
  * runs two heavy files at once on two cores), also when a call of `fn` itself never settles.
  */
-export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 30_000, intervalMs = 25): Promise<T> {
+export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', timeoutMs = 30_000, intervalMs = 25): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -95,7 +98,7 @@ export async function waitFor<T> (fn: () => Promise<T> | T, what = 'condition', 
     })
     try {
       const v = await Promise.race([fn(), stuck])
-      if (v) return v
+      if (v) return v as Truthy<T>
     } catch (err) { last = err } finally { clearTimeout(timer) }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
     await new Promise(resolve => setTimeout(resolve, intervalMs))

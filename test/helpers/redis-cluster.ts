@@ -55,7 +55,7 @@ export class RedisCluster {
   async masterOf (key: string): Promise<RedisProcess> {
     const slot = Number(await this.ask(this.nodes.find(n => n.running)!, c => c.cluster('KEYSLOT', key)))
     for (const node of this.nodes.filter(n => n.running)) {
-      const slots = await this.ask(node, c => c.cluster('SLOTS')) as Array<[number, number, [string, number]]>
+      const slots = await this.ask(node, c => c.cluster('SLOTS'))
       const range = slots.find(([from, to]) => slot >= from && slot <= to)
       if (range) return this.nodes.find(n => n.port === range[2][1])!
     }

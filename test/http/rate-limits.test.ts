@@ -1,5 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { pino } from 'pino'
+import type Stripe from 'stripe'
 import { createDeps } from '../../src/deps.js'
 import { buildApp } from '../../src/http/app.js'
 import { budgetKey } from '../../src/stripe/budget.js'
@@ -13,7 +14,7 @@ type Answer = Awaited<ReturnType<BillingTestApp['call']>>
  * Two api processes on one Redis, one Postgres and one Stripe: the first a billing test app, the
  * second built from the same configuration. `call(i, …)` sends through instance i.
  */
-async function twoInstances (t: Tap.Test, env: Record<string, string>) {
+async function twoInstances (t: Test, env: Record<string, string>) {
   const first = await buildBillingApp(t, { API_KEYS: `${API_KEY},${SECOND_KEY}`, ...env })
   const deps = createDeps(first.config)
   // A producer connection fails fast while it connects, and the budget lets a request through when
@@ -28,7 +29,7 @@ async function twoInstances (t: Tap.Test, env: Record<string, string>) {
   /** Stripe requests the two instances made whose path passes `match`. */
   const stripeRequests = (match: RegExp) => {
     const seen: string[] = []
-    for (const stripe of [first.deps.stripe, deps.stripe]) stripe.on('request', e => { if (match.test(e.path ?? '')) seen.push(e.path!) })
+    for (const stripe of [first.deps.stripe, deps.stripe]) stripe.on('request', (e: Stripe.RequestEvent) => { if (match.test(e.path ?? '')) seen.push(e.path!) })
     return seen
   }
   return { ...first, call, stripeRequests }

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { UnrecoverableError, type Job } from 'bullmq'
@@ -18,7 +18,7 @@ import { freePort } from '../helpers/redis-server.js'
 
 const fakeJob = (outboxId: number, attemptsMade = 0) => ({ data: { outboxId }, attemptsMade, opts: { attempts: 20 } }) as unknown as Job<EmailJob>
 
-async function setup (t: Tap.Test, smtpUrl: string) {
+async function setup (t: Test, smtpUrl: string) {
   const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: smtpUrl })
   const deps = createDeps(config)
   t.teardown(() => deps.close())

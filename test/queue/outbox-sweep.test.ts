@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { eq } from 'drizzle-orm'
@@ -12,7 +12,7 @@ import { startWorkers } from '../../src/queue/workers.js'
 import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
 
 /** A mail catcher, and deps on a database and prefix of their own sending to it. */
-async function setup (t: Tap.Test) {
+async function setup (t: Test) {
   const mail = await startMailCatcher()
   t.teardown(() => mail.close())
   const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), SMTP_URL: `smtp://127.0.0.1:${mail.smtpPort}` })
@@ -23,7 +23,7 @@ async function setup (t: Tap.Test) {
 }
 
 t.test('a pending row whose send job was lost is queued again by the sweep and sent once', async t => {
-  const { mail, config, deps, queue } = await setup(t)
+  const { mail, deps, queue } = await setup(t)
   const insert = async (eventId: string, createdAt: Date) => (await deps.db.insert(emailOutbox).values({
     eventId, template: 'payment_failed', userId: 'u1', to: 'ada@example.test', createdAt,
     data: { invoice_id: 'in_1', amount_due: 2900, currency: 'usd', attempt_count: 1, next_payment_attempt: null, hosted_invoice_url: null }

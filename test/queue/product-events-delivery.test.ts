@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Job } from 'bullmq'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { productEvent, type EventEntitlement } from '../../src/billing/product-events.js'
 import { createDeps, type Deps } from '../../src/deps.js'
 import { deliveryHeads } from '../../src/db/product-deliveries-repo.js'
@@ -19,7 +19,7 @@ import { startReceiver } from '../helpers/product-receiver.js'
 
 const entitlement: EventEntitlement = { plan_id: 'pro', status: 'active', access: true, access_until: null, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false }
 
-async function env (t: Parameters<typeof t.test>[1] extends (t: infer T) => any ? T : never, extra: Record<string, string> = {}) {
+async function env (t: Test, extra: Record<string, string> = {}) {
   const secret = newSecret()
   const receiver = await startReceiver(t, secret)
   const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: receiver.url, PRODUCT_WEBHOOK_SECRET: secret, PRODUCT_WEBHOOK_RETRY_BASE_MS: '40', ...extra })

@@ -15,7 +15,7 @@ t.test('the reconciliation sweep applies events whose webhooks never arrived', a
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   // Stripe delivers to the running api, but every delivery is dropped: only a sweep can heal.
-  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'] })
+  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'], api_version: null })
   await em.control('chaos', { drop_rate: 1 })
   const workers = startWorkers(deps, ['stripe-events'], pino({ level: 'silent' }))
   t.teardown(() => workers.close())

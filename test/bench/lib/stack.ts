@@ -76,7 +76,7 @@ export async function startStack (c: Cleanup) {
     return spawnNode(c, `${kind}-worker-${i}`, file, { ...appEnv, ...env }, [...productionFlags('worker'), ...profile(`worker${i}`)], runtime)
   }
 
-  async function counts () {
+  async function counts (): Promise<Record<string, number> & { done: number, total: number }> {
     const n = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'paused', 'waiting-children')
     const done = (n.completed ?? 0) + (n.failed ?? 0)
     const total = Object.values(n).reduce((a, b) => a + b, 0)

@@ -126,7 +126,7 @@ t.test('every order of the events of small lifecycles, applied one at a time, yi
  * each: one at a time; all at once through two batching workers; all at once, each alone.
  */
 t.test('six sampled orders of three customers\' whole stories, with duplicates, sequential, concurrent or in batches, yield the rows of in-order delivery', async t => {
-  const { em, deps, config, prices, newEvents, apply } = await lifecycleEnv(t)
+  const { em, deps, prices, newEvents, apply } = await lifecycleEnv(t)
   const applyDeps = applyDepsOf(deps)
   // Two workers, each committing the events it holds together.
   const workers = [groupCommit(createApplyStripeEvents(applyDeps)), groupCommit(createApplyStripeEvents(applyDeps))]

@@ -62,7 +62,7 @@ t.test('two events of one subscription in the same second: the guard cannot orde
 })
 
 t.test('a batch applies in one transaction; an event that cannot be applied fails alone and the others apply', async t => {
-  const { em, deps, prices, newEvents, config } = await lifecycleEnv(t)
+  const { em, deps, prices, newEvents } = await lifecycleEnv(t)
   const applyMany = createApplyStripeEvents(applyDepsOf(deps))
   await checkoutPaid(deps.stripe, em, 'u_cy', 'pro', prices.pro!, 'cy@example.test')
   await checkoutPaid(deps.stripe, em, 'u_di', 'starter', prices.starter!, 'di@example.test')

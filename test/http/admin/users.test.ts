@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { pino } from 'pino'
@@ -9,12 +9,12 @@ import { ADMIN_TOKEN, WEBHOOK_SECRET, waitFor } from '../../helpers/env.js'
 import { checkoutPaid, seedPlans, startStripeEmulator } from '../../helpers/stripe-emulator.js'
 
 /** The emulator delivering webhooks to a listening app, with a stripe-events worker applying them. */
-async function startWithWebhooks (t: Tap.Test) {
+async function startWithWebhooks (t: Test) {
   const em = await startStripeEmulator(t)
   const { app, deps } = await buildTestApp(t, { STRIPE_API_BASE: em.url })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'] })
+  em.emulator.ctx.staticEndpoints.push({ id: 'we_test', url: `http://127.0.0.1:${port}/api/v1/webhook`, secrets: [WEBHOOK_SECRET], enabled_events: ['*'], api_version: null })
   const workers = startWorkers(deps, ['stripe-events'], pino({ level: 'silent' }))
   t.teardown(() => workers.close())
   return { em, app, deps }
