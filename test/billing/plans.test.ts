@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadCatalogue, parseCatalogue, productIdOf } from '../../src/billing/plans.js'
+
+const plan = (id: string, key = `${id}_monthly`) => ({ id, name: id.toUpperCase(), lookup_key: key, unit_amount: 900, interval: 'month', features: { api: true }, limits: { seats: 1 } })
+
+t.test('the shipped catalogue loads: starter, pro and enterprise, priced in usd', async t => {
+  const c = loadCatalogue()
+  t.equal(c.currency, 'usd')
+  t.same(c.ids, ['starter', 'pro', 'enterprise'])
+  t.equal(c.byId('pro')?.lookup_key, 'pro_monthly')
+  t.equal(c.byLookupKey('enterprise_monthly')?.id, 'enterprise')
+  t.equal(c.byId('nope'), undefined)
+  t.equal(c.byLookupKey(null), undefined)
+  t.equal(c.byLookupKey(''), undefined)
+})
+
+t.test('a subscribed price finds its plan by its mark first, then its product, then its lookup key (grandfathered prices)', async t => {
+  const c = parseCatalogue({ currency: 'eur', plans: [plan('starter'), plan('pro')] })
+  t.equal(c.planOf({ planId: 'pro', productId: 'tollgate_starter', lookupKey: 'starter_monthly' })?.id, 'pro', 'the price\'s own mark wins')
+  t.equal(c.planOf({ planId: 'gone', productId: 'tollgate_starter', lookupKey: 'starter_monthly' }), undefined, 'a mark for a plan no longer offered names none')
+  t.equal(c.planOf({ planId: null, productId: productIdOf({ id: 'pro' }), lookupKey: 'starter_monthly' })?.id, 'pro', 'then the product')
+  t.equal(c.planOf({ planId: null, productId: 'prod_by_hand', lookupKey: 'starter_monthly' })?.id, 'starter', 'a price made by hand: its lookup key')
+  t.equal(c.planOf({ planId: null, productId: null, lookupKey: null }), undefined)
+  t.equal(c.planOf(null), undefined)
+  t.equal(productIdOf({ id: 'pro' }), 'tollgate_pro')
+})
+
+t.test('a bad catalogue is refused with the file and the first problem named', async t => {
+  t.throws(() => parseCatalogue({ currency: 'usd', plans: [] }, 'mine.json'), /Invalid plan catalogue mine\.json: \/plans/)
+  t.throws(() => parseCatalogue({ currency: 'US', plans: [plan('a')] }), /Invalid plan catalogue plans: \/currency/)
+  t.throws(() => parseCatalogue({ currency: 'usd', plans: [{ ...plan('a'), extra: 1 }] }), /Invalid plan catalogue/)
+  t.throws(() => parseCatalogue(null), /Invalid plan catalogue plans: \//)
+  t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a', 'k1'), plan('a', 'k2')] }), /duplicate id "a"/)
+  t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a', 'k'), plan('b', 'k')] }), /duplicate lookup_key "k"/)
+  t.doesNotThrow(() => parseCatalogue({ currency: 'usd', plans: [plan('a'), plan('b')] }))
+})
+
+t.test('PLANS_FILE that cannot be read or parsed stops start-up with its path', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'plans-'))
+  t.throws(() => loadCatalogue(join(dir, 'missing.json')), { message: new RegExp(`Cannot read plan catalogue ${dir}/missing.json: ENOENT`) })
+  writeFileSync(join(dir, 'broken.json'), '{ not json')
+  t.throws(() => loadCatalogue(join(dir, 'broken.json')), /Cannot read plan catalogue .*broken\.json/)
+  writeFileSync(join(dir, 'ok.json'), JSON.stringify({ currency: 'gbp', plans: [plan('solo')] }))
+  t.equal(loadCatalogue(join(dir, 'ok.json')).currency, 'gbp')
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ currency: 'gbp', plans: [] }))
+  t.throws(() => loadCatalogue(join(dir, 'bad.json')), /Invalid plan catalogue .*bad\.json/)
+})
