@@ -101,6 +101,10 @@ t.test('an invoice carries no state: a known subscription keeps its row, an unkn
   t.same(write([invoice(T0 + 10, 'invoice.paid')], { ...nothing(), subscriptions: [record({ paymentState: 'paid', paymentStateAt: T0 + 10 })] }).writes.subscriptions, [],
     'nothing new: nothing written')
   t.same(needs([invoice(T0 + 10, 'invoice.paid')]).subscriptions, ['sub_1'], 'never seen before')
+  const renewal = write([invoice(T0 + 20, 'invoice.paid')], { ...nothing(), subscriptions: [record({ paymentState: 'paid', paymentStateAt: T0 + 10 })] })
+  t.match(renewal.writes.subscriptions, [{ paymentState: 'paid', paymentStateAt: T0 + 20 }], 'a later payment moves the time alone')
+  const sameSecond = write([checkout(T0 + 10, 'checkout.session.async_payment_succeeded', 'paid')], { ...nothing(), subscriptions: [record({ paymentState: 'pending', paymentStateAt: T0 + 10 })] })
+  t.match(sameSecond.writes.subscriptions, [{ paymentState: 'paid', paymentStateAt: T0 + 10 }], 'an outcome in the pending\'s own second changes the word alone')
 })
 
 t.test('a checkout paid by a bank debit grants access only once the payment is in', async t => {
@@ -113,6 +117,7 @@ t.test('a checkout paid by a bank debit grants access only once the payment is i
   const succeeded = write([checkout(T0 + 20, 'checkout.session.async_payment_succeeded', 'paid')], stored)
   t.match(succeeded.writes.subscriptions, [{ paymentState: 'paid', paymentStateAt: T0 + 20 }])
   t.same(succeeded.writes.checkouts.map(c => c.state), ['complete'])
+  t.same(succeeded.writes.entitlements.map(e => e.sub.access), [true], 'the entitlement grants once the payment is in')
   const withAddress = { ...stored, customers: [{ userId: 'u1', customerId: 'cus_1', email: 'u1@example.com', testClock: null, stripeTime: T0 + 100 }] }
   const failed = write([checkout(T0 + 20, 'checkout.session.async_payment_failed', 'unpaid')], withAddress)
   t.match(failed.writes.subscriptions, [{ paymentState: 'failed' }])
@@ -139,6 +144,7 @@ t.test('the user of a subscription: the event\'s metadata, then an earlier bindi
   let error: unknown
   try { planApply([anonymous()], nothing(), reads({ subscriptions: new Map([['sub_1', state({ userId: null })]]) }), ctx) } catch (e) { error = e }
   t.ok(error instanceof UnappliableEventError)
+  t.equal((error as Error).name, 'UnappliableEventError', 'named in logs and in the failed set')
   t.match(error, { code: 'subscription_without_user', message: /Subscription sub_1 \(customer cus_1\) names no user.*metadata\.user_id/ })
   t.same(write([anonymous()], nothing(), reads({ subscriptions: new Map([['sub_1', state({ userId: 'u9' })]]) })).writes.subscriptions.map(s => s.userId), ['u9'])
   t.same(write([anonymous()], { ...nothing(), subscriptions: [record({ userId: 'u2', stripeTime: 0 })] }).writes.subscriptions.map(s => s.userId), ['u2'], 'bound earlier')
@@ -157,6 +163,9 @@ t.test('the entitlement follows the user\'s best subscription, and none when the
   t.same(plan.writes.entitlements.map(e => e.sub.id), ['sub_1'])
   const moved = write([subEvent(T0 + 10, state({ userId: 'u2' }))], { ...nothing(), subscriptions: [record({ userId: 'u1', stripeTime: 0 })] })
   t.same(moved.writes.entitlements.map(e => e.userId), ['u2'])
+  const other = record({ id: 'sub_9', userId: 'u9', customerId: 'cus_9', planId: 'enterprise', currentPeriodEnd: T0 + 365 * DAY })
+  const mine = write([subEvent(T0 + 10, state())], { ...nothing(), subscriptions: [other] })
+  t.same(mine.writes.entitlements.map(e => [e.userId, e.sub.id]), [['u1', 'sub_1']], 'another user\'s subscription never serves this one')
 })
 
 t.test('a failed payment emails the address as of its event: the stored one when as new, else Stripe\'s', async t => {
@@ -195,7 +204,10 @@ t.test('customer updates: read, then the address follows the newest Stripe time;
 
 t.test('test clocks: events record their time; a subscription on an unseen clock asks for it, a known one does not', async t => {
   const tick = event(T0 + 5, 'test_helpers.test_clock.ready', { id: 'clock_1', frozen_time: T0 + 1000 })
-  t.same(write([tick]).writes.testClocks, [{ id: 'clock_1', frozenTime: T0 + 1000 }])
+  const ticked = write([tick])
+  t.same(ticked.writes.testClocks, [{ id: 'clock_1', frozenTime: T0 + 1000 }])
+  t.same([...ticked.results.values()], [{ outcome: 'applied' }], 'a clock belongs to no user and is applied all the same')
+  t.same(needs([tick, subEvent(T0 + 10, state({ testClock: 'clock_2' }))]).testClocks, ['clock_2'], 'another clock\'s time does not tell this one\'s')
   const onClock = subEvent(T0 + 10, state({ testClock: 'clock_1' }))
   t.same(needs([onClock]).testClocks, ['clock_1'])
   t.same(write([onClock, tick]).writes.testClocks, [{ id: 'clock_1', frozenTime: T0 + 1000 }], 'the batch tells the clock\'s time')

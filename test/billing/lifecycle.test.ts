@@ -78,6 +78,8 @@ t.test('a checkout without a customer or without a subscription is not ours to p
   t.same(decideEvent(ev('checkout.session.completed', { ...session, mode: 'setup' })), { kind: 'ignore', reason: 'checkout in setup mode' })
   t.match(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: '', metadata: { user_id: 'u7' } })), { userId: 'u7' },
     'an empty client_reference_id names nobody')
+  t.same(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: null })), { kind: 'ignore', reason: 'checkout session names no user' },
+    'no client_reference_id and no metadata')
   t.match(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: 42, metadata: { user_id: 'u8' } })), { userId: 'u8' },
     'a number is no user id')
   t.match(decideEvent(ev('checkout.session.completed', { ...session, customer: { id: 'cus_x' }, subscription: { id: 'sub_x' } })),

@@ -36,6 +36,16 @@ t.test('a bad catalogue is refused with the file and the first problem named', a
   t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a', 'k1'), plan('a', 'k2')] }), /duplicate id "a"/)
   t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a', 'k'), plan('b', 'k')] }), /duplicate lookup_key "k"/)
   t.doesNotThrow(() => parseCatalogue({ currency: 'usd', plans: [plan('a'), plan('b')] }))
+  const one = (o: Record<string, unknown>) => () => parseCatalogue({ currency: 'usd', plans: [{ ...plan('a'), ...o }] })
+  t.throws(one({ id: 'Pro Plan' }), /\/plans\/0\/id/, 'ids are lower-case slugs')
+  t.throws(one({ name: '' }), /\/plans\/0\/name/)
+  t.throws(one({ name: 'x'.repeat(101) }), /\/plans\/0\/name/)
+  t.throws(one({ lookup_key: 'has space' }), /\/plans\/0\/lookup_key/)
+  t.throws(one({ unit_amount: -1 }), /\/plans\/0\/unit_amount/)
+  t.throws(one({ unit_amount: 9.5 }), /\/plans\/0\/unit_amount/, 'amounts are whole cents')
+  t.throws(one({ interval: 'fortnight' }), /\/plans\/0\/interval/)
+  for (const interval of ['day', 'week', 'month', 'year']) t.doesNotThrow(one({ interval }), interval)
+  t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a')], trial: true }), /Invalid plan catalogue plans: \/trial/, 'no unknown top-level field')
 })
 
 t.test('PLANS_FILE that cannot be read or parsed stops start-up with its path', async t => {
