@@ -52,3 +52,18 @@ t.test('the entitlement follows a subscription with access, then the one reachin
   t.equal(currentSubscription([twin, later])?.id, currentSubscription([later, twin])?.id, 'ties broken by id')
   t.equal(currentSubscription([]), undefined)
 })
+
+t.test('between two subscriptions, the one with access wins over one reaching further, and the furthest wins among equals', async t => {
+  const a = { id: 'sub_a', status: 'active', access: true, currentPeriodEnd: 100 }
+  const b = { id: 'sub_b', status: 'canceled', access: false, currentPeriodEnd: 900 }
+  t.equal(currentSubscription([a, b])?.id, 'sub_a', 'access first, whichever comes first in the list')
+  t.equal(currentSubscription([b, a])?.id, 'sub_a')
+  const c = { id: 'sub_c', status: 'active', access: true, currentPeriodEnd: 50 }
+  t.equal(currentSubscription([c, a])?.id, 'sub_a', 'the one reaching further, from either side')
+  t.equal(currentSubscription([a, c])?.id, 'sub_a')
+  const z = { ...a, id: 'sub_z' }
+  t.equal(currentSubscription([a, z])?.id, 'sub_z', 'on a full tie the higher id, from either side')
+  t.equal(currentSubscription([z, a])?.id, 'sub_z')
+  const open = { id: 'sub_o', status: 'active', access: true, currentPeriodEnd: null }
+  t.equal(currentSubscription([open, a])?.id, 'sub_a', 'a subscription without a period end reaches nowhere')
+})

@@ -83,3 +83,48 @@ t.test('price and product events refresh the price cache; anything else is ignor
   t.match(decideEvent(ev('invoice.finalized', { id: 'in_1' })), { kind: 'ignore', reason: 'event type not handled' })
   t.match(decideEvent(ev('customer.created', { id: 'cus_1' })), { kind: 'ignore' })
 })
+
+t.test('a checkout without a customer or without a subscription is not ours to provision', async t => {
+  const session = { id: 'cs_3', mode: 'subscription', client_reference_id: 'u1', customer: 'cus_1', subscription: 'sub_1' }
+  t.same(decideEvent(ev('checkout.session.completed', { ...session, customer: null })), { kind: 'ignore', reason: 'checkout session has no subscription' })
+  t.same(decideEvent(ev('checkout.session.completed', { ...session, subscription: null })), { kind: 'ignore', reason: 'checkout session has no subscription' })
+  t.same(decideEvent(ev('checkout.session.completed', { ...session, mode: 'setup' })), { kind: 'ignore', reason: 'checkout in setup mode' })
+  t.match(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: '', metadata: { user_id: 'u7' } })), { userId: 'u7' },
+    'an empty client_reference_id names nobody')
+  t.same(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: null })), { kind: 'ignore', reason: 'checkout session names no user' },
+    'no client_reference_id and no metadata')
+  t.match(decideEvent(ev('checkout.session.completed', { ...session, client_reference_id: 42, metadata: { user_id: 'u8' } })), { userId: 'u8' },
+    'a number is no user id')
+  t.match(decideEvent(ev('checkout.session.completed', { ...session, customer: { id: 'cus_x' }, subscription: { id: 'sub_x' } })),
+    { customerId: 'cus_x', subscriptionId: 'sub_x' }, 'expanded objects name their ids')
+  t.match(decideEvent(ev('checkout.session.completed', { ...session, customer: {}, subscription: 'sub_1' })), { kind: 'ignore' },
+    'an expanded object without an id names nothing')
+  t.match(decideEvent(ev('checkout.session.async_payment_succeeded', { ...session, payment_status: 'unpaid' })), { checkout: { state: 'complete' } },
+    'the success event completes whatever the session\'s payment_status says')
+})
+
+t.test('a subscription event is whole only with a status and its items', async t => {
+  t.match(decideEvent(ev('customer.subscription.updated', { id: 'sub_1', items: { data: [] } })), { snapshot: null }, 'items without a status')
+  t.match(decideEvent(ev('customer.subscription.updated', { id: 'sub_1', status: 'active', items: {} })), { snapshot: null }, 'a status without items')
+  t.match(decideEvent(ev('customer.subscription.updated', { id: 'sub_1', status: 'active' })), { snapshot: null }, 'no items at all')
+  t.match(decideEvent(ev('customer.subscription.updated', { id: 'sub_1', status: 'active', items: { data: [] }, customer: { id: 'cus_e' } })),
+    { customerId: 'cus_e' }, 'an expanded customer')
+})
+
+t.test('invoices without a parent or metadata still apply to their subscription', async t => {
+  t.same(decideEvent(ev('invoice.paid', { id: 'in_3', customer: 'cus_3', parent: { subscription_details: { subscription: { id: 'sub_3' } } } })),
+    { kind: 'subscription', subscriptionId: 'sub_3', snapshot: null, userId: null, customerId: 'cus_3', emails: [] })
+  t.same(decideEvent(ev('invoice.paid', { id: 'in_4', parent: { type: 'quote_details' } })), { kind: 'ignore', reason: 'invoice belongs to no subscription' })
+  t.same(decideEvent(ev('invoice.payment_failed', { id: 'in_5' })), { kind: 'ignore', reason: 'invoice belongs to no subscription' })
+})
+
+t.test('a customer update names the customer to re-read; a test clock event carries its frozen time', async t => {
+  t.same(decideEvent(ev('customer.updated', { id: 'cus_1', metadata: { user_id: 'u1' } })), { kind: 'customer', customerId: 'cus_1', userId: 'u1' })
+  t.same(decideEvent(ev('customer.updated', { id: 'cus_1' })), { kind: 'customer', customerId: 'cus_1', userId: null })
+  t.same(decideEvent(ev('customer.updated', {})), { kind: 'ignore', reason: 'customer event names no customer' })
+  t.same(decideEvent(ev('test_helpers.test_clock.ready', { id: 'clock_1', frozen_time: 1234 })), { kind: 'test-clock', clockId: 'clock_1', frozenTime: 1234 })
+  t.same(decideEvent(ev('test_helpers.test_clock.advancing', { id: 'clock_1', frozen_time: 0 })), { kind: 'test-clock', clockId: 'clock_1', frozenTime: 0 })
+  t.same(decideEvent(ev('test_helpers.test_clock.ready', { id: 'clock_1' })), { kind: 'ignore', reason: 'test clock event without a frozen time' })
+  t.same(decideEvent(ev('test_helpers.test_clock.ready', { frozen_time: 1234 })), { kind: 'ignore', reason: 'test clock event without a frozen time' })
+  t.match(decideEvent(ev('test_helpers.test_clock.deleted', { id: 'clock_1', frozen_time: 1234 })), { kind: 'ignore', reason: 'event type not handled' })
+})

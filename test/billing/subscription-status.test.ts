@@ -64,3 +64,16 @@ t.test('docs/EVENTS.md shows the same table', async t => {
     t.match(docCheckout, rule.refuseCheckout ? new RegExp(`^409 \`${rule.refuseCheckout.next}\``) : /^allowed/, `${status}: checkout`)
   }
 })
+
+t.test('within one status, the newest refuses from either side of the list, and ids break a tie in one direction', async t => {
+  const sub = (id: string, status: string, created: number) => ({ id, status, created })
+  t.equal(checkoutRefusal([sub('z', 'unpaid', 200), sub('a', 'unpaid', 100)])?.subscription.id, 'z', 'an older one later in the list does not take over')
+  t.equal(checkoutRefusal([sub('a', 'unpaid', 100), sub('z', 'unpaid', 200)])?.subscription.id, 'z')
+  t.equal(checkoutRefusal([sub('z', 'unpaid', 100), sub('a', 'unpaid', 200)])?.subscription.id, 'a', 'the newest, whatever its id')
+  t.equal(checkoutRefusal([sub('a', 'unpaid', 100), sub('b', 'unpaid', 100)])?.subscription.id, 'b', 'the higher id on the same second')
+  t.equal(checkoutRefusal([sub('b', 'unpaid', 100), sub('a', 'unpaid', 100)])?.subscription.id, 'b')
+  t.equal(checkoutRefusal([sub('x', 'future_status', 100), sub('y', 'paused', 50)])?.subscription.id, 'y', 'an unknown status ranks after every known one')
+  t.equal(checkoutRefusal([sub('y', 'paused', 50), sub('x', 'future_status', 100)])?.subscription.id, 'y')
+  t.match(checkoutRefusal([sub('x', 'future_status', 100)]), { next: 'contact_support', advice: /look at the subscription in Stripe/ })
+  t.match(checkoutRefusal([sub('x', 'unpaid', 100)]), { next: 'pay_invoice', advice: /billing portal \(POST \/api\/v1\/billing-portal\)/ }, 'the advice names the portal')
+})
