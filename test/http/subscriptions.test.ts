@@ -68,7 +68,7 @@ t.test('subscription lifecycle through the API, the emulator and the worker', as
     const top = await deps.stripe.subscriptions.retrieve(before.id)
     t.same(top.items.data.map(i => i.price.lookup_key), ['enterprise_monthly', 'enterprise_monthly_requests_per_month_overage'])
     t.equal(top.items.data[1]!.id, after.items.data[1]!.id, 'the same metered item, on the new price')
-    await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_up', plan_id: 'starter' })
+    await call('POST', '/api/v1/subscriptions/change-plan', { user_id: 'user_up', plan_id: 'starter', when: 'now' })
     t.same((await deps.stripe.subscriptions.retrieve(before.id)).items.data.map(i => i.price.lookup_key), ['starter_monthly'], 'starter has no overage item')
   })
 
