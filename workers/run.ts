@@ -1,9 +1,10 @@
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { loadConfigOrExit } from '../src/config/index.js'
 import { createDeps } from '../src/deps.js'
 import { oldestPendingAt } from '../src/db/outbox-repo.js'
 import { syncConfigEndpoints } from '../src/db/product-endpoints-repo.js'
+import { errorLine } from '../src/db/errors.js'
 import { reportPostgres } from '../src/db/startup-check.js'
 import { loggerOptions } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
@@ -24,6 +25,33 @@ import { startWorkers } from '../src/queue/workers.js'
 /** How often a worker upserts its job schedulers again, in case Redis lost one's next job. */
 const SCHEDULES_CHECKED_EVERY_MS = 60_000
 
+/**
+ * Puts PRODUCT_WEBHOOK_URL's endpoints in the table before events are applied (the apply writes a
+ * delivery for each endpoint enabled then). With Postgres out at start no event can be applied
+ * either: the workers start anyway, their jobs fail and retry saying why, and the sync is tried
+ * again until it succeeds. Returns what stops those tries.
+ */
+async function syncEndpointsFromConfig (deps: ReturnType<typeof createDeps>, config: ReturnType<typeof loadConfigOrExit>, log: Logger): Promise<() => void> {
+  const sync = () => syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  const retry = (delayMs: number) => {
+    timer = setTimeout(() => {
+      sync().then(() => log.info('product webhook endpoints synced from the configuration'), err => {
+        log.warn({ err: errorLine(err) }, 'could not sync the product webhook endpoints; trying again')
+        if (!stopped) retry(Math.min(delayMs * 2, 30_000))
+      })
+    }, delayMs)
+  }
+  try {
+    await sync()
+  } catch (err) {
+    log.warn({ err: errorLine(err) }, 'could not sync the product webhook endpoints; trying again')
+    retry(1000)
+  }
+  return () => { stopped = true; clearTimeout(timer) }
+}
+
 /** Shared by the worker entry files: load config → build deps → start workers → close on SIGTERM. */
 export async function runWorkers (queues?: readonly QueueName[]): Promise<void> {
   const config = loadConfigOrExit()
@@ -42,8 +70,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     process.exit(1)
   }
   void reportPostgres(deps.db, log)
-  // Before any event is applied: the apply writes a delivery for each endpoint enabled then.
-  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  const stopSyncing = await syncEndpointsFromConfig(deps, config, log)
   const started = startWorkers(deps, selected, log)
   // The processes that write billing state also move counted usage into the Postgres ledger.
   const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten: createAfterCommit(deps).emailsWritten }, log) : null
@@ -74,6 +101,7 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
     if (err) log.error({ err }, 'shutting down after error')
     else log.info({ signal }, 'shutting down')
     stopScheduling()
+    stopSyncing()
     await started.close()
     await usageDrain?.close()
     await overage?.close()
