@@ -73,7 +73,8 @@ export async function runWorkers (queues?: readonly QueueName[]): Promise<void> 
   const stopSyncing = await syncEndpointsFromConfig(deps, config, log)
   const started = startWorkers(deps, selected, log)
   // The processes that write billing state also move counted usage into the Postgres ledger.
-  const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten: createAfterCommit(deps).emailsWritten }, log) : null
+  const { emailsWritten, productEventsWritten } = createAfterCommit(deps)
+  const usageDrain = selected.includes(QUEUES.stripeEvents) ? startUsageLedgerDrain({ redis: deps.redis, db: deps.db, prefix: config.QUEUE_PREFIX, emailsWritten, productEventsWritten }, log) : null
   const overage = selected.includes(QUEUES.stripeEvents) && config.USAGE_REPORT_EVERY_SECONDS > 0 ? startOverageReports(deps, log, config.USAGE_REPORT_EVERY_SECONDS * 1000) : null
   const stopScheduling = await keepScheduled(async () => {
     if (selected.includes(QUEUES.stripeEvents)) await scheduleReconcile(deps.queues.stripeEvents, config.RECONCILE_EVERY_SECONDS)

@@ -5,7 +5,7 @@ import {
 } from './apply-records.js'
 import type { EventDecision, SubscriptionDecision } from './lifecycle.js'
 import type { Catalogue } from './plans.js'
-import { decideProductEvents, eventEntitlement } from './product-events.js'
+import { decidePlanChange, decideProductEvents, eventEntitlement, trialWillEndEvent } from './product-events.js'
 
 /**
  * The decide step of applying Stripe events: pure, no clock, no I/O. Given a batch of events, what
@@ -234,13 +234,26 @@ export function planApply (items: PlanItem[], stored: Stored, reads: StripeReads
     // Before: what the stored rows gave, decided the same way; the product hears of the difference.
     const was = currentSubscription(stored.subscriptions.filter(r => r.userId === userId).map(r => ({ ...r, access: grants(r) })))
     const sessions = new Map(writes.checkouts.filter(c => c.userId === userId && c.state === 'complete').map(c => [c.sessionId, { sessionId: c.sessionId, planId: c.planId }]))
+    const after = eventEntitlement(sub, plan)
+    const mine = subItems.filter(i => users.get(i) === userId)
+    const at = maxCreated(mine)
     writes.productEvents.push(...decideProductEvents({
       userId,
       before: eventEntitlement(was, was?.planId ? ctx.catalogue.byId(was.planId) : undefined),
-      after: eventEntitlement(sub, plan),
+      after,
       checkouts: [...sessions.values()],
-      at: maxCreated(subItems.filter(i => users.get(i) === userId))
+      at
     }))
+    // The pending change of the subscription the entitlement follows, against its stored row.
+    const pendingWas = stored.subscriptions.find(r => r.id === sub.id)?.pendingChange ?? null
+    writes.productEvents.push(...decidePlanChange(userId, pendingWas, sub.pendingChange, after, at))
+    // The trial's notice, whether or not the user has an address to email it to.
+    for (const i of mine) {
+      for (const intent of i.decision.emails.filter(e => e.template === 'trial_will_end')) {
+        const notice = { once: intent.once ?? i.event.id, trialEnd: (intent.data.trial_end as number | null) ?? null, hasCard: intent.data.has_card === true }
+        writes.productEvents.push(trialWillEndEvent(userId, after, i.event.created, notice))
+      }
+    }
   }
 
   // Addresses as of each email's event: the stored one when it is as new, else Stripe's.

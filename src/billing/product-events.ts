@@ -1,4 +1,4 @@
-import type { SubscriptionRecord } from './apply-records.js'
+import type { PendingChange, SubscriptionRecord } from './apply-records.js'
 import type { Plan } from './plans.js'
 
 /**
@@ -101,4 +101,24 @@ export function decideProductEvents (c: EntitlementChange): ProductEventWrite[] 
     events.push(productEvent('subscription.past_due', c.userId, c.after, c.at))
   }
   return events
+}
+
+/**
+ * `plan_change.scheduled` when the pending change of the user's subscription differs from what was
+ * stored: a change scheduled, or replaced by another plan or time. One gone (canceled, released by a
+ * cancellation, or taken effect) is told too, as `pending_change: null`, so the latest event of this
+ * type always tells what is pending; one that took effect follows its `entitlement.updated`.
+ */
+export function decidePlanChange (userId: string, before: PendingChange | null, after: PendingChange | null, entitlement: EventEntitlement, at: number): ProductEventWrite[] {
+  // By field: a row read back from Postgres (jsonb) holds its keys in another order.
+  if (before?.plan_id === after?.plan_id && before?.at === after?.at) return []
+  return [productEvent('plan_change.scheduled', userId, entitlement, at, { pending_change: after && { plan_id: after.plan_id, at: after.at } })]
+}
+
+/**
+ * `trial.will_end`, once per trial (the key of its email): Stripe may send the notice again under
+ * another event id. Whether a card is on file, never which.
+ */
+export function trialWillEndEvent (userId: string, entitlement: EventEntitlement, at: number, notice: { once: string, trialEnd: number | null, hasCard: boolean }): ProductEventWrite {
+  return productEvent('trial.will_end', userId, entitlement, at, { trial_end: notice.trialEnd, has_card: notice.hasCard }, notice.once)
 }

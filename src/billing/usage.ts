@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import { accessNow, type Clock } from './clock.js'
 import { toEntitlement, type EntitlementSnapshot } from './entitlement-view.js'
 import type { EmailWrite } from './apply-records.js'
+import { productEvent, type EventEntitlement, type ProductEventWrite } from './product-events.js'
 import type { Catalogue, Metered } from './plans.js'
 
 const DAY = 86_400
@@ -95,8 +96,12 @@ export interface ThresholdCrossing {
   metric: string
   windowStart: number
   percents: Array<80 | 100>
+  /** The count that crossed them; null for an entry counted before the count was written with it. */
+  used: number | null
   limit: number
   resetsAt: number | null
+  /** When the call that crossed them was counted (unix seconds). */
+  at: number
 }
 
 /** The emails a crossing sends: one per threshold, keyed by the period so a second crossing sends nothing. */
@@ -107,6 +112,15 @@ export function thresholdEmails (c: ThresholdCrossing, to: string): EmailWrite[]
     to,
     intent: { template: 'usage_threshold', data: { metric: c.metric, percent, limit: c.limit, resets_at: c.resetsAt } }
   }))
+}
+
+/**
+ * The product events of a crossing: one `usage.threshold_reached` per threshold, once per period
+ * (its once-key), however often the drain writes the entry.
+ */
+export function thresholdEvents (c: ThresholdCrossing, entitlement: EventEntitlement): ProductEventWrite[] {
+  return c.percents.map(threshold => productEvent('usage.threshold_reached', c.userId, entitlement, c.at,
+    { metric: c.metric, threshold, used: c.used, limit: c.limit, resets_at: c.resetsAt }, `usage_threshold:${c.userId}:${c.metric}:${c.windowStart}:${threshold}`))
 }
 
 /**

@@ -1,5 +1,6 @@
-import { eq } from 'drizzle-orm'
+import { eq, inArray } from 'drizzle-orm'
 import type { EntitlementWrite } from '../billing/apply-records.js'
+import { NO_EVENT_ENTITLEMENT, type EventEntitlement } from '../billing/product-events.js'
 import type { Db, Tx } from './client.js'
 import { customers, entitlements, subscriptions, testClocks } from './schema.js'
 import { at, lastPerKey, upsertMany } from './upsert.js'
@@ -22,6 +23,24 @@ export async function entitlementOf (db: Db, userId: string): Promise<StoredEnti
     .leftJoin(subscriptions, eq(subscriptions.stripeSubscriptionId, entitlements.stripeSubscriptionId))
     .where(eq(entitlements.userId, userId))
   return { row: found?.row ?? null, testClockTime: found?.testClockTime ?? null, periodStart: found?.periodStart ?? null }
+}
+
+const seconds = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null)
+
+/** These users' entitlements as product events carry them; a user without one has none. */
+export async function eventEntitlementsOf (tx: Tx, userIds: string[]): Promise<Map<string, EventEntitlement>> {
+  const rows = userIds.length === 0 ? [] : await tx.select().from(entitlements).where(inArray(entitlements.userId, userIds))
+  const found = new Map(rows.map(r => [r.userId, {
+    plan_id: r.planId,
+    status: r.status,
+    access: r.access,
+    access_until: seconds(r.accessUntil),
+    features: r.features,
+    limits: r.limits,
+    current_period_end: seconds(r.currentPeriodEnd),
+    cancel_at_period_end: r.cancelAtPeriodEnd
+  }]))
+  return new Map(userIds.map(u => [u, found.get(u) ?? NO_EVENT_ENTITLEMENT]))
 }
 
 const COLUMNS = [

@@ -22,9 +22,24 @@ const DATA: Record<typeof PRODUCT_EVENT_TYPES[number], { summary: string, extra:
   },
   'checkout.completed': { summary: 'A checkout session completed (paid)', extra: { checkout: Type.Object({ session_id: Type.String(), plan_id: Type.String() }) } },
   'subscription.past_due': { summary: 'A renewal failed: access holds until access_until (the grace period)', extra: {} },
-  'trial.will_end': { summary: 'A trial ends in 3 days', extra: {} },
-  'usage.threshold_reached': { summary: 'Usage of a metered limit crossed a threshold', extra: {} },
-  'plan_change.scheduled': { summary: 'A plan change takes effect at the period end', extra: {} }
+  'trial.will_end': {
+    summary: 'A trial ends in 3 days (once per trial)',
+    extra: { trial_end: Nullable(Type.Integer({ description: 'Unix seconds' })), has_card: Type.Boolean({ description: 'Whether a card is on file to charge at trial_end' }) }
+  },
+  'usage.threshold_reached': {
+    summary: 'Usage of a metered limit reached 80 % or 100 % of the included amount (once per period and threshold)',
+    extra: {
+      metric: Type.String(),
+      threshold: Type.Union([Type.Literal(80), Type.Literal(100)]),
+      used: Nullable(Type.Integer({ description: 'The count that reached it' })),
+      limit: Type.Integer(),
+      resets_at: Nullable(Type.Integer({ description: 'Unix seconds the window resets at, when known' }))
+    }
+  },
+  'plan_change.scheduled': {
+    summary: 'The change pending at the period end was scheduled, replaced, or is gone (null: canceled or taken effect)',
+    extra: { pending_change: Nullable(Type.Object({ plan_id: Nullable(Type.String()), at: Type.Integer({ description: 'Unix seconds it takes effect at' }) })) }
+  }
 }
 
 const HEADERS = {

@@ -35,7 +35,7 @@ const idempotencyKey = (prefix: string, userId: string, key: string) =>
  * seeded from the ledger (or the caller is told to rebuild it first); a hard limit refuses what
  * would pass it and counts nothing; anything counted is appended to the shard's ledger stream in the
  * same step, so the count and its durable record cannot part, with the thresholds (80 %, 100 % of
- * the limit) it crossed. Answers "allowed used limit resets_at".
+ * the limit) it crossed and the count that crossed them. Answers "allowed used limit resets_at".
  */
 const USAGE_SCRIPT = `
 if ARGV[11] ~= '' then
@@ -61,7 +61,7 @@ else
   local crossed = ''
   if before * 100 < limit * 80 and used * 100 >= limit * 80 then crossed = '80' end
   if before < limit and used >= limit then crossed = crossed .. ' 100' end
-  redis.call('XADD', KEYS[3], '*', 'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 'k', ARGV[11], 't', ARGV[13], 'x', crossed, 'l', ARGV[3], 'r', ARGV[12])
+  redis.call('XADD', KEYS[3], '*', 'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 'k', ARGV[11], 't', ARGV[13], 'x', crossed, 'n', used, 'l', ARGV[3], 'r', ARGV[12])
 end
 local answer = string.format('%d %d %d %s', allowed, used, limit, ARGV[12])
 if ARGV[11] ~= '' then redis.call('SET', KEYS[2], answer, 'EX', ${IDEMPOTENCY_SECONDS}) end
@@ -129,7 +129,9 @@ export function crossingOf (fields: string[]): ThresholdCrossing | null {
   const f = fieldsOf(fields)
   const percents = (f.x ?? '').split(' ').filter(Boolean).map(Number) as Array<80 | 100>
   if (percents.length === 0) return null
-  return { userId: f.u!, metric: f.m!, windowStart: Number(f.w), percents, limit: Number(f.l), resetsAt: f.r ? Number(f.r) : null }
+  return {
+    userId: f.u!, metric: f.m!, windowStart: Number(f.w), percents, used: f.n ? Number(f.n) : null, limit: Number(f.l), resetsAt: f.r ? Number(f.r) : null, at: Math.floor(Number(f.t) / 1000)
+  }
 }
 
 /**

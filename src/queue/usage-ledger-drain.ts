@@ -1,7 +1,10 @@
 import type { Logger } from 'pino'
-import { thresholdEmails } from '../billing/usage.js'
+import { thresholdEmails, thresholdEvents } from '../billing/usage.js'
 import type { Db } from '../db/client.js'
+import { eventEntitlementsOf } from '../db/entitlements-repo.js'
+import { lockKeys } from '../db/locks.js'
 import { queueEmails, type OutboxRef } from '../db/outbox-repo.js'
+import { saveProductEvents } from '../db/product-events-repo.js'
 import { appendLedger, emailsOf } from '../db/usage-ledger-repo.js'
 import type { RedisClient } from './connections.js'
 import { crossingOf, entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
@@ -12,14 +15,18 @@ export interface UsageDrainDeps {
   prefix: string
   /** After commit: queue the send jobs of the threshold emails written (the outbox sweep is the safety net). */
   emailsWritten?: (refs: OutboxRef[]) => Promise<void>
+  /** After commit: these users may have product events waiting (the product events sweep is the safety net). */
+  productEventsWritten?: (userIds: string[]) => Promise<void>
 }
 
 /**
  * Moves what usage calls counted from the shards' Redis streams into the Postgres ledger, a batch per
  * shard in one statement. An entry leaves its stream only once Postgres holds it, and the insert skips
  * entries already written, so any number of drains may run at once and a crash in between repeats
- * nothing. Entries that crossed 80 % or 100 % of a limit write their email to the outbox in the same
- * transaction; the outbox keeps one per period and threshold. Answers how many entries it moved.
+ * nothing. Entries that crossed 80 % or 100 % of a limit write their email to the outbox and their
+ * `usage.threshold_reached` product event in the same transaction, under the user's lock (a user's
+ * events are numbered under it); each is kept once per period and threshold. Answers how many
+ * entries it moved.
  */
 export async function drainUsageLedger (deps: UsageDrainDeps, batch = 1000): Promise<number> {
   let moved = 0
@@ -28,13 +35,18 @@ export async function drainUsageLedger (deps: UsageDrainDeps, batch = 1000): Pro
     const entries = await deps.redis.xrange(key, '-', '+', 'COUNT', batch)
     if (entries.length === 0) continue
     const crossings = entries.flatMap(([, fields]) => crossingOf(fields) ?? [])
+    const users = [...new Set(crossings.map(c => c.userId))]
     const refs = await deps.db.transaction(async tx => {
+      if (users.length > 0) await lockKeys(tx, users.map(u => `user:${u}`))
       await appendLedger(tx, entries.map(([, fields]) => entryOf(fields)))
       if (crossings.length === 0) return []
-      const to = await emailsOf(tx, [...new Set(crossings.map(c => c.userId))])
+      const [to, entitlements] = await Promise.all([emailsOf(tx, users), eventEntitlementsOf(tx, users)])
+      await saveProductEvents(tx, crossings.flatMap(c => thresholdEvents(c, entitlements.get(c.userId)!)))
       return await queueEmails(tx, crossings.flatMap(c => (to.has(c.userId) ? thresholdEmails(c, to.get(c.userId)!) : [])))
     })
     if (refs.length > 0) await deps.emailsWritten?.(refs).catch(() => {})
+    // Every crossing user, written now or by a drain that died before this step: their next events go.
+    if (users.length > 0) await deps.productEventsWritten?.(users).catch(() => {})
     await deps.redis.xdel(key, ...entries.map(([id]) => id))
     moved += entries.length
   }

@@ -1,9 +1,11 @@
 import t from 'tap'
 import { and, eq, sql } from 'drizzle-orm'
 import { invalidateEntitlementsOf } from '../../src/billing/use-cases/read-entitlements.js'
-import { customers, emailOutbox, entitlements, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
+import { customers, emailOutbox, entitlements, productEndpoints, productEvents, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
 import type { Deps } from '../../src/deps.js'
 import { appendLedger } from '../../src/db/usage-ledger-repo.js'
+import { createAfterCommit } from '../../src/queue/apply-ports.js'
+import { productDeliveryJobId } from '../../src/queue/product-event-heads.js'
 import { counterKey, entryOf, ledgerStreamKey, shardOf, usageKeyPattern } from '../../src/queue/usage-counter.js'
 import { drainUsageLedger, usageLedgerBacklog } from '../../src/queue/usage-ledger-drain.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -27,7 +29,8 @@ async function subscribe (deps: Deps, userId: string, planId: string, start: num
 }
 
 async function drainAll (deps: Deps) {
-  while (await drainUsageLedger({ redis: deps.redis, db: deps.db, prefix: deps.config.QUEUE_PREFIX }, 500) > 0);
+  const { productEventsWritten } = createAfterCommit(deps)
+  while (await drainUsageLedger({ redis: deps.redis, db: deps.db, prefix: deps.config.QUEUE_PREFIX, productEventsWritten }, 500) > 0);
 }
 
 async function setup (t: Parameters<typeof buildTestApp>[0]) {
@@ -186,6 +189,43 @@ t.test('80 % and 100 % of the included amount: one email each per period, writte
   await post('record', { user_id: 'u_mail', metric: METRIC, quantity: 5 })
   await drainAll(deps)
   t.equal((await outbox()).length, 2, 'a lower limit already passed crosses nothing again')
+})
+
+t.test('80 % and 100 %: one usage.threshold_reached each per period, written with the ledger, queued after commit', async t => {
+  const { deps, post, now } = await setup(t)
+  const start = now - DAY
+  const end = now + 29 * DAY
+  await subscribe(deps, 'u_evt', 'pro', start, end)
+  const [endpoint] = await deps.db.insert(productEndpoints).values({ url: 'http://127.0.0.1:9/events', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], source: 'admin' }).returning()
+  const events = async () => await deps.db.select().from(productEvents).where(eq(productEvents.userId, 'u_evt')).orderBy(productEvents.seq)
+  const stream = ledgerStreamKey(deps.config.QUEUE_PREFIX, shardOf('u_evt'))
+
+  await post('record', { user_id: 'u_evt', metric: METRIC, quantity: 199_990 })
+  await post('consume', { user_id: 'u_evt', metric: METRIC, quantity: 20 })
+  const [, [, crossing]] = await deps.redis.xrange(stream, '-', '+') as Array<[string, string[]]>
+  await drainAll(deps)
+  // A drain that died after its commit left its entries in the stream: the next one writes nothing twice.
+  await deps.redis.xadd(stream, '*', ...crossing!)
+  await deps.queues.productEvents.obliterate({ force: true })
+  await drainAll(deps)
+  const [eighty, ...rest] = await events()
+  t.same(rest, [], 'one event, though the crossing was drained twice; and no email address was needed')
+  t.same(eighty!.payload.data, {
+    user_id: 'u_evt',
+    entitlement: { plan_id: 'pro', status: 'active', access: true, access_until: null, features: deps.catalogue.byId('pro')!.features, limits: deps.catalogue.byId('pro')!.limits, current_period_end: end, cancel_at_period_end: false },
+    metric: METRIC,
+    threshold: 80,
+    used: 200_010,
+    limit: 250_000,
+    resets_at: end
+  })
+  t.equal(eighty!.type, 'usage.threshold_reached')
+  t.ok(await deps.queues.productEvents.getJob(productDeliveryJobId({ endpointId: endpoint!.id, eventId: eighty!.id })), 'the repeated drain queues its delivery again')
+
+  await post('record', { user_id: 'u_evt', metric: METRIC, quantity: 60_000 })
+  await post('record', { user_id: 'u_evt', metric: METRIC })
+  await drainAll(deps)
+  t.match((await events()).map(e => e.payload.data), [{ threshold: 80 }, { threshold: 100, used: 260_010 }], 'and 100 % once more')
 })
 
 t.test('usage calls sit under the per-key read limit, never the per-user limit of Stripe routes, and are in the OpenAPI document', async t => {

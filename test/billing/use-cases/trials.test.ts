@@ -1,13 +1,17 @@
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { bindNewCustomer } from '../../../src/db/customers-repo.js'
-import { emailOutbox, trialClaims } from '../../../src/db/schema.js'
+import { emailOutbox, productEvents, trialClaims } from '../../../src/db/schema.js'
 import { renderEmail } from '../../../src/mail/templates.js'
 import { clockEnv, DAY, T0 } from './clock-helpers.js'
 import { truncateAll } from './lifecycle-helpers.js'
 
 const PLANS_FILE = fileURLToPath(new URL('../../fixtures/plans-trials.json', import.meta.url))
+
+type Env = Awaited<ReturnType<typeof clockEnv>>
+const trialEvents = async (env: Env, userId: string) =>
+  await env.deps.db.select().from(productEvents).where(and(eq(productEvents.userId, userId), eq(productEvents.type, 'trial.will_end')))
 
 t.test('a trial with a card: trialing with the plan\'s access, one notice with the amount, then active on a paid invoice', async t => {
   const env = await clockEnv(t, { PLANS_FILE })
@@ -23,6 +27,7 @@ t.test('a trial with a card: trialing with the plan\'s access, one notice with t
   const mails = await env.deps.db.select().from(emailOutbox).where(eq(emailOutbox.template, 'trial_will_end'))
   t.equal(mails.length, 1, 'one trial notice')
   t.match(mails[0]!.data, { amount: 2900, currency: 'usd', has_card: true, trial_end: trialEnd })
+  t.match((await trialEvents(env, 'u_ada')).map(e => e.payload.data), [{ trial_end: trialEnd, has_card: true, entitlement: { plan_id: 'pro', status: 'trialing' } }], 'the product hears of it too')
   t.match(renderEmail('trial_will_end', mails[0]!.data, { appUrl: 'http://app.example.test' }).text, /ends on 2030-01-29[^]*\$29\.00 will be charged/)
   t.match(await env.read('u_ada'), { status: 'trialing', access: true })
 
@@ -54,6 +59,10 @@ t.test('a trial without a card: access ends at trial_end exactly, the notice say
   await env.apply(notice)
   await env.apply({ ...notice, event: { ...notice.event, id: `${notice.event.id}_again`, created: notice.event.created + 5 } })
   t.equal((await env.deps.db.select().from(emailOutbox).where(eq(emailOutbox.template, 'trial_will_end'))).length, 1, 'one notice per trial, whatever the duplicates')
+  const events = await trialEvents(env, 'u_bo')
+  t.equal(events.length, 1, 'one trial.will_end product event per trial, whatever the duplicates')
+  t.match(events[0]!.payload, { type: 'trial.will_end', data: { user_id: 'u_bo', trial_end: trialEnd, has_card: false, entitlement: { plan_id: 'starter', status: 'trialing', access: true } } })
+  t.notMatch(JSON.stringify(events[0]!.payload), /pm_|card_|cus_|sub_/, 'whether a card is on file, never which')
 
   // The clock reaches trial_end: access ends then, before Stripe's cancellation is even applied.
   await env.advance(clockId, trialEnd)
@@ -89,10 +98,12 @@ t.test('the trial notice is one email whatever the order and duplicates of the t
   t.ok(jobs.some(j => j.event.type === 'customer.subscription.trial_will_end'))
   for (const order of [[...jobs].reverse(), [...jobs, ...jobs].reverse(), jobs.flatMap(j => [j, j])]) {
     await truncateAll(env.deps)
+    await env.deps.db.execute(sql`truncate product_events, product_deliveries`)
     await bindNewCustomer(env.deps.db, { userId: 'u_di', customerId, email: 'u_di@example.test', testClock: clockId })
     for (const job of order) await env.apply(job)
     const mails = await env.deps.db.select().from(emailOutbox)
     t.same(mails.map(m => m.template), ['trial_will_end'], 'one notice')
+    t.equal((await trialEvents(env, 'u_di')).length, 1, 'one trial.will_end product event')
     t.match(await env.read('u_di'), { status: 'trialing', access: true })
   }
 })
