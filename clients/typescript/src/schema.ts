@@ -3350,7 +3350,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A trial ends in 3 days
+         * A trial ends in 3 days (once per trial)
          * @description Standard Webhooks (https://www.standardwebhooks.com/): verify with a standardwebhooks library and the endpoint's whsec_ secret. Answer 2xx; anything else is retried with backoff, each user's events in order.
          */
         post: {
@@ -3391,6 +3391,9 @@ export interface webhooks {
                                 current_period_end: number | null;
                                 cancel_at_period_end: boolean;
                             };
+                            trial_end: number | null;
+                            /** @description Whether a card is on file to charge at trial_end */
+                            has_card: boolean;
                         };
                     };
                 };
@@ -3421,7 +3424,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * Usage of a metered limit crossed a threshold
+         * Usage of a metered limit reached 80 % or 100 % of the included amount (once per period and threshold)
          * @description Standard Webhooks (https://www.standardwebhooks.com/): verify with a standardwebhooks library and the endpoint's whsec_ secret. Answer 2xx; anything else is retried with backoff, each user's events in order.
          */
         post: {
@@ -3462,6 +3465,11 @@ export interface webhooks {
                                 current_period_end: number | null;
                                 cancel_at_period_end: boolean;
                             };
+                            metric: string;
+                            threshold: 80 | 100;
+                            used: number | null;
+                            limit: number;
+                            resets_at: number | null;
                         };
                     };
                 };
@@ -3492,7 +3500,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A plan change takes effect at the period end
+         * The change pending at the period end was scheduled, replaced, or is gone (null: canceled or taken effect)
          * @description Standard Webhooks (https://www.standardwebhooks.com/): verify with a standardwebhooks library and the endpoint's whsec_ secret. Answer 2xx; anything else is retried with backoff, each user's events in order.
          */
         post: {
@@ -3533,6 +3541,11 @@ export interface webhooks {
                                 current_period_end: number | null;
                                 cancel_at_period_end: boolean;
                             };
+                            pending_change: {
+                                plan_id: string | null;
+                                /** @description Unix seconds it takes effect at */
+                                at: number;
+                            } | null;
                         };
                     };
                 };
