@@ -221,5 +221,5 @@ t.test('test clocks: events record their time; a subscription on an unseen clock
 t.test('events Tollgate does not handle are recorded as ignored with their reason', async t => {
   const plan = write([event(T0, 'invoice.finalized', { id: 'in_1' })])
   t.same([...plan.results.values()], [{ outcome: 'ignored', note: 'event type not handled' }])
-  t.same(plan.writes, { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [] })
+  t.same(plan.writes, { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [], trialClaims: [], productEvents: [] })
 })

@@ -11,14 +11,15 @@ const paid: EntitlementSnapshot = {
 
 t.test('a user with nothing sees no plan, status none and no access', async t => {
   t.same(toEntitlement('u0', NO_ENTITLEMENT, clock), {
-    user_id: 'u0', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false
+    user_id: 'u0', plan_id: null, status: 'none', access: false, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false,
+    trial_end: null, pending_change: null, discount: null
   })
 })
 
 t.test('an active subscription with no end serves its features and limits', async t => {
   t.same(toEntitlement('u1', paid, clock), {
     user_id: 'u1', plan_id: 'pro', status: 'active', access: true, features: { api: true }, limits: { requests_per_month: 1000 },
-    current_period_end: NOW + 100, cancel_at_period_end: false
+    current_period_end: NOW + 100, cancel_at_period_end: false, trial_end: null, pending_change: null, discount: null
   })
 })
 
