@@ -9,6 +9,8 @@ export interface DeliveryTarget {
   userId: string
   seq: number
   status: 'pending' | 'delivered' | 'failed'
+  /** When the delivery became pending (made, or replayed): an attempt settles only that one. */
+  pendingSince: Date
   url: string
   secrets: string[]
   enabled: boolean
@@ -23,6 +25,7 @@ export async function deliveryTarget (db: Db, endpointId: number, eventId: strin
     userId: productDeliveries.userId,
     seq: productDeliveries.seq,
     status: productDeliveries.status,
+    pendingSince: productDeliveries.createdAt,
     url: productEndpoints.url,
     secrets: productEndpoints.secrets,
     enabled: productEndpoints.enabled,
@@ -53,15 +56,20 @@ export interface AttemptLog {
   response: string | null
 }
 
-/** Logs an attempt and settles the delivery with it: delivered on success, failed after the last attempt. */
-export async function recordAttempt (db: Db, log: AttemptLog, settle: 'delivered' | 'failed' | null): Promise<void> {
+/**
+ * Logs an attempt and settles the delivery with it: delivered on success, failed after the last
+ * attempt. Only the delivery the attempt was made for: a replay while it ran made the delivery
+ * pending again (since a later moment), and that replay still has to go.
+ */
+export async function recordAttempt (db: Db, log: AttemptLog, settle: 'delivered' | 'failed' | null, pendingSince: Date): Promise<void> {
   await db.transaction(async tx => {
     await tx.insert(productDeliveryAttempts).values(log)
     await tx.update(productDeliveries).set({
       attempts: sql`${productDeliveries.attempts} + 1`,
       ...(settle && { status: settle }),
       ...(settle === 'delivered' && { deliveredAt: new Date() })
-    }).where(and(eq(productDeliveries.endpointId, log.endpointId), eq(productDeliveries.eventId, log.eventId)))
+    }).where(and(eq(productDeliveries.endpointId, log.endpointId), eq(productDeliveries.eventId, log.eventId),
+      sql`date_trunc('milliseconds', ${productDeliveries.createdAt}) = ${pendingSince.toISOString()}::timestamptz`))
   })
 }
 
@@ -98,7 +106,8 @@ export async function replayDeliveries (db: Db, opts: { eventId?: string, from?:
     insert into product_deliveries (endpoint_id, event_id, user_id, seq)
     select e.id, product_events.id, product_events.user_id, product_events.seq from product_events cross join product_endpoints e
     where e.enabled ${endpoint} and ${where ?? sql`true`}
-    on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null
+    on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null,
+      created_at = greatest(now(), product_deliveries.created_at + interval '1 millisecond')
     returning user_id, event_id`)
   const list = [...rows]
   return { events: new Set(list.map(r => r.event_id)).size, users: [...new Set(list.map(r => r.user_id))] }

@@ -54,7 +54,7 @@ const Metric = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', description: 'A
 export const UsageBody = Type.Object({
   user_id: UserId,
   metric: Metric,
-  quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, default: 1, description: 'Whole units to count' }),
+  quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, default: 1, description: 'Whole units to count' })),
   idempotency_key: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{1,255}$', description: 'The same key (per user) within 24 hours counts once and answers as the first time' }))
 }, { additionalProperties: false })
 
@@ -114,7 +114,7 @@ export const ChangePlanBody = Type.Object({
 }, { additionalProperties: false })
 export const CancelBody = Type.Object({
   user_id: UserId,
-  at_period_end: Type.Boolean({ default: true, description: 'false cancels now' })
+  at_period_end: Type.Optional(Type.Boolean({ default: true, description: 'false cancels now' }))
 }, { additionalProperties: false })
 export const UserBody = Type.Object({ user_id: UserId }, { additionalProperties: false })
 

@@ -4,7 +4,7 @@ import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { productEvent, type EventEntitlement } from '../../src/billing/product-events.js'
 import { createDeps, type Deps } from '../../src/deps.js'
-import { deliveryHeads } from '../../src/db/product-deliveries-repo.js'
+import { deliveryHeads, replayDeliveries } from '../../src/db/product-deliveries-repo.js'
 import { newSecret, syncConfigEndpoints } from '../../src/db/product-endpoints-repo.js'
 import { saveProductEvents } from '../../src/db/product-events-repo.js'
 import { productDeliveries, productDeliveryAttempts, productEndpoints, productEvents } from '../../src/db/schema.js'
@@ -134,6 +134,33 @@ t.test('a job for a later event (a replay raced it, a stale job) waits while an 
   t.match(await deliver(job(refs[1]!.id)), { outcome: 'delivered' })
   t.match(await deliver(job(refs[1]!.id)), { outcome: 'delivered' }, 'a second job for a delivered event sends nothing')
   t.same(sent, [`msg_${refs[0]!.id}`, `msg_${refs[1]!.id}`])
+})
+
+t.test('a replay made while its event is being sent goes again: the send it raced does not settle it', async t => {
+  const secret = newSecret()
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: 'http://127.0.0.1:9/e', PRODUCT_WEBHOOK_SECRET: secret })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  const [ref] = await deps.db.transaction(tx => saveProductEvents(tx, [productEvent('entitlement.updated', 'u_1', entitlement, 1)]))
+  const [endpoint] = await deps.db.select().from(productEndpoints)
+  const sent: string[] = []
+  let replayWhileSending = true
+  const deliver = createProductEventProcessor(deps, undefined, async d => {
+    sent.push(d.webhookId)
+    if (replayWhileSending) {
+      replayWhileSending = false
+      await replayDeliveries(deps.db, { eventId: ref!.id })
+    }
+    return { ok: true, status: 204, latencyMs: 1, response: '' }
+  })
+  const job = { data: { endpointId: endpoint!.id, eventId: ref!.id }, attemptsMade: 0, opts: { attempts: 15 } } as unknown as Job<ProductEventJob>
+  await deliver(job)
+  const status = async () => (await deps.db.select({ status: productDeliveries.status }).from(productDeliveries))[0]!.status
+  t.equal(await status(), 'pending', 'the replay still waits to be sent')
+  t.match(await deliver(job), { outcome: 'delivered' })
+  t.equal(await status(), 'delivered')
+  t.same(sent, [`msg_${ref!.id}`, `msg_${ref!.id}`], 'sent twice, with the same webhook-id')
 })
 
 t.test('an event with a once-key is written once whichever path raises it, and seqs keep no gap', async t => {

@@ -1039,7 +1039,7 @@ export interface paths {
                          * @description false cancels now
                          * @default true
                          */
-                        at_period_end: boolean;
+                        at_period_end?: boolean;
                     };
                 };
             };
@@ -1499,7 +1499,7 @@ export interface paths {
                          * @description Whole units to count
                          * @default 1
                          */
-                        quantity: number;
+                        quantity?: number;
                         /** @description The same key (per user) within 24 hours counts once and answers as the first time */
                         idempotency_key?: string;
                     };
@@ -1840,10 +1840,10 @@ export interface paths {
         /** Recorded Stripe events, newest first, without payloads */
         get: {
             parameters: {
-                query: {
+                query?: {
                     status?: "applied" | "ignored" | "failed";
                     type?: string;
-                    limit: number;
+                    limit?: number;
                     /** @description A recorded event id (evt_… from Stripe, sync_… from an admin sync) */
                     starting_after?: string;
                 };
@@ -2021,7 +2021,7 @@ export interface paths {
             parameters: {
                 query: {
                     queue: "stripe-events" | "email" | "prices" | "product-events";
-                    limit: number;
+                    limit?: number;
                 };
                 header?: never;
                 path?: never;
@@ -2847,11 +2847,11 @@ export interface paths {
         /** Delivery attempts of product events, newest first: status, latency, the answer's first bytes */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description A product event id (its webhook-id without msg_) */
                     event_id?: string;
                     endpoint_id?: number;
-                    limit: number;
+                    limit?: number;
                 };
                 header?: never;
                 path?: never;

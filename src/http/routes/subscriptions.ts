@@ -34,7 +34,7 @@ export default async function subscriptionRoutes (base: FastifyInstance, { deps 
     ...common,
     preHandler: app.stripeBudget({ reads: 1, writes: 2 }),
     schema: { ...schema, summary: 'Cancel at period end (default) or now', body: CancelBody, response: { 200: SubscriptionState, ...errors } }
-  }, async req => await cancelSubscription(deps, req.body.user_id, req.body.at_period_end))
+  }, async req => await cancelSubscription(deps, req.body.user_id, req.body.at_period_end ?? true))
 
   app.post('/api/v1/subscriptions/resume', {
     ...common,

@@ -42,7 +42,7 @@ export default async function usageRoutes (base: FastifyInstance, { deps }: { de
       body: UsageBody,
       response: { 200: UsageAnswer, ...errors }
     }
-  }, async req => await countUsageOf(usage, 'consume', req.body))
+  }, async req => await countUsageOf(usage, 'consume', { ...req.body, quantity: req.body.quantity ?? 1 }))
 
   app.post('/api/v1/usage/record', {
     ...common,

@@ -39,7 +39,7 @@ export function createProductEventProcessor (deps: Pick<Deps, 'db' | 'queues' | 
     const last = attempt >= (job.opts.attempts ?? 1)
     const result = await send({ url: t.url, secrets: t.secrets, webhookId: webhookIdOf(t.eventId), body: JSON.stringify(t.payload), at: new Date() })
     if (result.ok) await faultPoint('after-product-send', t.eventId)
-    await recordAttempt(deps.db, { endpointId: t.endpointId, eventId: t.eventId, attempt, ...result }, result.ok ? 'delivered' : last ? 'failed' : null)
+    await recordAttempt(deps.db, { endpointId: t.endpointId, eventId: t.eventId, attempt, ...result }, result.ok ? 'delivered' : last ? 'failed' : null, t.pendingSince)
     if (result.ok) {
       await endFailureRun(deps.db, t.endpointId)
       await queueHeadsOf(heads, [t.userId], t.endpointId)

@@ -31,13 +31,13 @@ export default async function adminEventRoutes (base: FastifyInstance, { deps }:
       querystring: Type.Object({
         status: Type.Optional(Outcome),
         type: Type.Optional(Type.String({ maxLength: 100 })),
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
         starting_after: Type.Optional(EventId)
       }),
       response: { 200: EventList, 400: ErrorBody, 401: ErrorBody }
     }
   }, async req => {
-    const { status, type, limit, starting_after: startingAfter } = req.query
+    const { status, type, limit = 20, starting_after: startingAfter } = req.query
     const rows = await listEvents(deps.db, { status, type, limit, startingAfter })
     if (!rows) throw new AppError(400, 'invalid_request', `starting_after names no recorded event: ${startingAfter}`)
     return { data: rows.slice(0, limit).map(view), has_more: rows.length > limit }

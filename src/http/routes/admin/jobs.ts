@@ -22,10 +22,10 @@ export default async function adminJobRoutes (base: FastifyInstance, { deps }: {
       tags: ['admin'],
       summary: 'Jobs in the failed set (dead-letter queue) of one queue, newest first',
       security: [{ adminAuth: [] }],
-      querystring: Type.Object({ queue: QueueName, limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      querystring: Type.Object({ queue: QueueName, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }),
       response: { 200: Type.Object({ data: Type.Array(FailedJob) }), 400: ErrorBody, 401: ErrorBody }
     }
-  }, async req => ({ data: await listFailedJobs(byName[req.query.queue], req.query.limit) }))
+  }, async req => ({ data: await listFailedJobs(byName[req.query.queue], req.query.limit ?? 100) }))
 
   app.post('/admin/jobs/failed/retry', {
     schema: {

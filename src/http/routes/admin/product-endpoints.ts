@@ -94,12 +94,12 @@ export default async function adminProductEndpointRoutes (base: FastifyInstance,
       querystring: Type.Object({
         event_id: Type.Optional(EventUuid),
         endpoint_id: Type.Optional(Type.Integer({ minimum: 1 })),
-        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 })
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 }))
       }),
       response: { 200: Type.Object({ data: Type.Array(DeliveryAttempt) }), 400: ErrorBody, 401: ErrorBody }
     }
   }, async req => {
-    const rows = await listAttempts(deps.db, { eventId: req.query.event_id, endpointId: req.query.endpoint_id, limit: req.query.limit })
+    const rows = await listAttempts(deps.db, { eventId: req.query.event_id, endpointId: req.query.endpoint_id, limit: req.query.limit ?? 50 })
     return {
       data: rows.map(r => ({
         id: r.id, endpoint_id: r.endpointId, event_id: r.eventId, webhook_id: webhookIdOf(r.eventId), type: r.type, user_id: r.userId, seq: r.seq,
