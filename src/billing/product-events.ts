@@ -1,5 +1,6 @@
 import type { PendingChange, SubscriptionRecord } from './apply-records.js'
 import type { Plan } from './plans.js'
+import type { EntitlementSnapshot } from './entitlement-view.js'
 
 /**
  * Which events the product hears of a change: pure, no clock, no I/O. The apply decision
@@ -15,16 +16,7 @@ export const PRODUCT_EVENT_TYPES = [
 export type ProductEventType = typeof PRODUCT_EVENT_TYPES[number]
 
 /** The entitlement as an event carries it (snake_case, unix seconds, as `GET /entitlements`). */
-export interface EventEntitlement {
-  plan_id: string | null
-  status: string
-  access: boolean
-  access_until: number | null
-  features: Record<string, boolean>
-  limits: Record<string, number>
-  current_period_end: number | null
-  cancel_at_period_end: boolean
-}
+export type EventEntitlement = Pick<EntitlementSnapshot, 'plan_id' | 'status' | 'access' | 'access_until' | 'features' | 'limits' | 'current_period_end' | 'cancel_at_period_end'>
 
 /** An outbox row to write: the user's seq is given by the write, in the order of the list. */
 export interface ProductEventWrite {

@@ -117,12 +117,17 @@ t.test('an endpoint down for a day: retries back off, then everything goes, each
   t.same(receiver.rejected, [], 'each attempt signed afresh: old events verify within the timestamp tolerance')
 })
 
-t.test('a job for a later event (a replay raced it, a stale job) waits while an earlier one of the user is pending', async t => {
-  const secret = newSecret()
-  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: 'http://127.0.0.1:9/e', PRODUCT_WEBHOOK_SECRET: secret })
+/** A database with one endpoint that nothing listens on, for driving the processor by hand. */
+async function processorEnv (t: Test) {
+  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: 'http://127.0.0.1:9/e', PRODUCT_WEBHOOK_SECRET: newSecret() })
   const deps = createDeps(config)
   t.teardown(() => deps.close())
   await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  return deps
+}
+
+t.test('a job for a later event (a replay raced it, a stale job) waits while an earlier one of the user is pending', async t => {
+  const deps = await processorEnv(t)
   const refs = await deps.db.transaction(tx => saveProductEvents(tx, [1, 2].map(i => productEvent('entitlement.updated', 'u_1', entitlement, i))))
   const [endpoint] = await deps.db.select().from(productEndpoints)
   const sent: string[] = []
@@ -137,11 +142,7 @@ t.test('a job for a later event (a replay raced it, a stale job) waits while an 
 })
 
 t.test('a replay made while its event is being sent goes again: the send it raced does not settle it', async t => {
-  const secret = newSecret()
-  const config = testConfig({ DATABASE_URL: await createTestDatabase(t), QUEUE_PREFIX: createTestPrefix(t), PRODUCT_WEBHOOK_URL: 'http://127.0.0.1:9/e', PRODUCT_WEBHOOK_SECRET: secret })
-  const deps = createDeps(config)
-  t.teardown(() => deps.close())
-  await syncConfigEndpoints(deps.db, config.PRODUCT_WEBHOOK_URL, config.PRODUCT_WEBHOOK_SECRET)
+  const deps = await processorEnv(t)
   const [ref] = await deps.db.transaction(tx => saveProductEvents(tx, [productEvent('entitlement.updated', 'u_1', entitlement, 1)]))
   const [endpoint] = await deps.db.select().from(productEndpoints)
   const sent: string[] = []

@@ -5,29 +5,11 @@ import { HANDLED_EVENT_TYPES } from '../../../src/billing/handled-event-types.js
 import { groupCommit } from '../../../src/queue/group-commit.js'
 import type { StripeEventJob } from '../../../src/queue/policy.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
-import { lifecycleEnv, snapshot, truncateAll } from './lifecycle-helpers.js'
+import { lifecycleEnv, permute, rng, snapshot, truncateAll } from './lifecycle-helpers.js'
 
 const DAY = 86_400
 
-/** Small seeded generator: a failing permutation can be replayed from the seed in the message. */
-function rng (seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
-/** Every event once or twice (redeliveries), shuffled. */
-function permute (jobs: StripeEventJob[], random: () => number): StripeEventJob[] {
-  const out = jobs.flatMap(j => (random() < 0.3 ? [j, j] : [j]))
-  for (let i = out.length - 1; i > 0; i--) {
-    const k = Math.floor(random() * (i + 1));
-    [out[i], out[k]] = [out[k]!, out[i]!]
-  }
-  return out
-}
 
 /** Every ordering of `items` (n! of them: keep n small). */
 function * permutations<I> (items: I[]): Generator<I[]> {
@@ -176,7 +158,7 @@ t.test('six sampled orders of three customers\' whole stories, with duplicates, 
   const random = rng(seed)
   for (let run = 0; run < 6; run++) {
     await truncateAll(deps)
-    const order = permute(jobs, random)
+    const order = permute(jobs, random, 0.3)
     // Runs alternate: one event at a time; everything at once through two batching workers (their
     // batches race on the same rows and events); everything at once, each event alone.
     if (run % 3 === 0) for (const job of order) await apply(job)

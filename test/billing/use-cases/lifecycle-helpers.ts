@@ -70,3 +70,23 @@ export async function snapshot (deps: Deps) {
 export async function truncateAll (deps: Deps) {
   await deps.db.execute(sql`truncate customers, test_clocks, subscriptions, entitlements, checkout_sessions, email_outbox, stripe_events, trial_claims restart identity`)
 }
+
+/** Small seeded generator: a failing permutation can be replayed from the seed in the message. */
+export function rng (seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Every event once or, with probability `twice`, twice (redeliveries), shuffled. */
+export function permute (jobs: StripeEventJob[], random: () => number, twice: number): StripeEventJob[] {
+  const out = jobs.flatMap(j => (random() < twice ? [j, j] : [j]))
+  for (let i = out.length - 1; i > 0; i--) {
+    const k = Math.floor(random() * (i + 1));
+    [out[i], out[k]] = [out[k]!, out[i]!]
+  }
+  return out
+}

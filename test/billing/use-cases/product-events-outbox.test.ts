@@ -2,31 +2,13 @@ import { asc, eq, sql } from 'drizzle-orm'
 import t from 'tap'
 import { createApplyStripeEvents } from '../../../src/billing/use-cases/apply-stripe-event.js'
 import { productDeliveries, productEndpoints, productEvents } from '../../../src/db/schema.js'
-import type { StripeEventJob } from '../../../src/queue/policy.js'
 import { productDeliveryJobId } from '../../../src/queue/product-event-heads.js'
 import { checkoutPaid } from '../../helpers/stripe-emulator.js'
-import { lifecycleEnv, truncateAll } from './lifecycle-helpers.js'
+import { lifecycleEnv, permute, rng, truncateAll } from './lifecycle-helpers.js'
 
 const DAY = 86_400
 
-function rng (seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
-/** Every event once or twice (redeliveries), shuffled. */
-function permute (jobs: StripeEventJob[], random: () => number): StripeEventJob[] {
-  const out = jobs.flatMap(j => (random() < 0.4 ? [j, j] : [j]))
-  for (let i = out.length - 1; i > 0; i--) {
-    const k = Math.floor(random() * (i + 1));
-    [out[i], out[k]] = [out[k]!, out[i]!]
-  }
-  return out
-}
 
 t.test('exactly one product event per state change, under duplicated and reordered Stripe deliveries', async t => {
   const { em, deps, prices, newEvents, apply, applyDeps } = await lifecycleEnv(t)
@@ -79,7 +61,7 @@ t.test('exactly one product event per state change, under duplicated and reorder
   for (let round = 0; round < 6; round++) {
     await truncateAll(deps)
     await deps.db.execute(sql`truncate product_events, product_deliveries`)
-    const order = permute(jobs, random)
+    const order = permute(jobs, random, 0.4)
     // Batches of random size: several of a user's events in one transaction too.
     for (let i = 0; i < order.length;) {
       const n = 1 + Math.floor(random() * 4)
