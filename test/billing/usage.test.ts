@@ -71,6 +71,9 @@ t.test('a user counts only what their own plan meters and limits', async t => {
   const noLimit = { ...active, limits: {} }
   t.same(planUsage(both, 'u', noLimit, 'requests_per_month', now), { kind: 'denied', metric: 'requests_per_month', reason: 'not_in_plan' }, 'metered but not limited in the snapshot')
   t.same(planUsage(both, 'u', { ...active, plan_id: null }, 'requests_per_month', now), { kind: 'denied', metric: 'requests_per_month', reason: 'not_in_plan' }, 'access without a plan')
+  const { metered: _, ...unmetered } = catalogue.byId('pro')!
+  const some = parseCatalogue({ currency: 'usd', plans: [starter, unmetered] })
+  t.same(planUsage(some, 'u', { ...active, plan_id: 'pro' }, 'requests_per_month', now), { kind: 'denied', metric: 'requests_per_month', reason: 'not_in_plan' }, 'a plan that meters nothing')
 })
 
 t.test('the count is dated in the host clock\'s whole seconds, or in the customer\'s test clock', async t => {
