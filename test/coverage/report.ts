@@ -37,7 +37,8 @@ const report = new Report({
   all: true,
   src: FOLDERS,
   include: FOLDERS.map(f => `${f}/**`),
-  exclude: ['**/*.d.ts', '**/*.d.mts', 'test/**', 'dist/**', 'node_modules/**', 'src/billing/plans.json'],
+  // The client's schema.ts holds types only (generated from openapi.json): no line of it runs.
+  exclude: ['**/*.d.ts', '**/*.d.mts', 'test/**', 'dist/**', 'node_modules/**', 'src/billing/plans.json', 'clients/typescript/src/schema.ts'],
   extension: ['.ts', '.mts', '.js', '.mjs'],
   excludeAfterRemap: true
 }) as unknown as { getCoverageMapFromAllCoverageFiles: () => Promise<CoverageMap> }
