@@ -265,3 +265,16 @@ t.test('the product hears of a scheduled plan change when it differs from the us
   t.match(events(null, state({ pending: toStarter })), [{ type: 'plan_change.scheduled', userId: 'u1', data: { pending_change: { plan_id: 'starter', at }, entitlement: { plan_id: 'pro' } } }])
   t.match(events({ plan_id: 'starter', at }, state()), [{ type: 'plan_change.scheduled', data: { pending_change: null } }], 'a change undone is told too')
 })
+
+t.test('the product hears a checkout completed once it is paid, under the user who paid it', async t => {
+  const checkoutEvents = (plan: ReturnType<typeof write>) => plan.writes.productEvents.filter(e => e.type === 'checkout.completed').map(e => ({ userId: e.userId, onceKey: e.onceKey, checkout: e.payload.data.checkout }))
+  const pending = write([checkout(T0 + 10, 'checkout.session.completed', 'unpaid')], nothing(), reads({ subscriptions: new Map([['sub_1', state()]]) }))
+  t.same(checkoutEvents(pending), [], 'a bank debit still pending completes nothing')
+  const stored = { ...nothing(), subscriptions: [record({ paymentState: 'pending', paymentStateAt: T0 + 10 }), record({ id: 'sub_2', userId: 'u2', customerId: 'cus_2' })] }
+  const theirs = event(T0 + 20, 'checkout.session.completed', { id: 'cs_2', mode: 'subscription', payment_status: 'paid', client_reference_id: 'u2', metadata: { plan_id: 'starter' }, customer: 'cus_2', subscription: 'sub_2' })
+  const paid = write([checkout(T0 + 20, 'checkout.session.async_payment_succeeded', 'paid'), theirs], stored)
+  t.same(checkoutEvents(paid), [
+    { userId: 'u1', onceKey: 'checkout:cs_1', checkout: { session_id: 'cs_1', plan_id: 'pro' } },
+    { userId: 'u2', onceKey: 'checkout:cs_2', checkout: { session_id: 'cs_2', plan_id: 'starter' } }
+  ])
+})
