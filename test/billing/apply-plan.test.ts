@@ -278,3 +278,12 @@ t.test('the product hears a checkout completed once it is paid, under the user w
     { userId: 'u2', onceKey: 'checkout:cs_2', checkout: { session_id: 'cs_2', plan_id: 'starter' } }
   ])
 })
+
+t.test('a snapshot that names its schedule or discount without carrying it, or a schedule event, is read from Stripe', async t => {
+  const stored = { ...nothing(), subscriptions: [record({ stripeTime: T0 + 100 })] }
+  t.same(needs([subEvent(T0 + 200, state({ pending: undefined }))], stored).subscriptions, ['sub_1'], 'a schedule id, not its phases')
+  t.same(needs([subEvent(T0 + 200, state({ discount: undefined }))], stored).subscriptions, ['sub_1'], 'a discount id, not its terms')
+  const schedule = event(T0 + 50, 'subscription_schedule.updated', { id: 'sub_sched_1', object: 'subscription_schedule', customer: 'cus_1', metadata: { user_id: 'u1' }, subscription: 'sub_1' })
+  t.same(needs([schedule, subEvent(T0 + 200, state())], stored).subscriptions, ['sub_1'], 'a schedule changed: its subscription as Stripe has it now, over any snapshot')
+  t.match(write([subEvent(T0 + 200, state())], stored).writes.subscriptions, [{ stripeTime: T0 + 200 }], 'a whole snapshot alone is written as it is')
+})
