@@ -287,3 +287,10 @@ t.test('a snapshot that names its schedule or discount without carrying it, or a
   t.same(needs([schedule, subEvent(T0 + 200, state())], stored).subscriptions, ['sub_1'], 'a schedule changed: its subscription as Stripe has it now, over any snapshot')
   t.match(write([subEvent(T0 + 200, state())], stored).writes.subscriptions, [{ stripeTime: T0 + 200 }], 'a whole snapshot alone is written as it is')
 })
+
+t.test('in a batch of two users, each user\'s product events carry the time of that user\'s own events', async t => {
+  const theirs = subEvent(T0 + 50, state({ id: 'sub_2', customerId: 'cus_2', userId: 'u2' }))
+  const plan = write([subEvent(T0 + 10, state()), theirs])
+  const times = plan.writes.productEvents.filter(e => e.type === 'entitlement.updated').map(e => [e.userId, e.payload.timestamp])
+  t.same(times, [['u1', new Date((T0 + 10) * 1000).toISOString()], ['u2', new Date((T0 + 50) * 1000).toISOString()]])
+})
