@@ -223,3 +223,74 @@ t.test('events Tollgate does not handle are recorded as ignored with their reaso
   t.same([...plan.results.values()], [{ outcome: 'ignored', note: 'event type not handled' }])
   t.same(plan.writes, { subscriptions: [], entitlements: [], customers: [], checkouts: [], testClocks: [], emails: [], trialClaims: [], productEvents: [] })
 })
+
+t.test('the row keeps the trial, the scheduled change named by its plan, and the discount; a trial is claimed once per user', async t => {
+  const discount = { percent_off: null, amount_off: 500, currency: 'usd', ends_at: T0 + 90 * DAY }
+  const pending = { price: { planId: null, productId: null, lookupKey: 'starter_monthly' }, priceId: 'price_starter', at: T0 + 30 * DAY }
+  const trialing = state({ status: 'trialing', trialStart: T0, trialEnd: T0 + 14 * DAY, pending, discount })
+  const plan = write([subEvent(T0 + 10, trialing)])
+  t.match(plan.writes.subscriptions, [{ trialEnd: T0 + 14 * DAY, pendingChange: { plan_id: 'starter', at: T0 + 30 * DAY }, discount }])
+  t.same(plan.writes.trialClaims, [{ userId: 'u1', customerId: 'cus_1', subscriptionId: 'sub_1', trialEnd: T0 + 14 * DAY }])
+  const byHand = write([subEvent(T0 + 10, state({ pending: { ...pending, price: { planId: null, productId: null, lookupKey: 'by_hand' } } }))])
+  t.same(byHand.writes.subscriptions[0]!.pendingChange, { plan_id: null, at: T0 + 30 * DAY }, 'a change to a price no plan knows names no plan')
+  const plain = write([subEvent(T0 + 10, state())])
+  t.same([plain.writes.trialClaims, plain.writes.subscriptions[0]!.pendingChange, plain.writes.subscriptions[0]!.discount], [[], null, null], 'no trial, no change, no discount')
+})
+
+t.test('a trial about to end tells the product once, with its end and whether a card is on file, and emails nothing else as a notice', async t => {
+  const trialing = state({ status: 'trialing', trialStart: T0, trialEnd: T0 + 14 * DAY })
+  const willEnd = (card: string | null): PlanItem => ({
+    event: { id: `evt_${++n}`, type: 'customer.subscription.trial_will_end', created: T0 + 11 * DAY },
+    decision: decideEvent({ id: 'e', type: 'customer.subscription.trial_will_end', data: { object: { id: 'sub_1', status: 'trialing', customer: 'cus_1', metadata: { user_id: 'u1' }, trial_end: T0 + 14 * DAY, default_payment_method: card, items: { data: [] } } } }),
+    snapshot: trialing
+  })
+  const known = { ...nothing(), customers: [{ userId: 'u1', customerId: 'cus_1', email: 'u1@example.com', testClock: null, stripeTime: T0 + 20 * DAY }] }
+  const notices = (items: PlanItem[]) => write(items, known).writes.productEvents.filter(e => e.type === 'trial.will_end')
+  const [withCard, ...rest] = notices([willEnd('pm_1')])
+  t.same(rest, [])
+  t.match(withCard, { userId: 'u1', onceKey: `trial_will_end:sub_1:${T0 + 14 * DAY}`, payload: { timestamp: new Date((T0 + 11 * DAY) * 1000).toISOString(), data: { trial_end: T0 + 14 * DAY, has_card: true } } })
+  t.match(notices([willEnd(null)]), [{ payload: { data: { trial_end: T0 + 14 * DAY, has_card: false } } }], 'no card: the trial ends as the plan says')
+  t.same(notices([subEvent(T0 + 10, trialing)]), [], 'an ordinary update of a trialing subscription is no notice')
+  t.same(notices([invoice(T0 + 10, 'invoice.payment_failed'), subEvent(T0 + 11, trialing)]), [], 'a failed payment\'s email is no trial notice')
+})
+
+t.test('the product hears of a scheduled plan change when it differs from the user\'s stored row, not another user\'s or subscription\'s', async t => {
+  const at = T0 + 30 * DAY
+  const toStarter = { price: { planId: 'starter', productId: null, lookupKey: 'starter_monthly' }, priceId: 'price_starter', at }
+  const other = record({ id: 'sub_9', userId: 'u2', customerId: 'cus_2', planId: 'enterprise', startedAt: T0 + 5, pendingChange: { plan_id: 'pro', at: T0 + 5 * DAY } })
+  const stored = (pendingChange: SubscriptionRecord['pendingChange']) => ({ ...nothing(), subscriptions: [other, record({ pendingChange })] })
+  const events = (pendingChange: SubscriptionRecord['pendingChange'], s: SubscriptionState) =>
+    write([subEvent(T0 + 10, s)], stored(pendingChange)).writes.productEvents.map(e => ({ type: e.type, userId: e.userId, data: e.payload.data }))
+  t.same(events({ plan_id: 'starter', at }, state({ pending: toStarter })), [], 'as stored: nothing to tell, and no change of entitlement')
+  t.match(events(null, state({ pending: toStarter })), [{ type: 'plan_change.scheduled', userId: 'u1', data: { pending_change: { plan_id: 'starter', at }, entitlement: { plan_id: 'pro' } } }])
+  t.match(events({ plan_id: 'starter', at }, state()), [{ type: 'plan_change.scheduled', data: { pending_change: null } }], 'a change undone is told too')
+})
+
+t.test('the product hears a checkout completed once it is paid, under the user who paid it', async t => {
+  const checkoutEvents = (plan: ReturnType<typeof write>) => plan.writes.productEvents.filter(e => e.type === 'checkout.completed').map(e => ({ userId: e.userId, onceKey: e.onceKey, checkout: e.payload.data.checkout }))
+  const pending = write([checkout(T0 + 10, 'checkout.session.completed', 'unpaid')], nothing(), reads({ subscriptions: new Map([['sub_1', state()]]) }))
+  t.same(checkoutEvents(pending), [], 'a bank debit still pending completes nothing')
+  const stored = { ...nothing(), subscriptions: [record({ paymentState: 'pending', paymentStateAt: T0 + 10 }), record({ id: 'sub_2', userId: 'u2', customerId: 'cus_2' })] }
+  const theirs = event(T0 + 20, 'checkout.session.completed', { id: 'cs_2', mode: 'subscription', payment_status: 'paid', client_reference_id: 'u2', metadata: { plan_id: 'starter' }, customer: 'cus_2', subscription: 'sub_2' })
+  const paid = write([checkout(T0 + 20, 'checkout.session.async_payment_succeeded', 'paid'), theirs], stored)
+  t.same(checkoutEvents(paid), [
+    { userId: 'u1', onceKey: 'checkout:cs_1', checkout: { session_id: 'cs_1', plan_id: 'pro' } },
+    { userId: 'u2', onceKey: 'checkout:cs_2', checkout: { session_id: 'cs_2', plan_id: 'starter' } }
+  ])
+})
+
+t.test('a snapshot that names its schedule or discount without carrying it, or a schedule event, is read from Stripe', async t => {
+  const stored = { ...nothing(), subscriptions: [record({ stripeTime: T0 + 100 })] }
+  t.same(needs([subEvent(T0 + 200, state({ pending: undefined }))], stored).subscriptions, ['sub_1'], 'a schedule id, not its phases')
+  t.same(needs([subEvent(T0 + 200, state({ discount: undefined }))], stored).subscriptions, ['sub_1'], 'a discount id, not its terms')
+  const schedule = event(T0 + 50, 'subscription_schedule.updated', { id: 'sub_sched_1', object: 'subscription_schedule', customer: 'cus_1', metadata: { user_id: 'u1' }, subscription: 'sub_1' })
+  t.same(needs([schedule, subEvent(T0 + 200, state())], stored).subscriptions, ['sub_1'], 'a schedule changed: its subscription as Stripe has it now, over any snapshot')
+  t.match(write([subEvent(T0 + 200, state())], stored).writes.subscriptions, [{ stripeTime: T0 + 200 }], 'a whole snapshot alone is written as it is')
+})
+
+t.test('in a batch of two users, each user\'s product events carry the time of that user\'s own events', async t => {
+  const theirs = subEvent(T0 + 50, state({ id: 'sub_2', customerId: 'cus_2', userId: 'u2' }))
+  const plan = write([subEvent(T0 + 10, state()), theirs])
+  const times = plan.writes.productEvents.filter(e => e.type === 'entitlement.updated').map(e => [e.userId, e.payload.timestamp])
+  t.same(times, [['u1', new Date((T0 + 10) * 1000).toISOString()], ['u2', new Date((T0 + 50) * 1000).toISOString()]])
+})

@@ -44,3 +44,18 @@ t.test('a customer on a Stripe test clock lives in that clock\'s time, not the h
   t.equal(accessNow(clock, 0), 0, 'a clock frozen at the epoch is still a clock')
   t.ok(Math.abs(hostClock() - Date.now()) < 1000, 'the host clock is the wall clock in milliseconds')
 })
+
+t.test('a trialing user sees when the trial ends; any other status shows none, whatever the snapshot kept', async t => {
+  const trialing = { ...paid, status: 'trialing', trial_end: NOW + 7 * 86400 }
+  t.equal(toEntitlement('u1', trialing, clock).trial_end, NOW + 7 * 86400)
+  t.equal(toEntitlement('u1', { ...trialing, status: 'active' }, clock).trial_end, null, 'a trial that converted ends nothing')
+  t.equal(toEntitlement('u1', { ...trialing, status: 'past_due' }, clock).trial_end, null)
+  t.equal(toEntitlement('u1', { ...paid, status: 'trialing' }, clock).trial_end, null, 'a snapshot cached before trial_end was kept')
+})
+
+t.test('a scheduled plan change and a discount are shown as the snapshot kept them', async t => {
+  const pending = { plan_id: 'starter', at: NOW + 100 }
+  const discount = { percent_off: 20, amount_off: null, currency: null, ends_at: NOW + 1000 }
+  t.match(toEntitlement('u1', { ...paid, pending_change: pending, discount }, clock), { pending_change: pending, discount, plan_id: 'pro' })
+  t.match(toEntitlement('u1', { ...paid, pending_change: null, discount: null }, clock), { pending_change: null, discount: null })
+})

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadCatalogue, parseCatalogue, productIdOf } from '../../src/billing/plans.js'
+import { loadCatalogue, meterEventName, overageLookupKey, overagesOf, parseCatalogue, productIdOf } from '../../src/billing/plans.js'
 
 const plan = (id: string, key = `${id}_monthly`) => ({ id, name: id.toUpperCase(), lookup_key: key, unit_amount: 900, interval: 'month', features: { api: true }, limits: { seats: 1 } })
 
@@ -30,7 +30,7 @@ t.test('a subscribed price finds its plan by its mark first, then its product, t
 
 t.test('a bad catalogue is refused with the file and the first problem named', async t => {
   t.throws(() => parseCatalogue({ currency: 'usd', plans: [] }, 'mine.json'), /Invalid plan catalogue mine\.json: \/plans/)
-  t.throws(() => parseCatalogue({ currency: 'US', plans: [plan('a')] }), /Invalid plan catalogue plans: \/currency/)
+  t.throws(() => parseCatalogue({ currency: 'US', plans: [plan('a')] }), { message: 'Invalid plan catalogue plans: /currency must match pattern "^[a-z]{3}$"' }, 'the rule broken, as the schema words it')
   t.throws(() => parseCatalogue({ currency: 'usd', plans: [{ ...plan('a'), extra: 1 }] }), /Invalid plan catalogue/)
   t.throws(() => parseCatalogue(null), /Invalid plan catalogue plans: \//)
   t.throws(() => parseCatalogue({ currency: 'usd', plans: [plan('a', 'k1'), plan('a', 'k2')] }), /duplicate id "a"/)
@@ -73,4 +73,52 @@ t.test('trial settings that Stripe would refuse or that mean nothing are refused
   t.throws(() => parseCatalogue(withTrial({ trial_without_card: true })), /without trial_days/)
   t.throws(() => parseCatalogue(withTrial({ trial_days: 7, trial_end_behavior: 'pause' })), /only a trial_without_card plan/)
   t.throws(() => parseCatalogue(withTrial({ trial_days: 7, trial_without_card: true, trial_end_behavior: 'invoice' })), /trial_end_behavior/)
+})
+
+t.test('a trial ending by cancel is accepted; trial_end_behavior alone is refused for lacking trial_days first', async t => {
+  t.equal(parseCatalogue(withTrial({ trial_days: 7, trial_without_card: true, trial_end_behavior: 'cancel' })).byId('pro')!.trial_end_behavior, 'cancel')
+  t.throws(() => parseCatalogue(withTrial({ trial_end_behavior: 'cancel' })),
+    { message: 'Invalid plan catalogue plans: plan "pro" sets trial_without_card or trial_end_behavior without trial_days' })
+  t.throws(() => parseCatalogue(withTrial({ trial_days: 7, trial_without_card: false, trial_end_behavior: 'cancel' })),
+    { message: 'Invalid plan catalogue plans: plan "pro" sets trial_end_behavior, which only a trial_without_card plan uses' })
+})
+
+const metered = (limits: Record<string, number>, m: Record<string, unknown>) => ({ currency: 'usd', plans: [{ ...trialPlan, limits, metered: m }] })
+
+t.test('a metered limit needs a whole limit of at least 0 in the plan\'s limits', async t => {
+  const refusal = (metric: string) => ({ message: `Invalid plan catalogue plans: plan "pro" meters "${metric}", which needs a whole limit of at least 0 in its limits` })
+  t.throws(() => parseCatalogue(metered({}, { requests: { enforcement: 'hard' } })), refusal('requests'), 'no limit at all')
+  t.throws(() => parseCatalogue(metered({ requests: 1.5 }, { requests: { enforcement: 'hard' } })), refusal('requests'), 'a fraction')
+  t.throws(() => parseCatalogue(metered({ requests: -1 }, { requests: { enforcement: 'soft' } })), refusal('requests'), 'negative')
+  t.throws(() => parseCatalogue(metered({ requests: 2 ** 53 }, { requests: { enforcement: 'soft' } })), refusal('requests'), 'beyond a safe integer')
+  t.equal(parseCatalogue(metered({ requests: 0 }, { requests: { enforcement: 'hard' } })).byId('pro')!.limits.requests, 0, 'zero included: every unit is refused or billed')
+})
+
+t.test('metered settings are checked field by field: enforcement, overage amount and its per', async t => {
+  const ok = (m: unknown) => () => parseCatalogue(metered({ requests: 10 }, { requests: m }))
+  t.doesNotThrow(ok({ enforcement: 'hard' }))
+  t.doesNotThrow(ok({ enforcement: 'soft' }))
+  t.doesNotThrow(ok({ enforcement: 'overage', overage: { unit_amount: 1, per: 1_000_000_000 } }))
+  t.throws(ok({ enforcement: 'hard', overage: { unit_amount: 5 } }), /\/plans\/0\/metered\/requests/, 'a hard limit bills no overage')
+  t.throws(ok({ enforcement: 'soft', note: 'x' }), /\/plans\/0\/metered\/requests/)
+  t.throws(ok({ enforcement: 'overage', overage: { unit_amount: 5 }, extra: true }), /\/plans\/0\/metered\/requests/)
+  t.throws(ok({ enforcement: 'overage', overage: { unit_amount: 5, currency: 'eur' } }), /\/plans\/0\/metered\/requests/, 'the catalogue currency is the only one')
+  t.throws(ok({ enforcement: 'overage', overage: { unit_amount: 0 } }), /\/plans\/0\/metered\/requests/, 'overage is never free')
+  t.throws(ok({ enforcement: 'overage', overage: { unit_amount: 5, per: 0 } }), /\/plans\/0\/metered\/requests/)
+  t.throws(ok({ enforcement: 'overage', overage: { unit_amount: 5, per: 1_000_000_001 } }), /\/plans\/0\/metered\/requests/)
+  t.throws(ok({ enforcement: 'overage' }), /\/plans\/0\/metered\/requests/, 'overage without its price')
+})
+
+t.test('overages, their price lookup keys and meter event names', async t => {
+  const c = parseCatalogue(metered({ requests: 10, tokens: 100, seats: 3 }, {
+    tokens: { enforcement: 'overage', overage: { unit_amount: 2, per: 1000 } },
+    seats: { enforcement: 'hard' },
+    requests: { enforcement: 'overage', overage: { unit_amount: 5 } }
+  }))
+  const pro = c.byId('pro')!
+  t.same(overagesOf(pro), [{ metric: 'tokens', unitAmount: 2, per: 1000 }, { metric: 'requests', unitAmount: 5, per: 1 }], 'per defaults to one unit; hard limits bill nothing')
+  t.same(overagesOf(parseCatalogue(withTrial({})).byId('pro')!), [], 'a plan that meters nothing')
+  t.equal(overageLookupKey(pro, 'tokens'), 'pro_monthly_tokens_overage')
+  t.equal(meterEventName('tokens'), 'tollgate_tokens')
+  t.same(c.meteredMetrics, ['requests', 'seats', 'tokens'], 'every metered metric, sorted')
 })
