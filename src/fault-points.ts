@@ -6,9 +6,10 @@ import { join } from 'node:path'
  * Named moments on the event path where the fault suite (test/faults, docs/RELIABILITY.md) kills a
  * process: after the api queued an event but before it answered, inside the apply transaction just
  * before commit, right after commit, after the SMTP server accepted a message but before the
- * outbox row is marked sent, and after a product endpoint accepted an event but before that is recorded.
+ * outbox row is marked sent, after a product endpoint accepted an event but before that is recorded,
+ * and after Stripe took a usage overage meter event but before its report is marked sent.
  */
-export type FaultPoint = 'after-enqueue' | 'before-commit' | 'after-commit' | 'after-smtp' | 'after-product-send'
+export type FaultPoint = 'after-enqueue' | 'before-commit' | 'after-commit' | 'after-smtp' | 'after-product-send' | 'after-meter-report'
 
 /**
  * Test-only, off by default: when `TOLLGATE_FAULT_PAUSE` names this point, the process appends

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
+import { faultPoint } from '../../fault-points.js'
 import { markReportFailed, markReportSent, pendingReports, recentWindowUsage, saveReports, type MeterReport, type NewMeterReport } from '../../db/usage-reports-repo.js'
 import { meterEventName, type Catalogue } from '../plans.js'
 import { nextOverageReport } from '../usage.js'
@@ -39,6 +40,7 @@ async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
     }
     if (!isDelivered(err)) throw err
   }
+  await faultPoint('after-meter-report', r.identifier)
   await markReportSent(deps.db, r.identifier)
 }
 
