@@ -5,6 +5,7 @@ import { createDeps } from '../../src/deps.js'
 import { applyRetention, retentionRules } from '../../src/db/retention.js'
 import { appendLedger, ledgerTotal, type LedgerEntry } from '../../src/db/usage-ledger-repo.js'
 import { countUsage, counterKey, type UsageCounterDeps, entryOf, ledgerStreamKey, shardOf } from '../../src/queue/usage-counter.js'
+import { RETENTION_JOB, withRetention } from '../../src/queue/processors/retention.js'
 import { drainUsageLedger, oldestWaitingUsage } from '../../src/queue/usage-ledger-drain.js'
 import { createTestDatabase, createTestPrefix, testConfig } from '../helpers/env.js'
 
@@ -100,6 +101,23 @@ t.test('an entry still waiting in a stream holds compaction back, so a drain tha
   const after = await applyRetention(deps.db, retentionRules(rules, ports), { now: Date.now() + 3 * DAY })
   t.equal(after.pruned['usage_ledger.folded'], 5, 'once the stream is empty they fold too')
   t.equal(await ledgerTotal(deps.db, 'u_1', METRIC, windowStart), 56)
+})
+
+t.test('the retention job holds compaction back by the streams of its own prefix', async t => {
+  const { deps, streams } = await setup(t)
+  const windowStart = Math.floor(Date.now() / 1000) - 5 * 86_400
+  const at = Date.now() - 3 * DAY
+  // Drains have been down for three days since one wrote this entry and died before its XDEL.
+  const waiting = entry('u_1', METRIC, windowStart, 4, new Date(at))
+  await appendLedger(deps.db, [waiting, entry('u_1', METRIC, windowStart, 5, new Date(at - DAY))])
+  await deps.redis.xadd(ledgerStreamKey(streams.prefix, shardOf('u_1')), `${at}-0`,
+    'e', waiting.entryId, 'u', 'u_1', 'm', METRIC, 'w', windowStart, 'q', 4, 'k', '', 't', at, 'x', '', 'n', 9, 'l', 1000, 'r', '')
+
+  const job = withRetention(deps, async () => 'an event job')
+  const run = await job({ name: RETENTION_JOB } as never) as { pruned: Record<string, number> }
+  t.equal(run.pruned['usage_ledger.folded'], 1, 'only the entry older than the waiting one is folded')
+  t.equal(await drainUsageLedger(streams), 1)
+  t.equal(await ledgerTotal(deps.db, 'u_1', METRIC, windowStart), 9, 'the repeated drain wrote nothing twice')
 })
 
 t.test('a counter Redis lost, rebuilt after compaction, equals the total it had', async t => {
