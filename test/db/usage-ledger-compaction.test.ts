@@ -80,6 +80,31 @@ t.test('compaction folds old entries into one row per window, every total exact;
   t.equal((await sql`select count(*)::int as n from usage_ledger`)[0]!.n, 20 * 2 * 3, 'still one row per window')
 })
 
+t.test('compaction skips an entry another transaction holds instead of waiting for it', async t => {
+  const { deps, sql } = await setup(t)
+  const at = new Date(Date.now() - 3 * DAY)
+  const [held, ...others] = [1, 2, 3].map(q => entry('u_1', METRIC, 1_700_000_000, q, at))
+  await appendLedger(deps.db, [held!, ...others])
+  let release!: () => void
+  const released = new Promise<void>(resolve => { release = resolve })
+  let locked!: () => void
+  const lockTaken = new Promise<void>(resolve => { locked = resolve })
+  const holder = sql.begin(async tx => {
+    await tx`select 1 from usage_ledger where entry_id = ${held!.entryId} for update`
+    locked()
+    await released
+  })
+  await lockTaken
+  const started = Date.now()
+  const run = await applyRetention(deps.db, retentionRules(rules, noStreams))
+  t.ok(Date.now() - started < 5000, `the run did not wait for the lock (${Date.now() - started} ms)`)
+  t.equal(run.pruned['usage_ledger.folded'], 2, 'the held entry is skipped')
+  release()
+  await holder
+  t.equal((await applyRetention(deps.db, retentionRules(rules, noStreams))).pruned['usage_ledger.folded'], 1, 'the next run folds it')
+  t.equal(await ledgerTotal(deps.db, 'u_1', METRIC, 1_700_000_000), 6)
+})
+
 t.test('an entry still waiting in a stream holds compaction back, so a drain that repeats writes nothing twice', async t => {
   const { deps, sql, streams, ports } = await setup(t)
   const windowStart = Math.floor(Date.now() / 1000) - 86_400
