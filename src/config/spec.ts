@@ -57,6 +57,15 @@ function oneOf<T extends string> (values: readonly T[]) {
   }
 }
 
+/** Days kept, or 0 for ever; a shorter keep than `min` would drop what Tollgate still reads. */
+function days (min: number) {
+  return (raw: string) => {
+    const n = int(0, 36_500)(raw)
+    if (n !== 0 && n < min) throw new Error(`must be 0 (for ever) or at least ${min}, got ${n}`)
+    return n
+  }
+}
+
 const apiKey = (raw: string) => {
   if (raw.length < 16) throw new Error('each key must be at least 16 characters')
   return raw
@@ -108,9 +117,11 @@ export const configSpec = {
   METRICS_PORT: { doc: 'Port of a worker process\'s own Prometheus /metrics endpoint; 0 turns it off (the api serves /metrics on PORT)', default: '9464', parse: int(0, 65535) },
   METRICS_TOKEN: { doc: 'Bearer token that GET /metrics on the api requires; unset leaves it open for a scraper on a private network', optional: true as const, secret: true, parse: apiKey },
   RECONCILE_EVERY_SECONDS: { doc: 'How often a worker lists recent Stripe events and queues any that never arrived; 0 turns the sweep off', default: '3600', parse: int(0, 7 * 86_400) },
-  RETENTION_EVERY_SECONDS: { doc: 'How often a worker prunes what the retention policy no longer keeps (event payloads, sent email), in small batches; 0 turns it off', default: '3600', parse: int(0, 7 * 86_400) },
+  RETENTION_EVERY_SECONDS: { doc: 'How often a worker prunes what the retention policy no longer keeps (event payloads, sent email, old usage ledger entries and windows), in small batches; 0 turns it off', default: '3600', parse: int(0, 7 * 86_400) },
   EVENT_PAYLOAD_RETENTION_DAYS: { doc: 'Days a Stripe event\'s payload is kept in stripe_events; the event\'s row (its idempotency claim) stays for ever, and failed events keep their payload. 0 keeps payloads for ever', default: '30', parse: int(0, 36_500) },
   EMAIL_RETENTION_DAYS: { doc: 'Days a sent email\'s outbox row (recipient, template data) is kept; pending and failed rows stay. 0 keeps them for ever', default: '30', parse: int(0, 36_500) },
+  USAGE_LEDGER_COMPACT_HOURS: { doc: 'Hours after which usage ledger entries are folded into one row per user, metric and billing period holding their sum (totals stay exact); at least 25, beyond the 24 h a usage call may be retried under its idempotency key, and never past an entry still waiting in Redis', default: '48', parse: int(25, 87_600) },
+  USAGE_LEDGER_RETENTION_DAYS: { doc: 'Days after its start a billing period\'s usage ledger rows, and its sent overage reports, are kept; a user\'s current period is always kept, pending and failed reports stay. At least 90 (the overage reporter reads the last period); 0 keeps them for ever', default: '400', parse: days(90) },
   USAGE_REPORT_EVERY_SECONDS: { doc: 'How often a worker reports usage above a plan\'s included amount to Stripe Billing Meters (overage); 0 turns reporting off', default: '60', parse: int(0, 86_400) },
   PRODUCT_WEBHOOK_URL: { doc: 'Your product\'s endpoints for Tollgate\'s events (Standard Webhooks), comma-separated; admins may add more at run time', optional: true as const, parse: list(url(['http:', 'https:'])) },
   PRODUCT_WEBHOOK_SECRET: { doc: 'Secrets that sign events to PRODUCT_WEBHOOK_URL (whsec_ + base64), comma-separated, newest first: every one signs while you rotate', optional: true as const, secret: true, parse: list(standardSecret) },

@@ -1,15 +1,21 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from './client.js'
+import { compactionCutoff, compactLedger, pruneLedgerWindows } from './usage-ledger-compaction.js'
 
 /**
- * One kind of row that grows with traffic and how long it is kept. Usage ledgers join the list the
- * same way: a number of days and a prune of one small batch.
+ * One kind of row that grows with traffic and how long it is kept: a number of days and a prune of
+ * one small batch.
  */
 export interface RetentionRule {
   /** What it prunes, as the job's result and the logs name it. */
   name: string
-  /** Kept this many days; 0 keeps it for ever. */
+  /** Kept this many days (a fraction is fine); 0 keeps it for ever. */
   days: number
+  /**
+   * Moves the cutoff earlier when something outside Postgres still needs younger rows; asked once per
+   * run, before the first batch, outside any transaction.
+   */
+  cutoff?: (nominal: Date) => Promise<Date>
   /** Prunes at most `limit` rows older than `cutoff` in one statement; answers how many it pruned. */
   prune: (db: Db, cutoff: Date, limit: number) => Promise<number>
 }
@@ -51,11 +57,32 @@ export async function pruneProductDeliveries (db: Db, cutoff: Date, limit: numbe
   return Math.max(attempts.length, deliveries.length)
 }
 
-export function retentionRules (config: { EVENT_PAYLOAD_RETENTION_DAYS: number, EMAIL_RETENTION_DAYS: number, PRODUCT_DELIVERY_RETENTION_DAYS: number }): RetentionRule[] {
+export interface RetentionConfig {
+  EVENT_PAYLOAD_RETENTION_DAYS: number
+  EMAIL_RETENTION_DAYS: number
+  PRODUCT_DELIVERY_RETENTION_DAYS: number
+  USAGE_LEDGER_COMPACT_HOURS: number
+  USAGE_LEDGER_RETENTION_DAYS: number
+}
+
+export interface RetentionPorts {
+  /** When the oldest usage entry still waiting in the Redis streams was appended (ms), or null if none waits. */
+  oldestWaitingUsage: () => Promise<number | null>
+}
+
+/** Compaction runs before the windows rule, so a window old enough to go is one row by then. */
+export function retentionRules (config: RetentionConfig, ports: RetentionPorts): RetentionRule[] {
   return [
     { name: 'stripe_events.payload', days: config.EVENT_PAYLOAD_RETENTION_DAYS, prune: pruneEventPayloads },
     { name: 'email_outbox.sent', days: config.EMAIL_RETENTION_DAYS, prune: pruneSentEmails },
-    { name: 'product_deliveries.delivered', days: config.PRODUCT_DELIVERY_RETENTION_DAYS, prune: pruneProductDeliveries }
+    { name: 'product_deliveries.delivered', days: config.PRODUCT_DELIVERY_RETENTION_DAYS, prune: pruneProductDeliveries },
+    {
+      name: 'usage_ledger.folded',
+      days: config.USAGE_LEDGER_COMPACT_HOURS / 24,
+      cutoff: async nominal => compactionCutoff(nominal, await ports.oldestWaitingUsage()),
+      prune: compactLedger
+    },
+    { name: 'usage_ledger.windows', days: config.USAGE_LEDGER_RETENTION_DAYS, prune: pruneLedgerWindows }
   ]
 }
 
@@ -77,7 +104,8 @@ export async function applyRetention (db: Db, rules: RetentionRule[], opts: { ba
   const deadline = Date.now() + (opts.budgetMs ?? 20_000)
   const run: RetentionRun = { pruned: {}, more: false }
   for (const rule of rules.filter(r => r.days > 0)) {
-    const cutoff = new Date(now - rule.days * 86_400_000)
+    const nominal = new Date(now - rule.days * 86_400_000)
+    const cutoff = rule.cutoff ? await rule.cutoff(nominal) : nominal
     run.pruned[rule.name] = 0
     for (;;) {
       if (Date.now() > deadline) { run.more = true; return run }

@@ -159,9 +159,20 @@ export const usageLedger = pgTable('usage_ledger', {
   windowStart: bigint('window_start', { mode: 'number' }).notNull(),
   quantity: bigint('quantity', { mode: 'number' }).notNull(),
   idempotencyKey: text('idempotency_key'),
-  /** When the api counted it (host time). */
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull()
-}, t => [index('usage_ledger_window_idx').on(t.userId, t.metric, t.windowStart)])
+  /** When the api counted it (host time); for a folded row, when the newest entry it sums was counted. */
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  /**
+   * How many counted entries this row sums once compaction has folded a window's old entries into
+   * one row (src/db/usage-ledger-compaction.ts); null for an entry as the api counted it.
+   */
+  foldedEntries: bigint('folded_entries', { mode: 'number' })
+}, t => [
+  index('usage_ledger_window_idx').on(t.userId, t.metric, t.windowStart),
+  // Compaction's queue: the entries not folded yet, oldest first.
+  index('usage_ledger_unfolded_idx').on(t.createdAt).where(sql`folded_entries is null`),
+  // Retention's queue: one row per compacted window, oldest window first.
+  index('usage_ledger_folded_window_idx').on(t.windowStart).where(sql`folded_entries is not null`)
+])
 
 /**
  * Overage reported to Stripe Billing Meters, as a chain per user, metric and window: each report
@@ -184,7 +195,9 @@ export const usageMeterReports = pgTable('usage_meter_reports', {
   sentAt: timestamp('sent_at', { withTimezone: true })
 }, t => [
   uniqueIndex('usage_meter_reports_chain_uq').on(t.userId, t.metric, t.windowStart, t.fromQuantity),
-  index('usage_meter_reports_pending_idx').on(t.createdAt).where(sql`status = 'pending'`)
+  index('usage_meter_reports_pending_idx').on(t.createdAt).where(sql`status = 'pending'`),
+  // Retention deletes sent reports with their window.
+  index('usage_meter_reports_sent_window_idx').on(t.windowStart).where(sql`status = 'sent'`)
 ])
 
 /**

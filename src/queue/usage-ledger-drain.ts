@@ -61,6 +61,21 @@ export async function usageLedgerBacklog (deps: Pick<UsageDrainDeps, 'redis' | '
 }
 
 /**
+ * When the oldest entry waiting in any shard's stream was appended (Redis stream ids are XADD
+ * milliseconds), or null when none waits: ledger compaction folds nothing from then on.
+ */
+export async function oldestWaitingUsage (deps: Pick<UsageDrainDeps, 'redis' | 'prefix'>): Promise<number | null> {
+  let oldest: number | null = null
+  for (let shard = 0; shard < USAGE_SHARDS; shard++) {
+    const [first] = await deps.redis.xrange(ledgerStreamKey(deps.prefix, shard), '-', '+', 'COUNT', 1)
+    if (!first) continue
+    const at = Number(first[0].split('-')[0])
+    if (oldest === null || at < oldest) oldest = at
+  }
+  return oldest
+}
+
+/**
  * Drains in a loop: again at once while batches come back full, otherwise after `idleMs`. A failure
  * (Postgres restarting) is logged and retried on the next turn; nothing leaves Redis unwritten.
  */

@@ -57,7 +57,7 @@ try {
   const pruneStarted = Date.now()
   let pruned = 0
   for (;;) {
-    const run = await applyRetention(db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 30, EMAIL_RETENTION_DAYS: 30, PRODUCT_DELIVERY_RETENTION_DAYS: 30 }), { budgetMs: 60_000 })
+    const run = await applyRetention(db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 30, EMAIL_RETENTION_DAYS: 30, PRODUCT_DELIVERY_RETENTION_DAYS: 30, USAGE_LEDGER_COMPACT_HOURS: 0, USAGE_LEDGER_RETENTION_DAYS: 0 }, { oldestWaitingUsage: async () => null }), { budgetMs: 60_000 })
     pruned += Object.values(run.pruned).reduce((s, n) => s + n, 0)
     if (!run.more) break
   }

@@ -44,7 +44,9 @@ t.test('each missing or malformed value is refused, naming the variable', async 
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['MAIL_FROM', 'nobody', /MAIL_FROM must be an email address/],
     ['WORKER_QUEUES', 'stripe-events,nope', /WORKER_QUEUES must be one of/],
-    ['STRIPE_API_BASE', 'ftp://x', /STRIPE_API_BASE must use http/]
+    ['STRIPE_API_BASE', 'ftp://x', /STRIPE_API_BASE must use http/],
+    ['USAGE_LEDGER_COMPACT_HOURS', '24', /USAGE_LEDGER_COMPACT_HOURS must be between 25/],
+    ['USAGE_LEDGER_RETENTION_DAYS', '30', /USAGE_LEDGER_RETENTION_DAYS must be 0 \(for ever\) or at least 90/]
   ]
   for (const [name, value, message] of bad) {
     const env: Record<string, string | undefined> = { ...valid, [name]: value }

@@ -10,6 +10,8 @@ import { toEventJob } from '../../src/stripe/webhook.js'
 import { createTestDatabase, createTestPrefix, makeEvent, testConfig } from '../helpers/env.js'
 
 const DAY = 86_400_000
+const noStreams = { oldestWaitingUsage: async () => null }
+const usage = { 'usage_ledger.folded': 0, 'usage_ledger.windows': 0 }
 
 t.test('retention prunes old payloads and sent email in batches; claims, failed events and unsent email stay', async t => {
   const url = await createTestDatabase(t)
@@ -40,8 +42,8 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
   await sql`insert into product_delivery_attempts (endpoint_id, event_id, attempt, status, ok, latency_ms, created_at) values
     (1, ${oldEvent!.id}, 1, 204, true, 5, now() - interval '31 days'), (1, ${waiting!.id}, 1, 500, false, 5, now())`
 
-  const run = await applyRetention(deps.db, retentionRules(config), { batch: 2 })
-  t.same(run, { pruned: { 'stripe_events.payload': 5, 'email_outbox.sent': 1, 'product_deliveries.delivered': 1 }, more: false }, 'five payloads in batches of two, one sent email, one delivered product event')
+  const run = await applyRetention(deps.db, retentionRules(config, noStreams), { batch: 2 })
+  t.same(run, { pruned: { 'stripe_events.payload': 5, 'email_outbox.sent': 1, 'product_deliveries.delivered': 1, ...usage }, more: false }, 'five payloads in batches of two, one sent email, one delivered product event')
   t.same((await sql`select seq from product_deliveries`).map(r => Number(r.seq)), [2], 'the pending delivery stays')
   t.same((await sql`select status from product_delivery_attempts`).map(r => r.status), [500], 'the recent attempt stays')
   t.equal((await sql`select count(*)::int as n from product_events`)[0]!.n, 2, 'the events stay: their seqs number the next ones')
@@ -54,8 +56,8 @@ t.test('retention prunes old payloads and sent email in batches; claims, failed 
   t.same(await apply(toEventJob(old[0] as never)), { outcome: 'duplicate' }, 'a redelivery of a pruned event is still a no-op')
   await t.rejects(replayEvent(deps, old[1]!.id), { statusCode: 409, code: 'payload_pruned' }, 'a replay of a pruned event is refused: it would change nothing')
   t.equal((await replayEvent(deps, failed.id)).via, 'enqueued', 'a failed event, payload kept, replays')
-  t.same(await applyRetention(deps.db, retentionRules(config), { batch: 2 }), { pruned: { 'stripe_events.payload': 0, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0 }, more: false }, 'a second run finds nothing')
-  t.same((await applyRetention(deps.db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 0, EMAIL_RETENTION_DAYS: 0, PRODUCT_DELIVERY_RETENTION_DAYS: 0 }))).pruned, {}, '0 days keeps for ever')
+  t.same(await applyRetention(deps.db, retentionRules(config, noStreams), { batch: 2 }), { pruned: { 'stripe_events.payload': 0, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0, ...usage }, more: false }, 'a second run finds nothing')
+  t.same((await applyRetention(deps.db, retentionRules({ EVENT_PAYLOAD_RETENTION_DAYS: 0, EMAIL_RETENTION_DAYS: 0, PRODUCT_DELIVERY_RETENTION_DAYS: 0, USAGE_LEDGER_COMPACT_HOURS: 0, USAGE_LEDGER_RETENTION_DAYS: 0 }, noStreams))).pruned, {}, '0 days keeps for ever')
 })
 
 t.test('a retention batch skips rows another transaction holds instead of waiting, and the job routes by name', async t => {
@@ -84,7 +86,7 @@ t.test('a retention batch skips rows another transaction holds instead of waitin
   const started = Date.now()
   const run = await job({ name: RETENTION_JOB } as never)
   t.ok(Date.now() - started < 5000, `the run did not wait for the lock (${Date.now() - started} ms)`)
-  t.same(run, { pruned: { 'stripe_events.payload': 2, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0 }, more: false }, 'the held row is skipped')
+  t.same(run, { pruned: { 'stripe_events.payload': 2, 'email_outbox.sent': 0, 'product_deliveries.delivered': 0, ...usage }, more: false }, 'the held row is skipped')
   release()
   await holder
   t.same(((await job({ name: RETENTION_JOB } as never)) as { pruned: Record<string, number> }).pruned['stripe_events.payload'], 1, 'the next run prunes it')

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { applyRetention, retentionRules } from '../../db/retention.js'
 import type { Deps } from '../../deps.js'
 import { scheduleEvery } from '../schedule.js'
+import { oldestWaitingUsage } from '../usage-ledger-drain.js'
 
 /**
  * The retention job runs as `retention` on the stripe-events queue, like the reconciliation sweep:
@@ -11,8 +12,8 @@ import { scheduleEvery } from '../schedule.js'
  */
 export const RETENTION_JOB = 'retention'
 
-export function withRetention (deps: Pick<Deps, 'db' | 'config'>, next: Processor, log?: Pick<Logger, 'info'>): Processor {
-  const rules = retentionRules(deps.config)
+export function withRetention (deps: Pick<Deps, 'db' | 'redis' | 'config'>, next: Processor, log?: Pick<Logger, 'info'>): Processor {
+  const rules = retentionRules(deps.config, { oldestWaitingUsage: async () => await oldestWaitingUsage({ redis: deps.redis, prefix: deps.config.QUEUE_PREFIX }) })
   return async (job: Job, token?: string) => {
     if (job.name !== RETENTION_JOB) return next(job, token)
     const run = await applyRetention(deps.db, rules)
