@@ -134,6 +134,22 @@ export function nextOverageReport (w: { used: number, limit: number | null, repo
   return to > w.reported ? { from: w.reported, to } : null
 }
 
+/** A user's billing period as Tollgate holds it: where usage windows begin and end. */
+export interface HeldPeriod { start: number | null, end: number | null }
+
+/**
+ * The timestamp of a window's meter event: now in the customer's time, inside the window it bills
+ * (Stripe bills an event in the period its timestamp falls in, and refuses one older than 35 days).
+ * The window ends at the first period boundary Tollgate knows after its start: the previous
+ * window's report, made after the boundary, is stamped at its last second; a window past the held
+ * period end (a renewal not applied yet) has no known end and takes now.
+ */
+export function meterEventTime (windowStart: number, period: HeldPeriod, now: number): number {
+  const end = [period.start, period.end].find(b => b !== null && b > windowStart) ?? null
+  const latest = end === null ? now : Math.min(now, end - 1)
+  return Math.max(windowStart, latest)
+}
+
 /** One call as the counter runs it (src/queue/usage-counter.ts). */
 export interface UsageCall {
   /** consume checks a hard limit; record always counts; peek only reads. */

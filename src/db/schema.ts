@@ -188,6 +188,11 @@ export const usageMeterReports = pgTable('usage_meter_reports', {
   fromQuantity: bigint('from_quantity', { mode: 'number' }).notNull(),
   toQuantity: bigint('to_quantity', { mode: 'number' }).notNull(),
   stripeCustomerId: text('stripe_customer_id').notNull(),
+  /**
+   * The meter event's timestamp (unix seconds, the customer's time), chosen when the report is
+   * written, so every send of it is the same event and counts in the window it bills.
+   */
+  eventTimestamp: bigint('event_timestamp', { mode: 'number' }).notNull(),
   /** `failed`: Stripe refused it for good (its `error` says why); an operator decides what to bill. */
   status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull().default('pending'),
   error: text('error'),

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { NO_ENTITLEMENT, type EntitlementSnapshot } from '../../src/billing/entitlement-view.js'
 import { loadCatalogue, parseCatalogue } from '../../src/billing/plans.js'
-import { answerOf, checkMetric, counterTtl, deniedAnswer, nextOverageReport, planUsage, thresholdEmails, thresholdEvents, usageWindow, type ThresholdCrossing } from '../../src/billing/usage.js'
+import { answerOf, checkMetric, counterTtl, deniedAnswer, meterEventTime, nextOverageReport, planUsage, thresholdEmails, thresholdEvents, usageWindow, type ThresholdCrossing } from '../../src/billing/usage.js'
 
 const DAY = 86_400
 const catalogue = loadCatalogue()
@@ -134,6 +134,20 @@ t.test('overage reports what is above the limit and not reported yet, never a cr
   t.equal(nextOverageReport({ used: 12_000, limit: 10_000, reported: 0 }, 'soft'), null)
   t.equal(nextOverageReport({ used: 12_000, limit: 10_000, reported: 0 }, undefined), null, 'the plan no longer meters it')
   t.equal(nextOverageReport({ used: 12_000, limit: null, reported: 0 }, 'overage'), null, 'no limit')
+})
+
+t.test('a meter event is stamped now in the customer\'s time, clamped into the window it bills', async t => {
+  const S = 1_000_000
+  const month = { start: S, end: S + 30 * DAY }
+  t.equal(meterEventTime(S, month, S + 10 * DAY), S + 10 * DAY, 'inside the current window: now')
+  t.equal(meterEventTime(S, month, S - 60), S, 'a clock behind the window\'s start: its start')
+  t.equal(meterEventTime(S, month, S + 30 * DAY + 3600), S + 30 * DAY - 1, 'past the held period end: the window\'s last second')
+  t.equal(meterEventTime(S - 31 * DAY, month, S + 2 * DAY), S - 1, 'the previous window, reported late: its last second')
+  t.equal(meterEventTime(S + 30 * DAY, month, S + 31 * DAY), S + 31 * DAY, 'a window past the held end, renewal not applied: now')
+  const year = { start: S, end: S + 365 * DAY }
+  t.equal(meterEventTime(S, year, S + 75 * DAY), S + 75 * DAY, 'month 3 of a yearly period: now, not the period\'s start')
+  t.equal(meterEventTime(S, { start: null, end: S + 30 * DAY }, S + DAY), S + DAY, 'no period start held: the end bounds it')
+  t.equal(meterEventTime(S, { start: null, end: null }, S + DAY), S + DAY, 'no period held: now')
 })
 
 t.test('a counter lives to its reset and two days more, capped; 35 days when the reset is unknown', async t => {

@@ -182,8 +182,8 @@ t.test('retention deletes expired windows and their sent reports; current window
   await sql`insert into entitlements (user_id, plan_id, status, access, current_period_end) values
     ('u_year', 'pro', 'active', true, ${new Date(now + 165 * DAY)}), ('u_free', 'pro', 'active', true, null)`
   const report = (user: string, windowStart: number, status: string) => sql`insert into usage_meter_reports
-    (identifier, user_id, metric, window_start, from_quantity, to_quantity, stripe_customer_id, status, sent_at)
-    values (${`${user}:${windowStart}:${status}`}, ${user}, ${METRIC}, ${windowStart}, ${status.length}, ${status.length + 1}, 'cus_1', ${status}, ${status === 'sent' ? new Date(now - 100 * DAY) : null})`
+    (identifier, user_id, metric, window_start, from_quantity, to_quantity, stripe_customer_id, event_timestamp, status, sent_at)
+    values (${`${user}:${windowStart}:${status}`}, ${user}, ${METRIC}, ${windowStart}, ${status.length}, ${status.length + 1}, 'cus_1', ${windowStart}, ${status}, ${status === 'sent' ? new Date(now - 100 * DAY) : null})`
   for (const status of ['sent', 'pending', 'failed']) await report('u_gone', old, status)
   await report('u_gone', recent, 'sent')
   await report('u_year', old, 'sent')

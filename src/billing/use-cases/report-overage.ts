@@ -3,13 +3,16 @@ import Stripe from 'stripe'
 import type { Db } from '../../db/client.js'
 import { faultPoint } from '../../fault-points.js'
 import { markReportFailed, markReportSent, pendingReports, recentWindowUsage, saveReports, type MeterReport, type NewMeterReport } from '../../db/usage-reports-repo.js'
+import { accessNow, hostClock, type Clock } from '../clock.js'
 import { meterEventName, type Catalogue } from '../plans.js'
-import { nextOverageReport } from '../usage.js'
+import { meterEventTime, nextOverageReport } from '../usage.js'
 
 export interface ReportOverageDeps {
   db: Db
   stripe: Stripe
   catalogue: Pick<Catalogue, 'byId'>
+  /** The host's clock; a customer on a Stripe test clock lives in that clock's time. */
+  now?: Clock
 }
 
 /** Stripe takes an identifier of at most 100 characters; a hash also keeps user ids out of Stripe. */
@@ -29,8 +32,8 @@ async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
     await deps.stripe.billing.meterEvents.create({
       event_name: meterEventName(r.metric),
       identifier: r.identifier,
-      // The period's start, in the customer's time: the event counts in that period's invoice.
-      timestamp: r.windowStart,
+      // Chosen when the report was written: a resend is the same event, in the window it bills.
+      timestamp: r.eventTimestamp,
       payload: { stripe_customer_id: r.stripeCustomerId, value: String(r.toQuantity - r.fromQuantity) }
     }, { idempotencyKey: r.identifier })
   } catch (err) {
@@ -53,12 +56,14 @@ async function send (deps: ReportOverageDeps, r: MeterReport): Promise<void> {
  * how many reports were tried.
  */
 export async function reportOverage (deps: ReportOverageDeps): Promise<number> {
+  const clock = deps.now ?? hostClock
   const reports: NewMeterReport[] = []
   for (const w of await recentWindowUsage(deps.db)) {
     const plan = w.planId === null ? undefined : deps.catalogue.byId(w.planId)
     const next = nextOverageReport(w, plan?.metered?.[w.metric]?.enforcement)
     if (!next) continue
-    const report = { userId: w.userId, metric: w.metric, windowStart: w.windowStart, fromQuantity: next.from, toQuantity: next.to, stripeCustomerId: w.stripeCustomerId }
+    const eventTimestamp = meterEventTime(w.windowStart, { start: w.periodStart, end: w.periodEnd }, accessNow(clock, w.testClockTime))
+    const report = { userId: w.userId, metric: w.metric, windowStart: w.windowStart, fromQuantity: next.from, toQuantity: next.to, stripeCustomerId: w.stripeCustomerId, eventTimestamp }
     reports.push({ ...report, identifier: identifierOf(report) })
   }
   await saveReports(deps.db, reports)

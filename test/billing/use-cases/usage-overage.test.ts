@@ -57,7 +57,7 @@ t.test('overage: counted in one period, reported to the meter once despite a cra
   // A report Stripe refuses for good (its time is past Stripe's 35 days) does not hold up the next.
   const now = Math.floor(Date.now() / 1000)
   await deps.db.insert(usageMeterReports).values({
-    identifier: 'tollgate_too_old', userId: 'u_old', metric: METRIC, windowStart: now - 90 * 86_400, fromQuantity: 0, toQuantity: 10, stripeCustomerId: customer.id
+    identifier: 'tollgate_too_old', userId: 'u_old', metric: METRIC, windowStart: now - 90 * 86_400, fromQuantity: 0, toQuantity: 10, stripeCustomerId: customer.id, eventTimestamp: now - 60 * 86_400
   })
   await countUsageOf(usage, 'record', { user_id: 'u_ovo', metric: METRIC, quantity: 5_000 })
   while (await drainUsageLedger(drain) > 0);
