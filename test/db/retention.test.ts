@@ -1,3 +1,5 @@
+import { Worker } from 'bullmq'
+import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import t from 'tap'
 import { createApplyStripeEvent } from '../../src/billing/use-cases/apply-stripe-event.js'
@@ -7,7 +9,7 @@ import { applyRetention, retentionRules } from '../../src/db/retention.js'
 import { applyDepsOf } from '../../src/queue/apply-ports.js'
 import { RETENTION_JOB, withRetention } from '../../src/queue/processors/retention.js'
 import { toEventJob } from '../../src/stripe/webhook.js'
-import { createTestDatabase, createTestPrefix, makeEvent, testConfig } from '../helpers/env.js'
+import { createTestDatabase, createTestPrefix, makeEvent, testConfig, waitFor } from '../helpers/env.js'
 
 const DAY = 86_400_000
 const noStreams = { oldestWaitingUsage: async () => null }
@@ -91,4 +93,37 @@ t.test('a retention batch skips rows another transaction holds instead of waitin
   await holder
   t.same(((await job({ name: RETENTION_JOB } as never)) as { pruned: Record<string, number> }).pruned['stripe_events.payload'], 1, 'the next run prunes it')
   t.equal(await job({ name: 'invoice.paid' } as never), 'an event job', 'other jobs go to the event processor')
+})
+
+t.test('a run that ends its budget with rows left queues the next slice, once, and the chain ends when nothing is left', async t => {
+  const url = await createTestDatabase(t)
+  const config = testConfig({ DATABASE_URL: url, QUEUE_PREFIX: createTestPrefix(t) })
+  const deps = createDeps(config)
+  t.teardown(() => deps.close())
+  const sql = postgres(url, { max: 2, onnotice: () => {} })
+  t.teardown(() => sql.end())
+  for (let i = 0; i < 7; i++) {
+    await sql`insert into stripe_events (event_id, type, created, received_at, outcome, payload) values (${`evt_more_${i}`}, 'customer.created', 1, now() - interval '40 days', 'ignored', '{"x":1}')`
+  }
+  const queue = deps.queues.stripeEvents
+  const followUps = async () => (await queue.getJobs(['delayed', 'waiting', 'active', 'completed'])).filter(j => j.name === RETENTION_JOB)
+
+  // A budget already spent: the slice ends with everything left.
+  const spent = withRetention(deps, async () => 'an event job', undefined, { batch: 2, budgetMs: -1 })
+  t.match(await spent({ name: RETENTION_JOB } as never), { more: true })
+  t.equal((await followUps()).length, 1, 'the next slice is queued')
+  t.match(await spent({ name: RETENTION_JOB } as never), { more: true })
+  t.equal((await followUps()).length, 1, 'a run overlapping it queues no second one')
+
+  // A worker takes the follow-up with the normal budget: it prunes the rest and queues nothing more.
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null })
+  const worker = new Worker(queue.name, withRetention(deps, async () => 'an event job', undefined, { batch: 2 }), { connection, prefix: config.QUEUE_PREFIX })
+  t.teardown(async () => { await worker.close(); connection.disconnect() })
+  await waitFor(async () => {
+    const jobs = await followUps()
+    return jobs.length === 1 && await jobs[0]!.isCompleted()
+  }, 'the follow-up ran', 15_000)
+  t.match((await followUps())[0]!.returnvalue, { pruned: { 'stripe_events.payload': 7 }, more: false }, 'it pruned every old payload')
+  t.equal((await sql`select count(*)::int as n from stripe_events where payload is not null`)[0]!.n, 0)
+  t.equal((await queue.getDelayedCount()) + (await queue.getWaitingCount()), 0, 'and queued no further slice')
 })
