@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { and, eq, sql } from 'drizzle-orm'
 import { invalidateEntitlementsOf } from '../../src/billing/use-cases/read-entitlements.js'
@@ -12,6 +13,7 @@ import { counterKey, entryOf, ledgerStreamKey, shardOf, usageKeyPattern } from '
 import { drainUsageLedger, startUsageLedgerDrain, usageLedgerBacklog } from '../../src/queue/usage-ledger-drain.js'
 import { buildTestApp } from '../helpers/app.js'
 import { API_KEY, deleteKeys, REDIS_URL, waitFor } from '../helpers/env.js'
+import { RedisProcess } from '../helpers/redis-server.js'
 
 const DAY = 86_400
 const METRIC = 'requests_per_month'
@@ -192,6 +194,30 @@ t.test('the drain loop goes again at once while a shard has more than a batch wa
   await waitFor(() => passes.length >= 2, 'a second pass')
   t.ok(passes[1]! - passes[0]! >= idleMs - 50, `a pass that moved less than a batch is followed by a rest (${passes[1]! - passes[0]!} ms)`)
   t.equal(await ledger('u_loop'), 2_501)
+})
+
+t.test('a consume of a cached user: the limiter\'s count and the cache read reach Redis together, then the counting script', async t => {
+  const redis = await RedisProcess.start()
+  t.teardown(() => redis.destroy())
+  const { app, deps } = await buildTestApp(t, { REDIS_URL: redis.url, RATE_LIMIT_READ_PER_MINUTE: '1000' })
+  const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+  const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await admin.info('stats'))![1])
+  const now = Math.floor(Date.now() / 1000)
+  await subscribe(deps, 'u_trips', 'starter', now - DAY, now + 29 * DAY)
+  const consume = () => app.inject({ method: 'POST', url: '/api/v1/usage/consume', headers: { authorization: `Bearer ${API_KEY}` }, payload: { user_id: 'u_trips', metric: METRIC } })
+
+  // The first call caches the entitlement and seeds the counter.
+  for (let i = 0; i < 2; i++) t.equal((await consume()).statusCode, 200)
+  const before = await readsProcessed()
+  t.match((await consume()).json(), { allowed: true, used: 3 })
+  // INFO's own read counts once.
+  t.equal(await readsProcessed() - before - 1, 2, 'two round trips')
+
+  const entries = await deps.redis.xrange(ledgerStreamKey(deps.config.QUEUE_PREFIX, shardOf('u_trips')), '-', '+')
+  t.same(entries.map(([, fields]) => fields.filter((_, i) => i % 2 === 0)), [0, 1, 2].map(() => ['e', 'u', 'm', 'w', 'q', 't']),
+    'a call without an idempotency key that crosses nothing puts only what it has in the stream')
 })
 
 t.test('windows follow the billing period in the customer\'s clock; a plan change keeps what was used', async t => {
