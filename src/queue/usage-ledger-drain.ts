@@ -28,7 +28,7 @@ export interface UsageDrainDeps {
  * crossed 80 % or 100 % of a limit write their email to the outbox and their
  * `usage.threshold_reached` product event in the same transaction, under the user's lock (a user's
  * events are numbered under it); each is kept once per period and threshold. Answers how many
- * entries it moved, and whether a shard had more than `batch` waiting.
+ * entries it moved, and whether a shard's batch came back full (more may be waiting there).
  */
 export async function drainUsageLedgerOnce (deps: UsageDrainDeps, batch = 1000): Promise<{ moved: number, full: boolean }> {
   const keys = Array.from({ length: USAGE_SHARDS }, (_, shard) => ledgerStreamKey(deps.prefix, shard))
@@ -66,8 +66,10 @@ export async function usageLedgerBacklog (deps: Pick<UsageDrainDeps, 'redis' | '
 }
 
 /**
- * Drains in a loop: again at once while batches come back full, otherwise after `idleMs`. A failure
- * (Postgres restarting) is logged and retried on the next turn; nothing leaves Redis unwritten.
+ * Drains in a loop: again at once while a batch comes back full, otherwise after `idleMs`, so that at
+ * load a pass writes what was counted over `idleMs` in one transaction rather than going round in
+ * many small ones. A failure (Postgres restarting) is logged and retried on the next turn; nothing
+ * leaves Redis unwritten.
  */
 export function startUsageLedgerDrain (deps: UsageDrainDeps, log: Logger, idleMs = 200): { close: () => Promise<void> } {
   let stopped = false
