@@ -35,7 +35,10 @@ const idempotencyKey = (prefix: string, userId: string, key: string) =>
  * seeded from the ledger (or the caller is told to rebuild it first); a hard limit refuses what
  * would pass it and counts nothing; anything counted is appended to the shard's ledger stream in the
  * same step, so the count and its durable record cannot part, with the thresholds (80 %, 100 % of
- * the limit) it crossed and the count that crossed them. Answers "allowed used limit resets_at".
+ * the limit) it crossed and the count that crossed them. An entry carries only the fields it has
+ * (most calls have no idempotency key and cross nothing): the stream holds every call until the
+ * drain writes it, and Redis, its memory and the drain all pay per field. Answers "allowed used
+ * limit resets_at".
  */
 const USAGE_SCRIPT = `
 if ARGV[11] ~= '' then
@@ -61,7 +64,12 @@ else
   local crossed = ''
   if before * 100 < limit * 80 and used * 100 >= limit * 80 then crossed = '80' end
   if before < limit and used >= limit then crossed = crossed .. ' 100' end
-  redis.call('XADD', KEYS[3], '*', 'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 'k', ARGV[11], 't', ARGV[13], 'x', crossed, 'n', used, 'l', ARGV[3], 'r', ARGV[12])
+  local entry = {'e', ARGV[7], 'u', ARGV[8], 'm', ARGV[9], 'w', ARGV[10], 'q', ARGV[2], 't', ARGV[13]}
+  if ARGV[11] ~= '' then table.insert(entry, 'k') table.insert(entry, ARGV[11]) end
+  if crossed ~= '' then
+    for _, v in ipairs({'x', crossed, 'n', used, 'l', ARGV[3], 'r', ARGV[12]}) do table.insert(entry, v) end
+  end
+  redis.call('XADD', KEYS[3], '*', unpack(entry))
 end
 local answer = string.format('%d %d %d %s', allowed, used, limit, ARGV[12])
 if ARGV[11] ~= '' then redis.call('SET', KEYS[2], answer, 'EX', ${IDEMPOTENCY_SECONDS}) end
@@ -92,9 +100,11 @@ export const counterOn = (deps: UsageCounterDeps) => async (call: UsageCall) => 
 export async function countUsage (deps: UsageCounterDeps, call: UsageCall): Promise<Counted> {
   const redis = withScript(deps.redis)
   const shard = shardOf(call.userId)
+  const counter = counterKey(deps.prefix, call.userId, call.metric, call.windowStart)
+  // Without an idempotency key the script reads no idempotency answer: the counter stands in for its key.
   const keys = [
-    counterKey(deps.prefix, call.userId, call.metric, call.windowStart),
-    idempotencyKey(deps.prefix, call.userId, call.idempotencyKey ?? ''),
+    counter,
+    call.idempotencyKey ? idempotencyKey(deps.prefix, call.userId, call.idempotencyKey) : counter,
     ledgerStreamKey(deps.prefix, shard)
   ] as const
   const args = (seed: string) => [

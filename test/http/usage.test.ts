@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import { and, eq, sql } from 'drizzle-orm'
 import { invalidateEntitlementsOf } from '../../src/billing/use-cases/read-entitlements.js'
 import { customers, emailOutbox, entitlements, productEndpoints, productEvents, subscriptions, testClocks, usageLedger } from '../../src/db/schema.js'
@@ -7,9 +10,10 @@ import { appendLedger } from '../../src/db/usage-ledger-repo.js'
 import { createAfterCommit } from '../../src/queue/apply-ports.js'
 import { productDeliveryJobId } from '../../src/queue/product-event-heads.js'
 import { counterKey, entryOf, ledgerStreamKey, shardOf, usageKeyPattern } from '../../src/queue/usage-counter.js'
-import { drainUsageLedger, usageLedgerBacklog } from '../../src/queue/usage-ledger-drain.js'
+import { drainUsageLedger, startUsageLedgerDrain, usageLedgerBacklog } from '../../src/queue/usage-ledger-drain.js'
 import { buildTestApp } from '../helpers/app.js'
-import { API_KEY, deleteKeys, REDIS_URL } from '../helpers/env.js'
+import { API_KEY, deleteKeys, REDIS_URL, waitFor } from '../helpers/env.js'
+import { RedisProcess } from '../helpers/redis-server.js'
 
 const DAY = 86_400
 const METRIC = 'requests_per_month'
@@ -113,6 +117,107 @@ t.test('counters Redis lost are rebuilt from the ledger and the undrained stream
   await deps.redis.del(counterKey(deps.config.QUEUE_PREFIX, 'u_lost', METRIC, now - DAY))
   const answers = await Promise.all(Array.from({ length: 20 }, () => post('record', { user_id: 'u_lost', metric: METRIC, quantity: 100 })))
   t.same(answers.map(r => r.json().used).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => 10_100 + 100 * i), 'concurrent rebuilds seed once')
+})
+
+t.test('a drain pass writes the batches of every shard in one transaction', async t => {
+  const { deps, post, ledger, now } = await setup(t)
+  const users = ['u_a', 'u_b', 'u_c', 'u_d']
+  t.equal(new Set(users.map(shardOf)).size, users.length, 'users on as many shards')
+  for (const u of users) {
+    await subscribe(deps, u, 'starter', now - DAY, now + 29 * DAY)
+    await post('consume', { user_id: u, metric: METRIC, quantity: 3 })
+    await post('consume', { user_id: u, metric: METRIC, quantity: 4 })
+  }
+  t.equal(await drainUsageLedger({ redis: deps.redis, db: deps.db, prefix: deps.config.QUEUE_PREFIX }), 8)
+  const commits = await deps.db.execute<{ n: string }>(sql`select count(distinct xmin::text) as n from usage_ledger where user_id in ('u_a', 'u_b', 'u_c', 'u_d')`)
+  t.equal(Number([...commits][0]!.n), 1, 'one commit holds every shard\'s entries')
+  for (const u of users) t.equal(await ledger(u), 7)
+})
+
+t.test('a drain that dies between its commit and XDEL: the next pass writes nothing twice, and a rebuild meanwhile counts once', async t => {
+  const { deps, post, ledger, now } = await setup(t)
+  const users = ['u_a', 'u_b', 'u_c']
+  for (const u of users) {
+    await subscribe(deps, u, 'starter', now - DAY, now + 29 * DAY)
+    for (const quantity of [100, 20, 3]) await post('consume', { user_id: u, metric: METRIC, quantity })
+  }
+  const prefix = deps.config.QUEUE_PREFIX
+  // The commit happens; the XDEL that follows never reaches Redis.
+  const dying = new Proxy(deps.redis, {
+    get: (target, key) => key === 'xdel' ? async () => { throw new Error('killed before XDEL') } : Reflect.get(target, key, target)
+  })
+  await t.rejects(drainUsageLedger({ redis: dying, db: deps.db, prefix }), /killed before XDEL/)
+  t.equal(await ledger('u_a'), 123, 'the ledger holds the batch')
+  t.equal(await usageLedgerBacklog({ redis: deps.redis, prefix }), 9, 'and so does the stream')
+
+  // Redis loses a counter now: rebuilt from the ledger and the stream, each unit once.
+  await deps.redis.del(counterKey(prefix, 'u_b', METRIC, now - DAY))
+  t.match((await post('consume', { user_id: 'u_b', metric: METRIC })).json(), { allowed: true, used: 124 })
+
+  await drainAll(deps)
+  t.equal(await usageLedgerBacklog({ redis: deps.redis, prefix }), 0)
+  t.same([await ledger('u_a'), await ledger('u_b'), await ledger('u_c')], [123, 124, 123], 'the repeated pass wrote nothing twice')
+})
+
+t.test('the drain loop goes again at once while a shard has more than a batch waiting, and otherwise rests', async t => {
+  const { deps, ledger, now } = await setup(t)
+  const prefix = deps.config.QUEUE_PREFIX
+  const stream = ledgerStreamKey(prefix, shardOf('u_loop'))
+  const entry = (i: number) => ['e', randomUUID(), 'u', 'u_loop', 'm', METRIC, 'w', String(now - DAY), 'q', '1', 't', String(Date.now() + i)]
+  const passes: number[] = []
+  const redis = new Proxy(deps.redis, {
+    get: (target, key) => {
+      const value = Reflect.get(target, key, target)
+      if (key !== 'xrange' || typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (args[0] === stream) passes.push(Date.now())
+        return value.apply(target, args)
+      }
+    }
+  })
+  const backlog = () => usageLedgerBacklog({ redis: deps.redis, prefix })
+
+  const add = deps.redis.pipeline()
+  for (let i = 0; i < 2_500; i++) add.xadd(stream, '*', ...entry(i))
+  await add.exec()
+  const resting = startUsageLedgerDrain({ redis, db: deps.db, prefix }, pino({ level: 'silent' }), 60_000)
+  await waitFor(async () => await backlog() === 0, 'three batches, one after the other, long before a rest of a minute ends')
+  await resting.close()
+  t.equal(await ledger('u_loop'), 2_500)
+  t.equal(passes.length, 3, 'full, full, then a rest')
+
+  passes.length = 0
+  await deps.redis.xadd(stream, '*', ...entry(0))
+  const idleMs = 400
+  const loop = startUsageLedgerDrain({ redis, db: deps.db, prefix }, pino({ level: 'silent' }), idleMs)
+  t.teardown(() => loop.close())
+  await waitFor(() => passes.length >= 2, 'a second pass')
+  t.ok(passes[1]! - passes[0]! >= idleMs - 50, `a pass that moved less than a batch is followed by a rest (${passes[1]! - passes[0]!} ms)`)
+  t.equal(await ledger('u_loop'), 2_501)
+})
+
+t.test('a consume of a cached user: the limiter\'s count and the cache read reach Redis together, then the counting script', async t => {
+  const redis = await RedisProcess.start()
+  t.teardown(() => redis.destroy())
+  const { app, deps } = await buildTestApp(t, { REDIS_URL: redis.url, RATE_LIMIT_READ_PER_MINUTE: '1000' })
+  const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 })
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+  const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await admin.info('stats'))![1])
+  const now = Math.floor(Date.now() / 1000)
+  await subscribe(deps, 'u_trips', 'starter', now - DAY, now + 29 * DAY)
+  const consume = () => app.inject({ method: 'POST', url: '/api/v1/usage/consume', headers: { authorization: `Bearer ${API_KEY}` }, payload: { user_id: 'u_trips', metric: METRIC } })
+
+  // The first call caches the entitlement and seeds the counter.
+  for (let i = 0; i < 2; i++) t.equal((await consume()).statusCode, 200)
+  const before = await readsProcessed()
+  t.match((await consume()).json(), { allowed: true, used: 3 })
+  // INFO's own read counts once.
+  t.equal(await readsProcessed() - before - 1, 2, 'two round trips')
+
+  const entries = await deps.redis.xrange(ledgerStreamKey(deps.config.QUEUE_PREFIX, shardOf('u_trips')), '-', '+')
+  t.same(entries.map(([, fields]) => fields.filter((_, i) => i % 2 === 0)), [0, 1, 2].map(() => ['e', 'u', 'm', 'w', 'q', 't']),
+    'a call without an idempotency key that crosses nothing puts only what it has in the stream')
 })
 
 t.test('windows follow the billing period in the customer\'s clock; a plan change keeps what was used', async t => {

@@ -3,7 +3,7 @@ import { hostClock } from '../clock.js'
 import type { EntitlementSnapshot } from '../entitlement-view.js'
 import type { Catalogue } from '../plans.js'
 import { answerOf, counterTtl, deniedAnswer, planUsage, type Counted, type UsageAnswer, type UsageCall } from '../usage.js'
-import { readSnapshot, type ReadEntitlementsDeps } from './read-entitlements.js'
+import { readSnapshot, type CacheRead, type ReadEntitlementsDeps } from './read-entitlements.js'
 
 export interface UsageDeps extends ReadEntitlementsDeps {
   catalogue: Pick<Catalogue, 'meteredMetrics' | 'byId'>
@@ -21,10 +21,10 @@ export interface UsageRequest {
 /**
  * `consume` counts only what a hard limit allows; `record` counts usage that already happened,
  * whatever the limit (above it is overage). Read the entitlement (cached), decide the window, then
- * one Redis script counts.
+ * one Redis script counts. `cacheRead` is the entitlement's cache read if the caller started it already.
  */
-export async function countUsageOf (deps: UsageDeps, mode: 'consume' | 'record', req: UsageRequest): Promise<UsageAnswer> {
-  const snapshot = await readSnapshot(deps, req.user_id)
+export async function countUsageOf (deps: UsageDeps, mode: 'consume' | 'record', req: UsageRequest, cacheRead?: CacheRead): Promise<UsageAnswer> {
+  const snapshot = await readSnapshot(deps, req.user_id, cacheRead)
   return await count(deps, mode, req, snapshot)
 }
 

@@ -4,25 +4,16 @@ import { Type } from 'typebox'
 import { hostClock } from '../../billing/clock.js'
 import { toEntitlement } from '../../billing/entitlement-view.js'
 import { usageLines } from '../../billing/use-cases/count-usage.js'
-import { readCachedEntitlement, readSnapshot, type CacheRead } from '../../billing/use-cases/read-entitlements.js'
+import { readSnapshot } from '../../billing/use-cases/read-entitlements.js'
 import type { Deps } from '../../deps.js'
 import { counterOn } from '../../queue/usage-counter.js'
 import { Entitlement, UserId } from '../api-schemas.js'
+import { entitlementCacheReadHook } from '../entitlement-cache-read.js'
 import { ErrorBody } from '../schemas.js'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The entitlement cache read, started alongside the rate limiter's count. */
-    entitlementCacheRead: CacheRead | null
-  }
-}
-
-const USER_ID = new RegExp((UserId as { pattern?: string }).pattern!)
 
 export default async function entitlementRoutes (base: FastifyInstance, { deps }: { deps: Deps }) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.requireApiKey)
-  app.decorateRequest('entitlementCacheRead', null)
   const cache = {
     db: deps.db,
     redis: deps.redis,
@@ -33,12 +24,8 @@ export default async function entitlementRoutes (base: FastifyInstance, { deps }
   }
 
   app.get('/api/v1/entitlements/:user_id', {
-    // Runs after the API-key check and before the rate limiter's hook (which @fastify/rate-limit
-    // appends to the route's onRequest hooks), so the cache read and the limiter's count go to Redis
-    // together, in one round trip rather than two in a row. Only Redis is read before the limiter
-    // answers: a miss goes to Postgres in the handler, once the request is allowed and validated.
-    // An id the schema will refuse never reaches Redis.
-    onRequest: async req => { if (USER_ID.test(req.params.user_id)) req.entitlementCacheRead = readCachedEntitlement(cache, req.params.user_id) },
+    // After the API-key check, before the rate limiter.
+    onRequest: entitlementCacheReadHook(app, cache, req => (req.params as { user_id: string }).user_id),
     config: { rateLimit: app.rateLimits.read },
     schema: {
       tags: ['entitlements'],

@@ -7,6 +7,7 @@ import type { Deps } from '../../deps.js'
 import { counterOn } from '../../queue/usage-counter.js'
 import { createRedis } from '../../queue/connections.js'
 import { RecordBody, UsageAnswer, UsageBody, UserId, UserUsage } from '../api-schemas.js'
+import { entitlementCacheReadHook } from '../entitlement-cache-read.js'
 import { ErrorBody } from '../schemas.js'
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody }
@@ -25,14 +26,18 @@ export default async function usageRoutes (base: FastifyInstance, { deps }: { de
   app.addHook('onClose', async () => { counter.disconnect() })
   const usage = {
     db: deps.db,
-    redis: counter,
+    // The entitlement cache is read on the connection the rate limiter counts on: both leave in one write.
+    redis: deps.redis,
     prefix: deps.config.QUEUE_PREFIX,
     ttlSeconds: deps.config.ENTITLEMENTS_CACHE_TTL_SECONDS,
     catalogue: deps.catalogue,
     count: counterOn({ redis: counter, db: deps.db, prefix: deps.config.QUEUE_PREFIX })
   }
-  const common = { config: { rateLimit: app.rateLimits.read } }
   const schema = { tags: ['usage'], security: [{ bearerAuth: [] }] }
+  // The user is named in the body of a POST: its limiter waits for the parsed body, so that the cache
+  // read starts before it, in the same phase.
+  const cacheRead = entitlementCacheReadHook(app, usage, req => (req.body as { user_id?: unknown } | undefined)?.user_id)
+  const common = { preValidation: cacheRead, config: { rateLimit: { ...app.rateLimits.read, hook: 'preValidation' as const } } }
 
   app.post('/api/v1/usage/consume', {
     ...common,
@@ -42,7 +47,7 @@ export default async function usageRoutes (base: FastifyInstance, { deps }: { de
       body: UsageBody,
       response: { 200: UsageAnswer, ...errors }
     }
-  }, async req => await countUsageOf(usage, 'consume', { ...req.body, quantity: req.body.quantity ?? 1 }))
+  }, async req => await countUsageOf(usage, 'consume', { ...req.body, quantity: req.body.quantity ?? 1 }, req.entitlementCacheRead ?? undefined))
 
   app.post('/api/v1/usage/record', {
     ...common,
@@ -52,15 +57,16 @@ export default async function usageRoutes (base: FastifyInstance, { deps }: { de
       body: RecordBody,
       response: { 200: UsageAnswer, ...errors }
     }
-  }, async req => await countUsageOf(usage, 'record', req.body))
+  }, async req => await countUsageOf(usage, 'record', req.body, req.entitlementCacheRead ?? undefined))
 
   app.get('/api/v1/usage/:user_id', {
-    ...common,
+    onRequest: entitlementCacheReadHook(app, usage, req => (req.params as { user_id: string }).user_id),
+    config: { rateLimit: app.rateLimits.read },
     schema: {
       ...schema,
       summary: "Every metered limit of the user's plan, as used this period",
       params: Type.Object({ user_id: UserId }),
       response: { 200: UserUsage, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody }
     }
-  }, async req => ({ user_id: req.params.user_id, usage: await usageLines(usage, req.params.user_id, await readSnapshot(usage, req.params.user_id)) }))
+  }, async req => ({ user_id: req.params.user_id, usage: await usageLines(usage, req.params.user_id, await readSnapshot(usage, req.params.user_id, req.entitlementCacheRead ?? undefined)) }))
 }
