@@ -1,55 +1,78 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Type, type Static } from 'typebox'
-import { Value } from 'typebox/value'
+import Schema, { type XStatic } from 'typebox/schema'
 
 /** The catalogue shipped with Tollgate; `PLANS_FILE` points at your own. */
 export const DEFAULT_PLANS_FILE = fileURLToPath(new URL('./plans.json', import.meta.url))
 
-const Id = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' })
+// The catalogue's rules are plain JSON Schema checked by TypeBox's schema engine, not built with its
+// type builder: every worker loads this module, and the builder (about 370 modules) is what only
+// the api's routes need.
 
 /**
  * How a metered limit is enforced once its included amount is used: `hard` refuses what would pass
  * it, `soft` lets it through (the user is told at 80 % and 100 %), `overage` lets it through and
  * bills what is above it, `unit_amount` (smallest currency unit) per `per` units.
  */
-const MeteredSchema = Type.Union([
-  Type.Object({ enforcement: Type.Union([Type.Literal('hard'), Type.Literal('soft')]) }, { additionalProperties: false }),
-  Type.Object({
-    enforcement: Type.Literal('overage'),
-    overage: Type.Object({
-      unit_amount: Type.Integer({ minimum: 1 }),
-      per: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 }))
-    }, { additionalProperties: false })
-  }, { additionalProperties: false })
-])
+const MeteredSchema = {
+  anyOf: [
+    { type: 'object', properties: { enforcement: { enum: ['hard', 'soft'] } }, required: ['enforcement'], additionalProperties: false },
+    {
+      type: 'object',
+      properties: {
+        enforcement: { const: 'overage' },
+        overage: {
+          type: 'object',
+          properties: {
+            unit_amount: { type: 'integer', minimum: 1 },
+            per: { type: 'integer', minimum: 1, maximum: 1_000_000_000 }
+          },
+          required: ['unit_amount'],
+          additionalProperties: false
+        }
+      },
+      required: ['enforcement', 'overage'],
+      additionalProperties: false
+    }
+  ]
+} as const
 
-const PlanSchema = Type.Object({
-  id: Id,
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  /** Stripe price lookup key: price IDs are resolved at run time, never written down. */
-  lookup_key: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,200}$' }),
-  /** Used by `npm run stripe:bootstrap` to create the price; live amounts come from Stripe. */
-  unit_amount: Type.Integer({ minimum: 0 }),
-  interval: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')]),
-  features: Type.Record(Type.String(), Type.Boolean()),
-  limits: Type.Record(Type.String(), Type.Number()),
-  /** Checkout starts a trial of this many days (Stripe allows 1 to 730), once per user ever. */
-  trial_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 730 })),
-  /** The trial starts without a card; without one at its end the subscription ends as `trial_end_behavior` says. */
-  trial_without_card: Type.Optional(Type.Boolean()),
-  trial_end_behavior: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('pause')])),
-  /** Which limits are counted per billing period (POST /api/v1/usage/consume), and how. */
-  metered: Type.Optional(Type.Record(Type.String(), MeteredSchema))
-}, { additionalProperties: false })
+const PlanSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    /** Stripe price lookup key: price IDs are resolved at run time, never written down. */
+    lookup_key: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,200}$' },
+    /** Used by `npm run stripe:bootstrap` to create the price; live amounts come from Stripe. */
+    unit_amount: { type: 'integer', minimum: 0 },
+    interval: { enum: ['day', 'week', 'month', 'year'] },
+    features: { type: 'object', additionalProperties: { type: 'boolean' } },
+    limits: { type: 'object', additionalProperties: { type: 'number' } },
+    /** Checkout starts a trial of this many days (Stripe allows 1 to 730), once per user ever. */
+    trial_days: { type: 'integer', minimum: 1, maximum: 730 },
+    /** The trial starts without a card; without one at its end the subscription ends as `trial_end_behavior` says. */
+    trial_without_card: { type: 'boolean' },
+    trial_end_behavior: { enum: ['cancel', 'pause'] },
+    /** Which limits are counted per billing period (POST /api/v1/usage/consume), and how. */
+    metered: { type: 'object', additionalProperties: MeteredSchema }
+  },
+  required: ['id', 'name', 'lookup_key', 'unit_amount', 'interval', 'features', 'limits'],
+  additionalProperties: false
+} as const
 
-const CatalogueSchema = Type.Object({
-  currency: Type.String({ pattern: '^[a-z]{3}$' }),
-  plans: Type.Array(PlanSchema, { minItems: 1 })
-}, { additionalProperties: false })
+const CatalogueSchema = {
+  type: 'object',
+  properties: {
+    currency: { type: 'string', pattern: '^[a-z]{3}$' },
+    plans: { type: 'array', items: PlanSchema, minItems: 1 }
+  },
+  required: ['currency', 'plans'],
+  additionalProperties: false
+} as const
 
-export type Plan = Static<typeof PlanSchema>
-export type Metered = Static<typeof MeteredSchema>
+export type Plan = XStatic<typeof PlanSchema>
+export type Metered = XStatic<typeof MeteredSchema>
 
 /** What identifies a price's plan, as a Stripe price carries it. */
 export interface PriceRef {
@@ -94,8 +117,8 @@ export interface Catalogue {
 
 /** Validates a catalogue; the error names the file and the first problem. */
 export function parseCatalogue (raw: unknown, source = 'plans'): Catalogue {
-  if (!Value.Check(CatalogueSchema, raw)) {
-    const first = Value.Errors(CatalogueSchema, raw)[0]
+  if (!Schema.Check(CatalogueSchema, raw)) {
+    const first = Schema.Errors(CatalogueSchema, raw)[1][0]
     throw new Error(`Invalid plan catalogue ${source}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}`)
   }
   const { currency, plans } = raw
