@@ -14,6 +14,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')).packages as Record<string, { dev?: boolean, devOptional?: boolean }>
 const dockerfile = readFileSync('Dockerfile', 'utf8')
 const compose = readFileSync('docker-compose.yml', 'utf8')
+const hostsCompose = readFileSync('docker-compose.hosts.yml', 'utf8')
 const major = (v: string) => Number(/(\d+)/.exec(v)![1])
 
 t.test('the tests run on the Node.js major the image ships, which engines and CI name', async t => {
@@ -33,7 +34,10 @@ t.test('production runs the compiled JavaScript, the same command everywhere, wi
   for (const script of ['start', 'worker', 'db:migrate', 'emulator', 'stripe:bootstrap']) {
     t.ok(compose.includes(`command: ${words(script).replaceAll(',', ', ')}`), `docker compose runs what npm run ${script} runs`)
   }
-  t.notMatch(compose + dockerfile, /tsx/, 'no TypeScript loader in the image or the compose file')
+  for (const script of ['start', 'worker', 'db:migrate']) {
+    t.ok(hostsCompose.includes(`command: ${words(script).replaceAll(',', ', ')}`), `the several-host file runs what npm run ${script} runs`)
+  }
+  t.notMatch(compose + hostsCompose + dockerfile, /tsx/, 'no TypeScript loader in the image or the compose files')
   // npm prune --omit=dev keeps what is also an optional peer of a production package (TypeScript is
   // one of valibot's): the image prunes optional packages too.
   const prunesOptional = /npm prune --omit=dev --omit=optional/.test(dockerfile)
