@@ -53,7 +53,8 @@ export async function deleteKeys (url: string, prefix: string): Promise<void> {
       do {
         const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
         cursor = next
-        if (keys.length) await server.del(...keys)
+        // A cluster node refuses a DEL of keys on different slots, even slots it holds itself.
+        if (keys.length) await keys.reduce((p, k) => p.del(k), server.pipeline()).exec()
       } while (cursor !== '0')
     }
   } finally {
