@@ -1,7 +1,7 @@
 import autocannon from 'autocannon'
 import { usageLedgerBacklog } from '../../../src/queue/usage-ledger-drain.js'
 import { API_KEY } from '../../helpers/env.js'
-import { QUICK } from '../lib/env.js'
+import { cpuSeconds, QUICK } from '../lib/env.js'
 import type { LoadResult } from '../lib/load.js'
 import { PREFIX, type Stack } from '../lib/stack.js'
 
@@ -13,9 +13,14 @@ export interface ConsumeRound extends LoadResult {
   backlogEnd?: number
   backlogMax?: number
   allowed?: number
+  /** CPU time per request answered of the serving process, and (api only) of redis-server and of the draining worker. */
+  cpuUsPerRequest: number
+  redisUsPerRequest?: number
+  drainUsPerRequest?: number
 }
 
 const DAY = 86_400
+const perRequest = (cpu: number, requests: number) => cpu * 1e6 / Math.max(1, requests)
 
 /** Users on pro (an overage plan: every consume counts), their period around now, written as the worker writes them. */
 async function seedUsers (stack: Stack, n: number): Promise<string[]> {
@@ -66,7 +71,7 @@ export async function consume (stack: Stack, rounds: number, log: (s: string) =>
   const api = await stack.startApi()
   const base = await stack.startBaselines()
   const worker = stack.startWorker('tollgate', 1)
-  const duration = QUICK ? 5 : 60
+  const duration = Number(process.env.BENCH_CONSUME_SECONDS ?? (QUICK ? 5 : 60))
   const headers = { authorization: `Bearer ${API_KEY}` }
   const bodies = users.map(u => JSON.stringify({ user_id: u, metric: 'requests_per_month' }))
   const backlog = () => usageLedgerBacklog({ redis: stack.client, prefix: PREFIX })
@@ -80,19 +85,23 @@ export async function consume (stack: Stack, rounds: number, log: (s: string) =>
       const order = round % 2 ? ['bare', 'api'] as const : ['api', 'bare'] as const
       for (const target of order) {
         if (target === 'bare') {
+          const cpu0 = cpuSeconds(base.pid)
           const { result } = await postBodies(`${base.url}/bare/usage/consume`, bodies, { connections: 50, duration })
-          out.push({ ...result, target, round })
-          log(`consume r${round} bare: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms`)
+          const cpuUsPerRequest = perRequest(cpuSeconds(base.pid) - cpu0, result.total)
+          out.push({ ...result, target, round, cpuUsPerRequest })
+          log(`consume r${round} bare: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms, ${Math.round(cpuUsPerRequest)} µs CPU/req`)
           continue
         }
         const backlogStart = await backlog()
         let backlogMax = backlogStart
         const sampler = setInterval(() => { backlog().then(n => { backlogMax = Math.max(backlogMax, n) }, () => {}) }, 1000)
+        const cpu0 = [cpuSeconds(api.pid), cpuSeconds(stack.redis.proc!.pid!), cpuSeconds(worker.pid)]
         const { result, allowed } = await postBodies(`${api.url}/api/v1/usage/consume`, bodies, { connections: 50, duration, headers })
+        const [apiUs, redisUs, drainUs] = [api.pid, stack.redis.proc!.pid!, worker.pid].map((pid, i) => perRequest(cpuSeconds(pid) - cpu0[i]!, result.total))
         clearInterval(sampler)
         const backlogEnd = await backlog()
-        out.push({ ...result, target, round, backlogStart, backlogEnd, backlogMax, allowed })
-        log(`consume r${round} api: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms, non2xx ${result.non2xx}, ledger backlog ${backlogStart} → ${backlogEnd} (max ${backlogMax})`)
+        out.push({ ...result, target, round, backlogStart, backlogEnd, backlogMax, allowed, cpuUsPerRequest: apiUs!, redisUsPerRequest: redisUs, drainUsPerRequest: drainUs })
+        log(`consume r${round} api: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms, non2xx ${result.non2xx}, ledger backlog ${backlogStart} → ${backlogEnd} (max ${backlogMax}), µs CPU/req: api ${Math.round(apiUs!)} redis ${Math.round(redisUs!)} drain ${Math.round(drainUs!)}`)
       }
     }
   } finally {
