@@ -6,6 +6,7 @@ import { lockKeys } from '../db/locks.js'
 import { queueEmails, type OutboxRef } from '../db/outbox-repo.js'
 import { saveProductEvents } from '../db/product-events-repo.js'
 import { appendLedger, emailsOf } from '../db/usage-ledger-repo.js'
+import { faultPoint } from '../fault-points.js'
 import type { RedisClient } from './connections.js'
 import { crossingOf, entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
 
@@ -46,6 +47,7 @@ export async function drainUsageLedgerOnce (deps: UsageDrainDeps, batch = 1000):
     await saveProductEvents(tx, crossings.flatMap(c => thresholdEvents(c, entitlements.get(c.userId)!)))
     return await queueEmails(tx, crossings.flatMap(c => (to.has(c.userId) ? thresholdEmails(c, to.get(c.userId)!) : [])))
   })
+  await faultPoint('after-ledger-commit', String(entries.length))
   if (refs.length > 0) await deps.emailsWritten?.(refs).catch(() => {})
   // Every crossing user, written now or by a drain that died before this step: their next events go.
   if (users.length > 0) await deps.productEventsWritten?.(users).catch(() => {})
