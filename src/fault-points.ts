@@ -7,9 +7,10 @@ import { join } from 'node:path'
  * process: after the api queued an event but before it answered, inside the apply transaction just
  * before commit, right after commit, after the SMTP server accepted a message but before the
  * outbox row is marked sent, after a product endpoint accepted an event but before that is recorded,
- * and after Stripe took a usage overage meter event but before its report is marked sent.
+ * after Stripe took a usage overage meter event but before its report is marked sent, and after the
+ * usage drain committed a batch to the ledger but before it deleted the batch from the streams.
  */
-export type FaultPoint = 'after-enqueue' | 'before-commit' | 'after-commit' | 'after-smtp' | 'after-product-send' | 'after-meter-report'
+export type FaultPoint = 'after-enqueue' | 'before-commit' | 'after-commit' | 'after-smtp' | 'after-product-send' | 'after-meter-report' | 'after-ledger-commit'
 
 /**
  * Test-only, off by default: when `TOLLGATE_FAULT_PAUSE` names this point, the process appends

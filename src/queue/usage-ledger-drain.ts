@@ -6,6 +6,7 @@ import { lockKeys } from '../db/locks.js'
 import { queueEmails, type OutboxRef } from '../db/outbox-repo.js'
 import { saveProductEvents } from '../db/product-events-repo.js'
 import { appendLedger, emailsOf } from '../db/usage-ledger-repo.js'
+import { faultPoint } from '../fault-points.js'
 import type { RedisClient } from './connections.js'
 import { crossingOf, entryOf, ledgerStreamKey, USAGE_SHARDS } from './usage-counter.js'
 
@@ -46,6 +47,7 @@ export async function drainUsageLedgerOnce (deps: UsageDrainDeps, batch = 1000):
     await saveProductEvents(tx, crossings.flatMap(c => thresholdEvents(c, entitlements.get(c.userId)!)))
     return await queueEmails(tx, crossings.flatMap(c => (to.has(c.userId) ? thresholdEmails(c, to.get(c.userId)!) : [])))
   })
+  await faultPoint('after-ledger-commit', String(entries.length))
   if (refs.length > 0) await deps.emailsWritten?.(refs).catch(() => {})
   // Every crossing user, written now or by a drain that died before this step: their next events go.
   if (users.length > 0) await deps.productEventsWritten?.(users).catch(() => {})
@@ -80,13 +82,20 @@ export async function oldestWaitingUsage (deps: Pick<UsageDrainDeps, 'redis' | '
   return oldest
 }
 
+export interface UsageDrainLoopOptions {
+  /** The rest after a pass whose batches were not full (200 ms). */
+  idleMs?: number
+  /** Told of every pass that succeeded, with what it moved and whether a batch came back full. */
+  onPass?: (pass: { moved: number, full: boolean }) => void
+}
+
 /**
  * Drains in a loop: again at once while a batch comes back full, otherwise after `idleMs`, so that at
  * load a pass writes what was counted over `idleMs` in one transaction rather than going round in
  * many small ones. A failure (Postgres restarting) is logged and retried on the next turn; nothing
  * leaves Redis unwritten.
  */
-export function startUsageLedgerDrain (deps: UsageDrainDeps, log: Logger, idleMs = 200): { close: () => Promise<void> } {
+export function startUsageLedgerDrain (deps: UsageDrainDeps, log: Logger, { idleMs = 200, onPass }: UsageDrainLoopOptions = {}): { close: () => Promise<void> } {
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let wake: (() => void) | undefined
@@ -94,7 +103,9 @@ export function startUsageLedgerDrain (deps: UsageDrainDeps, log: Logger, idleMs
     while (!stopped) {
       let full = false
       try {
-        full = (await drainUsageLedgerOnce(deps)).full
+        const pass = await drainUsageLedgerOnce(deps)
+        onPass?.(pass)
+        full = pass.full
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'usage ledger drain failed; retrying')
       }

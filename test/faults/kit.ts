@@ -264,10 +264,16 @@ export async function retriedJobs (j: FaultStack, queue: string, ids: Iterable<s
   }
 }
 
-/** Until the paused process wrote the point it reached; returns the details written there. */
+/**
+ * Until the paused process wrote the point it reached; returns the details written there. The file
+ * exists a moment before its line is in it: an empty file is not an answer yet.
+ */
 export async function reached (j: FaultStack, point: string, timeoutMs = 30_000): Promise<string[]> {
   const file = join(j.faultDir, point)
-  return await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n'), `a process to pause at ${point}`, timeoutMs, 50)
+  return await waitFor(() => {
+    const written = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    return written.endsWith('\n') && written.trim().split('\n')
+  }, `a process to pause at ${point}`, timeoutMs, 50)
 }
 
 export async function kill (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

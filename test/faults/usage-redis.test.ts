@@ -30,7 +30,7 @@ t.test('a kill -9 of Redis (AOF on) mid-run: used never falls below the Postgres
   const workerRedis = testRedis(redis.url)
   t.teardown(() => workerRedis.disconnect())
   const drainDeps = { redis: workerRedis, db: deps.db, prefix: config.QUEUE_PREFIX }
-  const drain = startUsageLedgerDrain(drainDeps, pino({ level: 'silent' }), 20)
+  const drain = startUsageLedgerDrain(drainDeps, pino({ level: 'silent' }), { idleMs: 20 })
   const ledger = async () => Number((await deps.db.select({ n: sql<string>`coalesce(sum(quantity), 0)` }).from(usageLedger)
     .where(and(eq(usageLedger.userId, 'u_kill'), eq(usageLedger.metric, METRIC))))[0]!.n)
   const used = async () => (await app.inject({ url: '/api/v1/usage/u_kill', headers: { authorization: `Bearer ${API_KEY}` } })).json().usage[METRIC].used as number
