@@ -1,10 +1,14 @@
 import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { lazyScope } from '../lazy-scope.js'
 import { productEventWebhooks } from '../product-event-schemas.js'
 
-/** OpenAPI document generated from the route schemas, at /docs/json, with the UI at /docs. */
+/**
+ * OpenAPI document generated from the route schemas, at /docs/json, with the UI at /docs. The
+ * document is built on its first request; the UI (swagger-ui's assets, a static file server, a YAML
+ * writer) loads on the first request under /docs, as a page only developers open.
+ */
 export default fp(async function openapi (app: FastifyInstance) {
   await app.register(swagger, {
     openapi: {
@@ -21,5 +25,12 @@ export default fp(async function openapi (app: FastifyInstance) {
       }
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  lazyScope(app, '/docs', async () => {
+    const { default: swaggerUi } = await import('@fastify/swagger-ui')
+    // The UI's instance serves the document this one builds from its routes, once they are all in.
+    return async inner => {
+      await inner.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } })
+      await inner.register(swaggerUi, { routePrefix: '/docs' })
+    }
+  })
 }, { name: 'openapi' })
