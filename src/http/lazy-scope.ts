@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /** Builds the routes that live under the prefix, on the inner instance it is given. */
 export type ScopeBuilder = (inner: FastifyInstance) => Promise<void>
@@ -16,7 +16,8 @@ const DROPPED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connect
 export function lazyScope (app: FastifyInstance, prefix: string, load: () => Promise<ScopeBuilder>) {
   let inner: Promise<FastifyInstance> | undefined
   const build = async () => {
-    const scope = Fastify({ loggerInstance: app.log, disableRequestLogging: true, routerOptions: { maxParamLength: 256 } })
+    // The outer instance has logged the request already.
+    const scope = Fastify({ loggerInstance: app.log, logController: new LogController({ disableRequestLogging: true }), routerOptions: { maxParamLength: 256 } })
     await (await load())(scope)
     await scope.ready()
     return scope
