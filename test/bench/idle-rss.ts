@@ -17,8 +17,8 @@ const mb = (b: number) => (b / 1048576).toFixed(1)
 try {
   const stack = await startStack(c)
   const rss: number[] = []
+  if (hook) process.env.BENCH_FLAGS_START = [...productionFlags('start'), `--import=${hook}`].join(' ')
   for (let i = 0; i < runs; i++) {
-    if (hook) process.env.BENCH_FLAGS_START = [...productionFlags('start'), `--import=${hook}`].join(' ')
     const api = await stack.startApi('dist')
     await sleep(10_000)
     const r = rssMb(api.pid)
