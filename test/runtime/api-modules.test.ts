@@ -9,4 +9,5 @@ t.test('the api loads neither the queue dashboard nor the docs UI at start', asy
   for (const name of ['@bull-board/', 'valibot', 'lodash', 'ejs', '@fastify/view', '@fastify/static', '@fastify/swagger', 'yaml']) {
     t.notOk(urls.some(u => u.includes(`/node_modules/${name}`)), `no ${name}`)
   }
+  t.notOk(urls.some(u => u.endsWith('/src/http/product-event-schemas.ts')), 'nor the schemas only the document shows')
 })

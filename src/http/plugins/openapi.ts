@@ -1,7 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { lazyScope } from '../lazy-scope.js'
-import { productEventWebhooks } from '../product-event-schemas.js'
 
 /** What the OpenAPI document reads from a route. */
 type DocumentedRoute = Pick<RouteOptions, 'method' | 'url' | 'schema' | 'config'>
@@ -19,7 +18,9 @@ export default fp(async function openapi (app: FastifyInstance) {
     if (method !== 'HEAD' && !schema?.hide) routes.push({ method, url, schema, config })
   })
   lazyScope(app, '/docs', async () => {
-    const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')])
+    const [{ default: swagger }, { default: swaggerUi }, { productEventWebhooks }] = await Promise.all([
+      import('@fastify/swagger'), import('@fastify/swagger-ui'), import('../product-event-schemas.js')
+    ])
     return async inner => {
       await inner.register(swagger, {
         openapi: {
