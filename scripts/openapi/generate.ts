@@ -10,8 +10,8 @@ export const OPENAPI_FILE = 'openapi.json'
 export const CLIENT_TYPES_FILE = 'clients/typescript/src/schema.ts'
 
 /**
- * The api's OpenAPI document as @fastify/swagger builds it from the route schemas, with the app built
- * but never listening. Clients are created but nothing is asked of them: the document does not
+ * The api's OpenAPI document as @fastify/swagger builds it from the route schemas and the api serves
+ * it at /docs/json, with the app built but never listening. Clients are created but nothing is asked of them: the document does not
  * depend on configuration (the demo values stand in for it).
  */
 export async function openApiDocument (): Promise<Record<string, unknown>> {
@@ -27,8 +27,9 @@ export async function openApiDocument (): Promise<Record<string, unknown>> {
   const deps = createDeps(config)
   const app = await buildApp({ deps, loggerInstance: pino({ level: 'silent' }) })
   try {
-    await app.ready()
-    return app.swagger() as unknown as Record<string, unknown>
+    const res = await app.inject({ method: 'GET', url: '/docs/json' })
+    if (res.statusCode !== 200) throw new Error(`/docs/json answered ${res.statusCode}: ${res.body.slice(0, 500)}`)
+    return res.json() as Record<string, unknown>
   } finally {
     await app.close()
     await deps.close()

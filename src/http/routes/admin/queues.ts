@@ -1,35 +1,17 @@
-import { createBullBoard } from '@bull-board/api'
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
-import { FastifyAdapter } from '@bull-board/fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../../deps.js'
+import { lazyScope } from '../../lazy-scope.js'
 
 export const DASHBOARD_PATH = '/admin/queues'
 
 /**
- * The queue dashboard (bull-board). It runs in the api on the api's producer connection; the
- * admin scope around it requires the admin token, so a browser gets a basic-auth prompt.
+ * The queue dashboard, inside the admin scope whose token check (a basic-auth prompt in a browser)
+ * runs first. bull-board and what it brings (two copies of its api, valibot, lodash, a template
+ * engine, a static file server) load on the first request for the dashboard, not at start.
  */
 export default async function queueDashboard (app: FastifyInstance, { deps }: { deps: Deps }) {
-  const serverAdapter = new FastifyAdapter()
-  serverAdapter.setBasePath(DASHBOARD_PATH)
-  createBullBoard({
-    queues: Object.values(deps.queues).map(q => new BullMQAdapter(q)),
-    // @bull-board/fastify pins its own copy of @bull-board/api one patch apart from ours: the
-    // classes match at runtime but their private fields make TypeScript see two types.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: 'Tollgate queues' } }
+  lazyScope(app, DASHBOARD_PATH, async () => {
+    const { registerQueueBoard } = await import('./queue-board.js')
+    return inner => registerQueueBoard(inner, deps.queues, DASHBOARD_PATH)
   })
-  await app.register(async scope => {
-    // bull-board's page asks Google Fonts for IBM Plex: offline (or behind a strict egress policy)
-    // that request hangs or fails, and it tells Google who opens the dashboard. Without the link the
-    // page falls back to the browser's sans-serif and monospace fonts.
-    scope.addHook('onSend', async (_req, reply, payload) => {
-      if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload
-      return payload.replace(GOOGLE_FONTS_LINK, '')
-    })
-    await scope.register(serverAdapter.registerPlugin())
-  }, { prefix: DASHBOARD_PATH })
 }
-
-const GOOGLE_FONTS_LINK = /<link[^>]+href="https:\/\/fonts\.(?:googleapis|gstatic)\.com[^>]*>\s*/g
