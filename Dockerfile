@@ -24,7 +24,7 @@ EXPOSE 3000
 # node runs directly (not through npm) so SIGTERM from `docker stop` reaches the process and it
 # shuts down gracefully, and each service is one process. Node 24 lets the young generation grow to
 # 128 MB while the modules load and never gives it back while idle: small semi-spaces bound it (4 MB
-# for the api, which idles at ~115 MB with them and ~123 with 8, for ~15-25 % more CPU per request
+# for the api, which idles at ~115 MB with them and ~123 with 8, for 5-25 % more CPU per request
 # under load; 8 MB for the workers, whose `npm run worker` has the same flags). V8
 # lets the old generation grow by a factor it derives from its limit: with the default limit (4 GB)
 # garbage builds up to several times the live heap before a full collection, with 192 MB it is
