@@ -54,6 +54,20 @@ export interface Proc {
   stop: () => Promise<void>
 }
 
+/** Whether a spawned process has ended, by exit or by signal (a SIGKILLed child has no exit code). */
+export function exited (proc: Proc): boolean {
+  return proc.child.exitCode !== null || proc.child.signalCode !== null
+}
+
+/**
+ * Throws, with the tail of their logs, if any of these processes has ended: a phase that goes on
+ * measuring a dead process reads its RSS as 0 and its queue as never drained.
+ */
+export function throwIfExited (procs: Proc[], during: string, tail = 2000): void {
+  const gone = procs.filter(exited)
+  if (gone.length > 0) throw new Error(`${gone.map(p => p.name).join(', ')} exited during ${during}\n${gone.map(p => p.logs.join('').slice(-tail)).join('\n')}`)
+}
+
 const children = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL') })
 
@@ -97,7 +111,7 @@ export function spawnNode (c: Cleanup, name: string, file: string, env: NodeJS.P
 export async function waitHttp (proc: Proc, url: string, timeoutMs = 60_000): Promise<void> {
   try {
     await waitFor(async () => {
-      if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited`)
+      if (exited(proc)) throw new Error(`${proc.name} exited`)
       return (await fetch(url)).ok
     }, `${proc.name} at ${url}`, timeoutMs, 100)
   } catch (err) {

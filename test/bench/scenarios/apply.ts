@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mixedBacklog, type StripeEvent } from '../lib/corpus.js'
-import { cpuSeconds, QUICK, sleep } from '../lib/env.js'
+import { cpuSeconds, QUICK, sleep, throwIfExited } from '../lib/env.js'
 import type { Stack } from '../lib/stack.js'
 
 export type ApplyVariant = 'tollgate-1' | 'tollgate-2' | 'endpoint-2' | 'minimal-2'
@@ -68,7 +68,7 @@ export async function apply (stack: Stack, events: StripeEvent[], n: number, rou
         const seenBackends = new Set<number>()
         for (;;) {
           if (Date.now() > deadline) throw new Error(`apply ${variant}: backlog not drained in time (${JSON.stringify(c)})\n${workers.map(w => w.logs.join('').slice(-2000)).join('\n')}`)
-          if (workers.some(w => w.child.exitCode !== null)) throw new Error(`apply ${variant}: a worker exited\n${workers.map(w => w.logs.join('').slice(-3000)).join('\n')}`)
+          throwIfExited(workers, `apply ${variant}`, 3000)
           c = await stack.counts()
           const cpu = await stack.serverCpu()
           for (const pid of cpu.backends) seenBackends.add(pid)

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { startMailCatcher } from '../../../scripts/stack/mail-catcher.js'
 import { mixedBacklog, sign, type StripeEvent } from '../lib/corpus.js'
-import { productionFlags, QUICK, rssMb, sleep, type Proc, type Runtime } from '../lib/env.js'
+import { productionFlags, QUICK, rssMb, sleep, throwIfExited, type Proc, type Runtime } from '../lib/env.js'
 import { median, postSigned } from '../lib/load.js'
 import type { Stack } from '../lib/stack.js'
 
@@ -107,16 +107,10 @@ function slope (xs: number[], ys: number[]): number {
   return den === 0 ? 0 : num / den
 }
 
-/** A process that exited mid-phase makes its RSS figures meaningless (a dead worker's RSS reads 0). */
-function stillRunning (phase: string, procs: Proc[]) {
-  const gone = procs.filter(p => p.child.exitCode !== null || p.child.signalCode !== null)
-  if (gone.length > 0) throw new Error(`${gone.map(p => p.name).join(', ')} exited during ${phase}\n${gone.map(p => p.logs.join('').slice(-2000)).join('\n')}`)
-}
-
 async function workersConsuming (stack: Stack, n: number, procs: Proc[]) {
   const deadline = Date.now() + 60_000
   while ((await stack.queue.getWorkersCount()) < n) {
-    if (procs.some(p => p.child.exitCode !== null)) throw new Error(`a worker exited\n${procs.map(p => p.logs.join('').slice(-2000)).join('\n')}`)
+    throwIfExited(procs, 'start-up')
     if (Date.now() > deadline) throw new Error('workers did not start consuming within 60 s')
     await sleep(50)
   }
@@ -190,7 +184,7 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
         const r = await postSigned(url, pool, { connections: 50, duration })
         await drain(stack, 120_000)
         s.stop()
-        stillRunning('the load', [api, ...workers])
+        throwIfExited([api, ...workers], 'the load')
         result.load.push({ phase: 'ingest, 50 connections', seconds: r.seconds, rate: r.rps, non2xx: r.non2xx, errors: r.errors + r.timeouts, api: s.peak[0]!, workers: s.peak.slice(1) })
         for (const l of result.load) log(`memory load ${l.phase}: ${Math.round(l.rate)} req/s for ${l.seconds.toFixed(0)} s, non2xx ${l.non2xx}${l.statuses ? ` ${JSON.stringify(l.statuses)}` : ''}, errors ${l.errors}; peak RSS api ${l.api.toFixed(0)} MB, workers ${l.workers.map(w => w.toFixed(0)).join(' / ')} MB`)
       } finally {
@@ -210,7 +204,7 @@ export async function memory (stack: Stack, events: StripeEvent[], log: (s: stri
         const p = await paced(`${api.url}/api/v1/webhook`, events, 500, minutes * 60, 'ms')
         s.stop()
         const d = await drain(stack, 120_000)
-        stillRunning('the soak', [api, ...workers])
+        throwIfExited([api, ...workers], 'the soak')
         const samples = s.samples.map(x => ({ t: x.t, api: x.rss[0]!, workers: x.rss.slice(1) }))
         const after = samples.filter(x => x.t >= warmupMinutes * 60 && x.t <= p.seconds)
         const fit = (ys: number[]) => slope(after.map(x => x.t / 60), ys)
