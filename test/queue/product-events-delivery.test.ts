@@ -56,6 +56,8 @@ t.test('every delivery verifies with standardwebhooks; a user\'s events arrive i
   t.same(await Promise.all(slow.map(r => seqOf(deps, r.webhookId))), [1, 1, 1, 1, 1, 2, 3, 4, 5], 'u_slow: seq 1 retried until accepted, the later ones waited, then in order')
   t.equal(new Set(slow.slice(0, 5).map(r => r.webhookId)).size, 1, 'webhook-id stable across retries')
 
+  // The last attempt's row is written after its answer arrives: wait for it, then count exactly.
+  await waitFor(async () => (await deps.db.select().from(productDeliveryAttempts)).length >= 14, 'every attempt logged')
   const attempts = await deps.db.select().from(productDeliveryAttempts)
   t.equal(attempts.length, 14, 'one log row per attempt')
   t.same(attempts.filter(a => !a.ok).map(a => [a.status, a.attempt]), [[500, 1], [500, 2], [500, 3], [500, 4]], 'the refusals, with their status and attempt number')
