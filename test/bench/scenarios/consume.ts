@@ -6,7 +6,7 @@ import type { LoadResult } from '../lib/load.js'
 import { PREFIX, type Stack } from '../lib/stack.js'
 
 export interface ConsumeRound extends LoadResult {
-  target: 'api' | 'bare'
+  target: 'api' | 'bare' | 'floor'
   round: number
   /** Entries waiting in the ledger streams at the start and the end of the round (api only). */
   backlogStart?: number
@@ -82,14 +82,14 @@ export async function consume (stack: Stack, rounds: number, log: (s: string) =>
       if (!res.ok || !(await res.json() as { allowed: boolean }).allowed) throw new Error(`warm-up consume of ${u}: ${res.status}`)
     }
     for (let round = 1; round <= rounds; round++) {
-      const order = round % 2 ? ['bare', 'api'] as const : ['api', 'bare'] as const
+      const order = round % 2 ? ['bare', 'floor', 'api'] as const : ['api', 'floor', 'bare'] as const
       for (const target of order) {
-        if (target === 'bare') {
-          const cpu0 = cpuSeconds(base.pid)
-          const { result } = await postBodies(`${base.url}/bare/usage/consume`, bodies, { connections: 50, duration })
-          const cpuUsPerRequest = perRequest(cpuSeconds(base.pid) - cpu0, result.total)
-          out.push({ ...result, target, round, cpuUsPerRequest })
-          log(`consume r${round} bare: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms, ${Math.round(cpuUsPerRequest)} µs CPU/req`)
+        if (target !== 'api') {
+          const cpu0 = [cpuSeconds(base.pid), cpuSeconds(stack.redis.proc!.pid!)]
+          const { result } = await postBodies(`${base.url}/${target}/usage/consume`, bodies, { connections: 50, duration })
+          const [cpuUsPerRequest, redisUs] = [base.pid, stack.redis.proc!.pid!].map((pid, i) => perRequest(cpuSeconds(pid) - cpu0[i]!, result.total))
+          out.push({ ...result, target, round, cpuUsPerRequest: cpuUsPerRequest!, ...(target === 'floor' && { redisUsPerRequest: redisUs }) })
+          log(`consume r${round} ${target}: ${Math.round(result.rps)} req/s p50 ${result.p50} p99 ${result.p99} ms, µs CPU/req ${Math.round(cpuUsPerRequest!)}${target === 'floor' ? ` redis ${Math.round(redisUs!)}` : ''}`)
           continue
         }
         const backlogStart = await backlog()

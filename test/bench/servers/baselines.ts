@@ -1,5 +1,10 @@
 import Fastify from 'fastify'
 import postgres from 'postgres'
+import { randomUUID } from 'node:crypto'
+import { answerOf } from '../../../src/billing/usage.js'
+import { createDb } from '../../../src/db/client.js'
+import { createRedis } from '../../../src/queue/connections.js'
+import { countUsage } from '../../../src/queue/usage-counter.js'
 import { verifyStripeEvent } from '../../../src/stripe/webhook.js'
 
 /**
@@ -9,6 +14,9 @@ import { verifyStripeEvent } from '../../../src/stripe/webhook.js'
  *   Postgres inside the request (the design Tollgate avoids), then answers 200.
  * - GET /bare/entitlements/:user_id: answers a fixed entitlement-shaped object.
  * - POST /bare/usage/consume: parses the JSON body and answers a fixed usage-shaped object.
+ * - POST /floor/usage/consume: parses the JSON body, runs Tollgate's counting script for the body's
+ *   user on a connection like the api's, and answers what it counted: the least a consume must do
+ *   (no API key, limiter, entitlement read, validation or metrics).
  */
 const env = process.env
 const sql = postgres(env.DATABASE_URL!, { max: 10, onnotice: () => {} })
@@ -46,7 +54,17 @@ app.get('/bare/entitlements/:user_id', async (req) => ({ user_id: (req.params as
 app.post('/bare/usage/consume', async (req) => ({
   allowed: true, metric: (req.body as { metric: string }).metric, used: 1, limit: 250_000, remaining: 249_999, resets_at: 1_790_000_000
 }))
+const counter = createRedis(env.REDIS_URL!, 'producer', { connectionName: 'bench:floor', autoResendUnfulfilledCommands: false })
+const { db, close: closeDb } = createDb(env.DATABASE_URL!, { max: 2 })
+const FLOOR_WINDOW = 1_000_000_000
+app.post('/floor/usage/consume', async (req) => {
+  const { user_id: userId, metric } = req.body as { user_id: string, metric: string }
+  const counted = await countUsage({ redis: counter, db, prefix: env.QUEUE_PREFIX! }, {
+    mode: 'consume', userId, metric, windowStart: FLOOR_WINDOW, resetsAt: FLOOR_WINDOW + 30 * 86_400, quantity: 1, limit: 250_000, hard: false, entryId: randomUUID(), counterTtl: 86_400, at: Date.now()
+  })
+  return answerOf(metric, counted)
+})
 app.get('/ready', async () => ({ ok: true }))
 
-process.once('SIGTERM', async () => { await app.close(); await sql.end({ timeout: 2 }); process.exit(0) })
+process.once('SIGTERM', async () => { await app.close(); counter.disconnect(); await closeDb(); await sql.end({ timeout: 2 }); process.exit(0) })
 await app.listen({ port: Number(env.PORT), host: '127.0.0.1' })
