@@ -77,9 +77,12 @@ export async function consume (stack: Stack, rounds: number, log: (s: string) =>
   const backlog = () => usageLedgerBacklog({ redis: stack.client, prefix: PREFIX })
   const out: ConsumeRound[] = []
   try {
+    // Every user's counter exists before a round starts (a missing one is rebuilt from the ledger first).
     for (const u of users) {
-      const res = await fetch(`${api.url}/api/v1/usage/consume`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ user_id: u, metric: 'requests_per_month' }) })
-      if (!res.ok || !(await res.json() as { allowed: boolean }).allowed) throw new Error(`warm-up consume of ${u}: ${res.status}`)
+      for (const url of [`${api.url}/api/v1/usage/consume`, `${base.url}/floor/usage/consume`]) {
+        const res = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ user_id: u, metric: 'requests_per_month' }) })
+        if (!res.ok || !(await res.json() as { allowed: boolean }).allowed) throw new Error(`warm-up consume of ${u} (${url}): ${res.status}`)
+      }
     }
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 ? ['bare', 'floor', 'api'] as const : ['api', 'floor', 'bare'] as const
