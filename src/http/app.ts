@@ -6,6 +6,7 @@ import { defaultBudgetPerSecond } from '../stripe/budget.js'
 import adminAuth from './plugins/admin-auth.js'
 import apiAuth from './plugins/api-auth.js'
 import errorsPlugin from './plugins/errors.js'
+import lingeringClose from './plugins/lingering-close.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import rateLimit from './plugins/rate-limit.js'
@@ -42,6 +43,7 @@ export async function buildApp ({ deps, logger, loggerInstance }: AppOptions) {
 
   const { config } = deps
   await app.register(errorsPlugin)
+  await app.register(lingeringClose)
   // The OpenAPI plugin must see every route being added, so it comes before them.
   await app.register(openapi)
   await app.register(apiAuth, { keys: config.API_KEYS })
