@@ -49,7 +49,6 @@ export async function earlierPending (db: Db, t: Pick<DeliveryTarget, 'endpointI
 export interface AttemptLog {
   endpointId: number
   eventId: string
-  attempt: number
   status: number | null
   ok: boolean
   latencyMs: number
@@ -58,18 +57,21 @@ export interface AttemptLog {
 
 /**
  * Logs an attempt and settles the delivery with it: delivered on success, failed after the last
- * attempt. Only the delivery the attempt was made for: a replay while it ran made the delivery
- * pending again (since a later moment), and that replay still has to go.
+ * attempt. The log numbers the endpoint's attempts at the delivery, 1 for the first since it was made
+ * or replayed, from the delivery's own count: a job attempt that failed before it sent (the database
+ * unreachable, say) leaves no gap. Only the delivery the attempt was made for is settled: a replay
+ * while it ran made the delivery pending again (since a later moment), and that replay still has to go.
  */
 export async function recordAttempt (db: Db, log: AttemptLog, settle: 'delivered' | 'failed' | null, pendingSince: Date): Promise<void> {
+  const delivery = and(eq(productDeliveries.endpointId, log.endpointId), eq(productDeliveries.eventId, log.eventId))
   await db.transaction(async tx => {
-    await tx.insert(productDeliveryAttempts).values(log)
-    await tx.update(productDeliveries).set({
-      attempts: sql`${productDeliveries.attempts} + 1`,
-      ...(settle && { status: settle }),
-      ...(settle === 'delivered' && { deliveredAt: new Date() })
-    }).where(and(eq(productDeliveries.endpointId, log.endpointId), eq(productDeliveries.eventId, log.eventId),
-      sql`date_trunc('milliseconds', ${productDeliveries.createdAt}) = ${pendingSince.toISOString()}::timestamptz`))
+    const [row] = await tx.update(productDeliveries).set({ attempts: sql`${productDeliveries.attempts} + 1` })
+      .where(delivery).returning({ attempts: productDeliveries.attempts })
+    if (settle) {
+      await tx.update(productDeliveries).set({ status: settle, ...(settle === 'delivered' && { deliveredAt: new Date() }) })
+        .where(and(delivery, sql`date_trunc('milliseconds', ${productDeliveries.createdAt}) = ${pendingSince.toISOString()}::timestamptz`))
+    }
+    await tx.insert(productDeliveryAttempts).values({ ...log, attempt: row?.attempts ?? 1 })
   })
 }
 
@@ -106,7 +108,7 @@ export async function replayDeliveries (db: Db, opts: { eventId?: string, from?:
     insert into product_deliveries (endpoint_id, event_id, user_id, seq)
     select e.id, product_events.id, product_events.user_id, product_events.seq from product_events cross join product_endpoints e
     where e.enabled ${endpoint} and ${where ?? sql`true`}
-    on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null,
+    on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null, attempts = 0,
       created_at = greatest(now(), product_deliveries.created_at + interval '1 millisecond')
     returning user_id, event_id`)
   const list = [...rows]

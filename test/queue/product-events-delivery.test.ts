@@ -58,7 +58,7 @@ t.test('every delivery verifies with standardwebhooks; a user\'s events arrive i
 
   // The last attempt's row is written after its answer arrives: wait for it, then count exactly.
   await waitFor(async () => (await deps.db.select().from(productDeliveryAttempts)).length >= 14, 'every attempt logged')
-  const attempts = await deps.db.select().from(productDeliveryAttempts)
+  const attempts = await deps.db.select().from(productDeliveryAttempts).orderBy(productDeliveryAttempts.id)
   t.equal(attempts.length, 14, 'one log row per attempt')
   t.same(attempts.filter(a => !a.ok).map(a => [a.status, a.attempt]), [[500, 1], [500, 2], [500, 3], [500, 4]], 'the refusals, with their status and attempt number')
   t.ok(attempts.every(a => a.latencyMs >= 0 && a.response !== null), 'latency and response excerpt logged')
@@ -164,6 +164,26 @@ t.test('a replay made while its event is being sent goes again: the send it race
   t.match(await deliver(job), { outcome: 'delivered' })
   t.equal(await status(), 'delivered')
   t.same(sent, [`msg_${ref!.id}`, `msg_${ref!.id}`], 'sent twice, with the same webhook-id')
+})
+
+t.test('the log numbers the endpoint\'s attempts at a delivery, whatever BullMQ counted, and a replay starts again at 1', async t => {
+  const deps = await processorEnv(t)
+  const [ref] = await deps.db.transaction(tx => saveProductEvents(tx, [productEvent('entitlement.updated', 'u_1', entitlement, 1)]))
+  const [endpoint] = await deps.db.select().from(productEndpoints)
+  const answers = [500, 204, 503, 204]
+  const deliver = createProductEventProcessor(deps, undefined, async () => {
+    const status = answers.shift()!
+    return { ok: status < 300, status, latencyMs: 1, response: '' }
+  })
+  // Two job attempts had already failed before they sent (the database was unreachable, say).
+  const job = (attemptsMade: number) => ({ data: { endpointId: endpoint!.id, eventId: ref!.id }, attemptsMade, opts: { attempts: 15 } }) as unknown as Job<ProductEventJob>
+  await t.rejects(deliver(job(2)), /endpoint answered 500/)
+  t.match(await deliver(job(3)), { outcome: 'delivered' })
+  await replayDeliveries(deps.db, { eventId: ref!.id })
+  await t.rejects(deliver(job(0)), /endpoint answered 503/)
+  t.match(await deliver(job(1)), { outcome: 'delivered' })
+  const log = await deps.db.select().from(productDeliveryAttempts).orderBy(productDeliveryAttempts.id)
+  t.same(log.map(a => [a.status, a.attempt]), [[500, 1], [204, 2], [503, 1], [204, 2]])
 })
 
 t.test('an event with a once-key is written once whichever path raises it, and seqs keep no gap', async t => {

@@ -35,11 +35,11 @@ export function createProductEventProcessor (deps: Pick<Deps, 'db' | 'queues' | 
       await queueHeadsOf(heads, [t.userId], t.endpointId)
       return { outcome: t.status === 'pending' ? 'waiting' : t.status }
     }
-    const attempt = job.attemptsMade + 1
-    const last = attempt >= (job.opts.attempts ?? 1)
+    // BullMQ's count, for when to give up: it also counts a try that failed before it sent.
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
     const result = await send({ url: t.url, secrets: t.secrets, webhookId: webhookIdOf(t.eventId), body: JSON.stringify(t.payload), at: new Date() })
     if (result.ok) await faultPoint('after-product-send', t.eventId)
-    await recordAttempt(deps.db, { endpointId: t.endpointId, eventId: t.eventId, attempt, ...result }, result.ok ? 'delivered' : last ? 'failed' : null, t.pendingSince)
+    await recordAttempt(deps.db, { endpointId: t.endpointId, eventId: t.eventId, ...result }, result.ok ? 'delivered' : last ? 'failed' : null, t.pendingSince)
     if (result.ok) {
       await endFailureRun(deps.db, t.endpointId)
       await queueHeadsOf(heads, [t.userId], t.endpointId)
