@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify'
+import { Socket } from 'node:net'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** How long a refused body may keep arriving after its answer before the socket is dropped. */
@@ -14,17 +15,28 @@ export const LINGER_MS = 5_000
  * answer (curl does) closes first; one that sends the whole body keeps a usable connection.
  */
 export default fp(async function lingeringClose (app: FastifyInstance) {
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (!req.raw.complete && reply.getHeader('connection') === 'close') reply.removeHeader('connection')
-    return payload
+  // Callback hooks, not async ones: they run on every request and almost always do nothing.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (bodyStillArriving(req) && reply.getHeader('connection') === 'close') reply.removeHeader('connection')
+    done(null, payload)
   })
-  app.addHook('onResponse', async (req) => {
-    if (req.raw.complete) return
-    const socket = req.raw.socket
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
-    timer.unref()
-    req.raw.once('end', () => clearTimeout(timer))
-    socket.once('close', () => clearTimeout(timer))
-    req.raw.resume()
+  app.addHook('onResponse', (req, _reply, done) => {
+    if (bodyStillArriving(req)) linger(req)
+    done()
   })
 }, { name: 'lingering-close' })
+
+/** A request read from a socket (not injected by `app.inject`) whose body has not all arrived. */
+function bodyStillArriving (req: FastifyRequest): boolean {
+  return req.raw.complete === false && req.raw.socket instanceof Socket
+}
+
+/** Reads and discards the rest of the body; drops the socket if it has not all come within LINGER_MS. */
+function linger (req: FastifyRequest): void {
+  const socket = req.raw.socket
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  req.raw.once('end', () => clearTimeout(timer))
+  socket.once('close', () => clearTimeout(timer))
+  req.raw.resume()
+}
