@@ -14,7 +14,8 @@ import { RedisCluster } from '../helpers/redis-cluster.js'
  *   its pending BZPOPMIN fails during close), and the test process then never exits: tap failed a
  *   third of the runs on a timeout after every test had passed. The same paths run here in worker
  *   processes (the journey, the duplicates, the worker kills, the attacks), which exit at the end of
- *   their shutdown whatever is left open.
+ *   their shutdown whatever is left open. The files with in-process workers that do run here call
+ *   exitAfterTests (test/helpers/env.ts), which ends the process that way once every test has ended.
  */
 const GROUPS = ['test/billing/use-cases', 'test/http', 'test/queue', 'test/metrics', 'test/e2e',
   'test/faults/duplicates.test.ts', 'test/faults/worker-kill.test.ts', 'test/faults/attacks.test.ts']

@@ -4,10 +4,13 @@ import { pino } from 'pino'
 import { entitlements, stripeEvents } from '../../src/db/schema.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import { buildTestApp } from '../helpers/app.js'
-import { waitFor } from '../helpers/env.js'
+import { exitAfterTests, waitFor } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
 import { checkoutPaid, seedPlans, startStripeEmulator } from '../helpers/stripe-emulator.js'
 import { NO_CLI, stripeCli } from '../emulator/stripe-cli.js'
+
+// In-process BullMQ workers: see exitAfterTests.
+exitAfterTests(t)
 
 t.test('Tollgate accepts what `stripe listen` forwards, with STRIPE_WEBHOOK_SECRET set to the secret it prints', { skip: NO_CLI }, async t => {
   // The emulator has no webhook endpoint: every event reaches Tollgate through the CLI.

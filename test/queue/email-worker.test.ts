@@ -13,8 +13,11 @@ import { createEmailProcessor } from '../../src/queue/processors/email.js'
 import { outboxJobId, queueOutboxSend } from '../../src/queue/processors/outbox-sweep.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import type { EmailJob } from '../../src/queue/policy.js'
-import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
+import { createTestDatabase, createTestPrefix, exitAfterTests, testConfig, waitFor } from '../helpers/env.js'
 import { freePort } from '../helpers/redis-server.js'
+
+// In-process BullMQ workers: see exitAfterTests.
+exitAfterTests(t)
 
 const fakeJob = (outboxId: number, attemptsMade = 0) => ({ data: { outboxId }, attemptsMade, opts: { attempts: 20 } }) as unknown as Job<EmailJob>
 

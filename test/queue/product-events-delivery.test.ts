@@ -14,8 +14,11 @@ import { queueHeadsOf } from '../../src/queue/product-event-heads.js'
 import { signedHeaders } from '../../src/queue/send-signed.js'
 import { startWorkers } from '../../src/queue/workers.js'
 import { Webhook } from 'standardwebhooks'
-import { createTestDatabase, createTestPrefix, testConfig, waitFor } from '../helpers/env.js'
+import { createTestDatabase, createTestPrefix, exitAfterTests, testConfig, waitFor } from '../helpers/env.js'
 import { startReceiver } from '../helpers/product-receiver.js'
+
+// In-process BullMQ workers: see exitAfterTests.
+exitAfterTests(t)
 
 const entitlement: EventEntitlement = { plan_id: 'pro', status: 'active', access: true, access_until: null, features: {}, limits: {}, current_period_end: null, cancel_at_period_end: false }
 

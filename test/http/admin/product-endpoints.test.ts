@@ -9,8 +9,11 @@ import { productDeliveries } from '../../../src/db/schema.js'
 import { queueHeadsOf } from '../../../src/queue/product-event-heads.js'
 import { startWorkers } from '../../../src/queue/workers.js'
 import { buildTestApp } from '../../helpers/app.js'
-import { ADMIN_TOKEN, API_KEY, waitFor } from '../../helpers/env.js'
+import { ADMIN_TOKEN, API_KEY, exitAfterTests, waitFor } from '../../helpers/env.js'
 import { startReceiver } from '../../helpers/product-receiver.js'
+
+// In-process BullMQ workers: see exitAfterTests.
+exitAfterTests(t)
 
 t.test('admins add, rotate, disable, enable endpoints and replay events without a restart', async t => {
   const { app, deps, config } = await buildTestApp(t, { PRODUCT_WEBHOOK_RETRY_BASE_MS: '40' })
